@@ -1,0 +1,132 @@
+"""Admin for every model. Raw payloads and history are read-only: what a
+source sent us is evidence, not something to edit."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from mdm.models import (
+    CrossReference,
+    DecisionMember,
+    GoldenIdAllocation,
+    GoldenRecord,
+    SourceRecord,
+    SourceSystem,
+    StewardDecision,
+)
+
+
+@admin.register(SourceSystem)
+class SourceSystemAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "kind", "mapping_preset", "default_trust"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(SourceRecord)
+class SourceRecordAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "source_system", "source_id", "name", "uscc", "uscc_valid", "is_active",
+        "updated_at",
+    ]
+    list_filter = ["source_system", "is_active", "uscc_valid"]
+    search_fields = ["source_id", "name", "uscc"]
+    list_select_related = ["source_system"]
+    readonly_fields = [
+        "source_system", "source_id", "pretty_payload", "raw_payload", "fingerprint",
+        "attributes", "standardised", "name", "uscc", "uscc_valid",
+        "source_created_at", "source_updated_at", "is_active",
+        "deleted_in_source_at", "received_at", "updated_at",
+    ]
+
+    @admin.display(description=_("payload"))
+    def pretty_payload(self, obj: SourceRecord) -> str:
+        text = json.dumps(json.loads(obj.raw_payload), ensure_ascii=False, indent=2)
+        return format_html("<pre>{}</pre>", text)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CrossReference)
+class CrossReferenceAdmin(SimpleHistoryAdmin):
+    list_display = ["source_record", "golden", "method", "score", "linked_at"]
+    list_filter = ["method"]
+    search_fields = ["source_record__source_id", "golden__golden_id"]
+    raw_id_fields = ["source_record", "golden"]
+    readonly_fields = ["source_record", "golden", "method", "score", "linked_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class MemberInline(admin.TabularInline):
+    model = CrossReference
+    fields = ["source_record", "method", "score", "linked_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(GoldenRecord)
+class GoldenRecordAdmin(SimpleHistoryAdmin):
+    list_display = ["golden_id", "legal_name", "uscc", "status", "version", "updated_at"]
+    list_filter = ["status", "uscc_valid"]
+    search_fields = ["golden_id", "legal_name", "short_name", "english_name", "uscc"]
+    readonly_fields = ["golden_id", "status", "merged_into", "lineage", "version"]
+    inlines = [MemberInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(GoldenIdAllocation)
+class GoldenIdAllocationAdmin(admin.ModelAdmin):
+    list_display = ["id", "issued_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class DecisionMemberInline(admin.TabularInline):
+    model = DecisionMember
+    fields = ["source_record", "group"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(StewardDecision)
+class StewardDecisionAdmin(admin.ModelAdmin):
+    list_display = ["kind", "decided_by", "decided_at", "reason"]
+    list_filter = ["kind"]
+    readonly_fields = ["kind", "decided_by", "decided_at", "reason", "details"]
+    inlines = [DecisionMemberInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,81 @@
+"""The only bridge between the ORM and the matching engine: ID-card
+attributes in, standardised values and `matching.Record`s out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from matching import standardise
+
+
+def attributes_standardise(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Standardised values of one record's ID-card attributes, as stored on
+    the source record for matching, search and survivorship."""
+    result: dict[str, Any] = {}
+    name = standardise.company_name(
+        attributes.get("legal_name") or attributes.get("short_name")
+    )
+    if name is not None:
+        result.update(
+            name_core=name.core,
+            name_region=name.region,
+            name_legal_form=name.legal_form,
+            name_branch=name.branch,
+            name_is_branch=name.is_branch,
+            name_pinyin=name.pinyin,
+            name_latin_key=name.latin_key,
+        )
+    english = standardise.company_name(attributes.get("english_name"))
+    if english is not None:
+        result["english_latin_key"] = english.latin_key
+    tax_id = standardise.uscc(attributes.get("uscc"))
+    if tax_id is not None:
+        result.update(uscc=tax_id.value, uscc_valid=tax_id.valid, uscc_kind=tax_id.kind)
+    result["phones"] = _unique(
+        phone.e164
+        for raw in attributes.get("phones", [])
+        for phone in standardise.phones(raw)
+    )
+    result["emails"] = _unique(
+        parsed.address
+        for raw in attributes.get("emails", [])
+        if (parsed := standardise.email(raw)) is not None
+    )
+    addresses = [_address_text(a) for a in attributes.get("addresses", [])]
+    parsed_address = standardise.address(next((a for a in addresses if a), None))
+    if parsed_address is not None:
+        result["address"] = {
+            "province": parsed_address.province,
+            "city": parsed_address.city,
+            "district": parsed_address.district,
+            "detail": parsed_address.detail,
+        }
+    return result
+
+
+def matching_fields(attributes: dict[str, Any]) -> dict[str, str | None]:
+    """The flat company fields the matching engine reads (`name`, `uscc`, ...)."""
+    contacts = attributes.get("contacts") or [{}]
+    addresses = [_address_text(a) for a in attributes.get("addresses", [])]
+    return {
+        "name": attributes.get("legal_name") or attributes.get("short_name") or None,
+        "english_name": attributes.get("english_name") or None,
+        "uscc": attributes.get("uscc") or None,
+        "phone": ";".join(attributes.get("phones", [])) or None,
+        "email": ";".join(attributes.get("emails", [])) or None,
+        "address": next((a for a in addresses if a), None),
+        "contact": contacts[0].get("name") or None,
+    }
+
+
+def _address_text(address: dict[str, str]) -> str:
+    parts = [address.get(p) or "" for p in ("province", "city", "district", "detail")]
+    text = ""
+    for part in parts:
+        if part and part not in text:
+            text += part
+    return text
+
+
+def _unique(values) -> list[str]:
+    return list(dict.fromkeys(values))
