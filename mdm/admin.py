@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from mdm.models import (
+    ApiClient,
+    ApiToken,
     CrossReference,
     DecisionMember,
     GoldenIdAllocation,
     GoldenRecord,
+    ReviewTask,
     SourceRecord,
     SourceSystem,
     StewardDecision,
 )
+from mdm.services.api_tokens import api_token_issue, api_token_revoke
 
 
 @admin.register(SourceSystem)
@@ -30,17 +34,34 @@ class SourceSystemAdmin(SimpleHistoryAdmin):
 @admin.register(SourceRecord)
 class SourceRecordAdmin(SimpleHistoryAdmin):
     list_display = [
-        "source_system", "source_id", "name", "uscc", "uscc_valid", "is_active",
+        "source_system",
+        "source_id",
+        "name",
+        "uscc",
+        "uscc_valid",
+        "is_active",
         "updated_at",
     ]
     list_filter = ["source_system", "is_active", "uscc_valid"]
     search_fields = ["source_id", "name", "uscc"]
     list_select_related = ["source_system"]
     readonly_fields = [
-        "source_system", "source_id", "pretty_payload", "raw_payload", "fingerprint",
-        "attributes", "standardised", "name", "uscc", "uscc_valid",
-        "source_created_at", "source_updated_at", "is_active",
-        "deleted_in_source_at", "received_at", "updated_at",
+        "source_system",
+        "source_id",
+        "pretty_payload",
+        "raw_payload",
+        "fingerprint",
+        "attributes",
+        "standardised",
+        "name",
+        "uscc",
+        "uscc_valid",
+        "source_created_at",
+        "source_updated_at",
+        "is_active",
+        "deleted_in_source_at",
+        "received_at",
+        "updated_at",
     ]
 
     @admin.display(description=_("payload"))
@@ -83,7 +104,14 @@ class MemberInline(admin.TabularInline):
 
 @admin.register(GoldenRecord)
 class GoldenRecordAdmin(SimpleHistoryAdmin):
-    list_display = ["golden_id", "legal_name", "uscc", "status", "version", "updated_at"]
+    list_display = [
+        "golden_id",
+        "legal_name",
+        "uscc",
+        "status",
+        "version",
+        "updated_at",
+    ]
     list_filter = ["status", "uscc_valid"]
     search_fields = ["golden_id", "legal_name", "short_name", "english_name", "uscc"]
     readonly_fields = ["golden_id", "status", "merged_into", "lineage", "version"]
@@ -124,6 +152,84 @@ class StewardDecisionAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     readonly_fields = ["kind", "decided_by", "decided_at", "reason", "details"]
     inlines = [DecisionMemberInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ReviewTask)
+class ReviewTaskAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "left",
+        "right",
+        "score",
+        "status",
+        "has_uscc_conflict",
+        "created_at",
+    ]
+    list_filter = ["status", "has_uscc_conflict"]
+    raw_id_fields = ["left", "right", "assignee"]
+    readonly_fields = [
+        "left",
+        "right",
+        "score",
+        "evidence",
+        "has_uscc_conflict",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "source_system", "scopes", "is_active"]
+    actions = ["issue_token"]
+
+    @admin.action(description=_("Issue a new token (shown once)"))
+    def issue_token(self, request, queryset) -> None:
+        for client in queryset:
+            issued = api_token_issue(client=client)
+            self.message_user(
+                request,
+                _("Token for %(client)s: %(secret)s — copy it now, it is not stored.")
+                % {"client": client.name, "secret": issued.secret},
+                messages.WARNING,
+            )
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = [
+        "client",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    ]
+    list_filter = ["client"]
+    readonly_fields = [
+        "client",
+        "prefix",
+        "key_hash",
+        "created_at",
+        "revoked_at",
+        "last_used_at",
+    ]
+    actions = ["revoke"]
+
+    @admin.action(description=_("Revoke selected tokens"))
+    def revoke(self, request, queryset) -> None:
+        for token in queryset:
+            api_token_revoke(token=token)
 
     def has_add_permission(self, request) -> bool:
         return False

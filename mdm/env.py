@@ -30,7 +30,9 @@ def env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}.") from None
+        raise ImproperlyConfigured(
+            f"{name} must be an integer, not {value!r}."
+        ) from None
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -47,5 +49,7 @@ def env_secret(name: str) -> str | None:
         try:
             return Path(path).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE: cannot read {path}: {exc}") from exc
+            raise ImproperlyConfigured(
+                f"{name}_FILE: cannot read {path}: {exc}"
+            ) from exc
     return env_str(name)

@@ -36,7 +36,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         },
         "phones": ["FTel", "FMobile"],
         "emails": ["FEMail"],
-        "address": {"province": ["FProvince"], "city": ["FCity"], "detail": ["FAddress"]},
+        "address": {
+            "province": ["FProvince"],
+            "city": ["FCity"],
+            "detail": ["FAddress"],
+        },
         "contact": {"name": ["FContact"], "phone": ["FContactTel"]},
         "created": ["FCreateDate"],
         "updated": ["FModifyDate"],
@@ -119,13 +123,13 @@ def payload_map(payload: dict[str, Any], preset: str) -> MappedPayload:
     attributes["phones"] = _all_items(payload, rules["phones"])
     attributes["emails"] = _all_items(payload, rules["emails"])
     address = {part: _first_text(payload, f) for part, f in rules["address"].items()}
-    attributes["addresses"] = [_complete(address, ADDRESS_PARTS)] if any(
-        address.values()
-    ) else []
+    attributes["addresses"] = (
+        [_complete(address, ADDRESS_PARTS)] if any(address.values()) else []
+    )
     contact = {part: _first_text(payload, f) for part, f in rules["contact"].items()}
-    attributes["contacts"] = [_complete(contact, CONTACT_PARTS)] if any(
-        contact.values()
-    ) else []
+    attributes["contacts"] = (
+        [_complete(contact, CONTACT_PARTS)] if any(contact.values()) else []
+    )
     return MappedPayload(
         attributes=attributes,
         created_at=_first_datetime(payload, rules["created"]),

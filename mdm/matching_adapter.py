@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import matching
 from matching import standardise
 
 
@@ -79,3 +80,12 @@ def _address_text(address: dict[str, str]) -> str:
 
 def _unique(values) -> list[str]:
     return list(dict.fromkeys(values))
+
+
+def source_record_as_matching_record(record) -> matching.Record:
+    """A source record as the engine sees it: id = primary key as text."""
+    return matching.Record(
+        id=str(record.pk),
+        source=record.source_system.code,
+        fields=matching_fields(record.attributes),
+    )

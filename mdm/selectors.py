@@ -71,10 +71,10 @@ class Overview:
 def master_data_overview() -> Overview:
     """Counts for the overview page: records per system, golden records."""
     systems = [
-        SystemCount(s.code, s.name, s.records, s.active)
+        SystemCount(s.code, s.name, s.record_count, s.active_count)
         for s in SourceSystem.objects.annotate(
-            records=Count("records"),
-            active=Count("records", filter=Q(records__is_active=True)),
+            record_count=Count("records"),
+            active_count=Count("records", filter=Q(records__is_active=True)),
         ).order_by("code")
     ]
     golden = GoldenRecord.objects.values("status").annotate(n=Count("id"))
@@ -85,4 +85,16 @@ def master_data_overview() -> Overview:
         golden_active=by_status.get(GoldenRecord.Status.ACTIVE, 0),
         golden_merged=by_status.get(GoldenRecord.Status.MERGED, 0),
         decisions=StewardDecision.objects.count(),
+    )
+
+
+def not_a_match_partners(record_id: int) -> set[int]:
+    """Source records a steward declared not to match `record_id`."""
+    decisions = DecisionMember.objects.filter(
+        source_record_id=record_id, decision__kind=StewardDecision.Kind.NOT_A_MATCH
+    ).values("decision_id")
+    return set(
+        DecisionMember.objects.filter(decision_id__in=decisions)
+        .exclude(source_record_id=record_id)
+        .values_list("source_record_id", flat=True)
     )

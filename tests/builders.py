@@ -27,7 +27,9 @@ def make_source_record(
     if system_row.mapping_preset == "kingdee_k3cloud":
         payload.setdefault("FNumber", key)
         payload.setdefault("FName", "北京华盛科技有限公司")
-    return source_record_upsert(system=system_row, source_id=key, payload=payload).record
+    return source_record_upsert(
+        system=system_row, source_id=key, payload=payload
+    ).record
 
 
 def make_golden(name: str = "北京华盛科技有限公司", **payload: Any) -> GoldenRecord:

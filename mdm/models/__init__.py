@@ -1,12 +1,19 @@
+from mdm.models.api_clients import ApiClient, ApiToken
 from mdm.models.decisions import DecisionMember, StewardDecision
 from mdm.models.golden import GoldenIdAllocation, GoldenRecord
+from mdm.models.match_runs import MatchRun
+from mdm.models.review import ReviewTask
 from mdm.models.sources import CrossReference, SourceRecord, SourceSystem
 
 __all__ = [
+    "ApiClient",
+    "ApiToken",
     "CrossReference",
     "DecisionMember",
     "GoldenIdAllocation",
     "GoldenRecord",
+    "MatchRun",
+    "ReviewTask",
     "SourceRecord",
     "SourceSystem",
     "StewardDecision",

@@ -32,7 +32,8 @@ class StewardDecision(models.Model):
         ordering = ["-decided_at"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} by {self.decided_by} at {self.decided_at:%Y-%m-%d}"
+        when = f"{self.decided_at:%Y-%m-%d}"
+        return f"{self.get_kind_display()} by {self.decided_by} at {when}"
 
 
 class DecisionMember(models.Model):

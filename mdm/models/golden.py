@@ -39,7 +39,9 @@ class GoldenRecord(models.Model):
     legal_name = models.CharField(_("legal name"), max_length=300, blank=True)
     short_name = models.CharField(_("short name"), max_length=100, blank=True)
     english_name = models.CharField(_("English name"), max_length=300, blank=True)
-    uscc = models.CharField(_("USCC / tax ID"), max_length=32, blank=True, db_index=True)
+    uscc = models.CharField(
+        _("USCC / tax ID"), max_length=32, blank=True, db_index=True
+    )
     uscc_valid = models.BooleanField(_("USCC check digit valid"), null=True)
     phones = models.JSONField(_("phones"), default=list, blank=True)
     emails = models.JSONField(_("emails"), default=list, blank=True)

@@ -24,7 +24,7 @@ class SourceSystem(models.Model):
         max_length=32,
         help_text=_("How this system's payload fields map onto the ID card."),
     )
-    # {"legal_name": 0.9, "phones": 0.5, ...}; attributes not listed use `default_trust`.
+    # {"legal_name": 0.9, "phones": 0.5, ...}; unlisted attributes: `default_trust`.
     trust = models.JSONField(_("trust per attribute"), default=dict, blank=True)
     default_trust = models.FloatField(_("default trust"), default=0.5)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -60,10 +60,16 @@ class SourceRecord(models.Model):
     # Standardised values used by matching, e.g. {"name_core": "华盛科技", ...}.
     standardised = models.JSONField(_("standardised fields"), default=dict)
     name = models.CharField(_("name"), max_length=300, blank=True, db_index=True)
-    uscc = models.CharField(_("USCC / tax ID"), max_length=32, blank=True, db_index=True)
+    uscc = models.CharField(
+        _("USCC / tax ID"), max_length=32, blank=True, db_index=True
+    )
     uscc_valid = models.BooleanField(_("USCC check digit valid"), null=True)
-    source_created_at = models.DateTimeField(_("created in source"), null=True, blank=True)
-    source_updated_at = models.DateTimeField(_("updated in source"), null=True, blank=True)
+    source_created_at = models.DateTimeField(
+        _("created in source"), null=True, blank=True
+    )
+    source_updated_at = models.DateTimeField(
+        _("updated in source"), null=True, blank=True
+    )
     is_active = models.BooleanField(_("active"), default=True)
     deleted_in_source_at = models.DateTimeField(
         _("deleted in source at"), null=True, blank=True

@@ -54,7 +54,9 @@ def golden_record_link(
     score: float | None = None,
 ) -> CrossReference:
     """Point `record` at `golden`; the previous link stays in the history."""
-    xref = CrossReference.objects.select_for_update().filter(source_record=record).first()
+    xref = (
+        CrossReference.objects.select_for_update().filter(source_record=record).first()
+    )
     if xref is None:
         xref = CrossReference(source_record=record)
     elif xref.golden_id == golden.pk:
@@ -89,17 +91,24 @@ def golden_record_merge(
             pk__in=absorbed_ids | {survivor.pk}
         )
     }
-    inactive = [r.golden_id for r in locked.values() if r.status != GoldenRecord.Status.ACTIVE]
+    inactive = [
+        r.golden_id for r in locked.values() if r.status != GoldenRecord.Status.ACTIVE
+    ]
     if inactive:
-        raise MergeError(f"Only active golden records can be merged: {', '.join(inactive)}.")
+        raise MergeError(
+            f"Only active golden records can be merged: {', '.join(inactive)}."
+        )
     survivor = locked[survivor.pk]
     moving = list(
-        CrossReference.objects.select_related("source_record")
-        .filter(golden_id__in=absorbed_ids)
+        CrossReference.objects.select_related("source_record").filter(
+            golden_id__in=absorbed_ids
+        )
     )
     for xref in moving:
         golden_record_link(
-            record=xref.source_record, golden=survivor, method=CrossReference.Method.STEWARD
+            record=xref.source_record,
+            golden=survivor,
+            method=CrossReference.Method.STEWARD,
         )
     for pk in sorted(absorbed_ids):
         record = locked[pk]

@@ -128,7 +128,9 @@ def _fill(
     record.attributes = mapped.attributes
     record.standardised = standardised
     record.name = (
-        mapped.attributes.get("legal_name") or mapped.attributes.get("english_name") or ""
+        mapped.attributes.get("legal_name")
+        or mapped.attributes.get("english_name")
+        or ""
     )[:300]
     record.uscc = (standardised.get("uscc") or "")[:32]
     record.uscc_valid = standardised.get("uscc_valid")

@@ -9,15 +9,13 @@ source first, duplicates folded on their standardised form.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
-
-from django.utils import timezone
 
 from mdm.id_card import LIST_ATTRIBUTES, SCALAR_ATTRIBUTES
 from mdm.models import SourceRecord
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.UTC)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def survive(members: Sequence[SourceRecord]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -42,7 +40,9 @@ def survive(members: Sequence[SourceRecord]) -> tuple[dict[str, Any], dict[str, 
 
 def _rank_key(attribute: str) -> Callable[[SourceRecord], tuple]:
     def key(member: SourceRecord) -> tuple:
-        valid_first = attribute == "uscc" and bool(member.standardised.get("uscc_valid"))
+        valid_first = attribute == "uscc" and bool(
+            member.standardised.get("uscc_valid")
+        )
         trust = member.source_system.trust_for(attribute)
         recency = member.source_updated_at or member.updated_at or _EPOCH
         return (valid_first, trust, recency, member.pk or 0)
@@ -83,7 +83,9 @@ def _items(member: SourceRecord, attribute: str) -> list:
     # Standardised phones and emails (E.164, lower-case) where they parsed;
     # the raw text is kept when nothing parsed, rather than losing the value.
     if attribute in ("phones", "emails"):
-        return member.standardised.get(attribute) or member.attributes.get(attribute, [])
+        return member.standardised.get(attribute) or member.attributes.get(
+            attribute, []
+        )
     return member.attributes.get(attribute, [])
 
 

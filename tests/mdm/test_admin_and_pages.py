@@ -6,8 +6,14 @@ from tests.builders import make_golden, make_user
 
 pytestmark = pytest.mark.django_db
 
-MODELS = ["sourcesystem", "sourcerecord", "crossreference", "goldenrecord",
-          "goldenidallocation", "stewarddecision"]
+MODELS = [
+    "sourcesystem",
+    "sourcerecord",
+    "crossreference",
+    "goldenrecord",
+    "goldenidallocation",
+    "stewarddecision",
+]
 
 
 @pytest.fixture
@@ -24,8 +30,10 @@ def test_every_model_has_a_working_admin_list(admin_client, model):
 
 
 def test_the_raw_payload_is_shown_read_only(admin_client):
-    record = make_golden(FName="北京华盛科技有限公司").xrefs.get().source_record
-    response = admin_client.get(reverse("admin:mdm_sourcerecord_change", args=[record.pk]))
+    record = make_golden("北京华盛科技有限公司").xrefs.get().source_record
+    response = admin_client.get(
+        reverse("admin:mdm_sourcerecord_change", args=[record.pk])
+    )
     assert response.status_code == 200
     assert "北京华盛科技有限公司" in response.content.decode()
     assert 'name="raw_payload"' not in response.content.decode()
@@ -50,4 +58,6 @@ def test_the_overview_counts_records(admin_client):
     make_golden()
     response = admin_client.get(reverse("home"))
     assert response.status_code == 200
-    assert response.context["overview"].golden_active == GoldenRecord.objects.count() == 1
+    assert (
+        response.context["overview"].golden_active == GoldenRecord.objects.count() == 1
+    )

@@ -29,7 +29,9 @@ def test_it_accepts_lower_case_spaces_and_hyphens():
 def test_every_single_mistyped_digit_is_detected(serial, data):
     golden_id = golden_id_format(serial)
     position = data.draw(st.integers(min_value=2, max_value=len(golden_id) - 1))
-    wrong = data.draw(st.sampled_from("0123456789").filter(lambda d: d != golden_id[position]))
+    wrong = data.draw(
+        st.sampled_from("0123456789").filter(lambda d: d != golden_id[position])
+    )
     typo = golden_id[:position] + wrong + golden_id[position + 1 :]
     with pytest.raises(InvalidGoldenId, match="check digit"):
         golden_id_clean(typo)
@@ -46,7 +48,9 @@ def test_every_swap_of_adjacent_digits_is_detected(serial, data):
     assert not golden_id_is_valid(swapped)
 
 
-@pytest.mark.parametrize("value", ["", "GR123", "XX0000000130", "GR00000001300", "GRABCDEFGHIJ"])
+@pytest.mark.parametrize(
+    "value", ["", "GR123", "XX0000000130", "GR00000001300", "GRABCDEFGHIJ"]
+)
 def test_it_rejects_malformed_ids(value):
     with pytest.raises(InvalidGoldenId):
         golden_id_clean(value)

@@ -10,8 +10,16 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
     clean.update(env)
     return subprocess.run(
-        [sys.executable, "-c", "import mdm.settings as s; print(s.TIME_ZONE, s.DATABASES['default']['ENGINE'])"],
-        cwd=ROOT, env=clean, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import mdm.settings as s; "
+            "print(s.TIME_ZONE, s.DATABASES['default']['ENGINE'])",
+        ],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -31,8 +39,11 @@ def test_debug_runs_with_a_development_key_and_shanghai_time(tmp_path):
 def test_the_secret_can_come_from_a_file(tmp_path):
     secret = tmp_path / "secret"
     secret.write_text("from-a-file\n")
-    result = load_settings(DEBUG="false", SECRET_KEY_FILE=str(secret),
-                           DATABASE_URL="postgres://u@localhost/db")
+    result = load_settings(
+        DEBUG="false",
+        SECRET_KEY_FILE=str(secret),
+        DATABASE_URL="postgres://u@localhost/db",
+    )
     assert result.returncode == 0, result.stderr
     assert "postgresql" in result.stdout
 

@@ -17,14 +17,18 @@ def steward():
 
 def test_it_moves_source_links_to_the_survivor(steward):
     survivor, other = make_golden("北京华盛科技有限公司"), make_golden("华盛科技")
-    golden_record_merge(survivor=survivor, absorbed=[other], steward=steward, reason="dup")
+    golden_record_merge(
+        survivor=survivor, absorbed=[other], steward=steward, reason="dup"
+    )
     assert CrossReference.objects.filter(golden=survivor).count() == 2
     assert not CrossReference.objects.filter(golden=other).exists()
 
 
 def test_a_merged_away_id_resolves_to_its_survivor(steward):
     survivor, other = make_golden(), make_golden("华盛科技")
-    golden_record_merge(survivor=survivor, absorbed=[other], steward=steward, reason="dup")
+    golden_record_merge(
+        survivor=survivor, absorbed=[other], steward=steward, reason="dup"
+    )
     resolution = golden_record_resolve(other.golden_id)
     assert resolution.record.pk == survivor.pk
     assert resolution.chain == [other.golden_id, survivor.golden_id]
@@ -48,17 +52,28 @@ def test_a_mistyped_golden_id_is_caught_by_the_check_digit():
 
 def test_it_records_the_decision_with_who_and_why(steward):
     survivor, other = make_golden(), make_golden("华盛科技")
-    golden_record_merge(survivor=survivor, absorbed=[other], steward=steward, reason="same USCC")
+    golden_record_merge(
+        survivor=survivor, absorbed=[other], steward=steward, reason="same USCC"
+    )
     decision = StewardDecision.objects.get()
-    assert (decision.kind, decision.decided_by, decision.reason) == ("merge", steward, "same USCC")
-    assert decision.details == {"survivor": survivor.golden_id, "absorbed": [other.golden_id]}
+    assert (decision.kind, decision.decided_by, decision.reason) == (
+        "merge",
+        steward,
+        "same USCC",
+    )
+    assert decision.details == {
+        "survivor": survivor.golden_id,
+        "absorbed": [other.golden_id],
+    }
     assert decision.members.count() == 2
 
 
 def test_it_writes_history_for_the_golden_records_and_links(steward):
     survivor, other = make_golden(), make_golden("华盛科技")
     moved = other.xrefs.get()
-    golden_record_merge(survivor=survivor, absorbed=[other], steward=steward, reason="dup")
+    golden_record_merge(
+        survivor=survivor, absorbed=[other], steward=steward, reason="dup"
+    )
     other.refresh_from_db()
     assert other.history.first().history_change_reason.startswith(
         f"merged into {survivor.golden_id}"
@@ -71,7 +86,9 @@ def test_it_writes_history_for_the_golden_records_and_links(steward):
 def test_it_refuses_self_merge(steward):
     golden = make_golden()
     with pytest.raises(MergeError, match="itself"):
-        golden_record_merge(survivor=golden, absorbed=[golden], steward=steward, reason="x")
+        golden_record_merge(
+            survivor=golden, absorbed=[golden], steward=steward, reason="x"
+        )
 
 
 def test_it_refuses_to_merge_a_record_already_merged(steward):
@@ -82,21 +99,25 @@ def test_it_refuses_to_merge_a_record_already_merged(steward):
     assert GoldenRecord.objects.get(pk=b.pk).merged_into_id == a.pk
 
 
-def test_golden_ids_are_never_reused():
-    first = make_golden()
-    GoldenIdAllocation.objects.create()  # an ID issued in a rolled-back attempt still counts
-    second = make_golden("华盛科技")
-    issued = {first.golden_id, second.golden_id}
-    assert len(issued) == 2
-    assert int(second.golden_id[2:-1]) > int(first.golden_id[2:-1]) + 1
+def test_golden_ids_are_never_reused_even_after_a_merge(steward):
+    a, b = make_golden(), make_golden("华盛科技")
+    golden_record_merge(survivor=a, absorbed=[b], steward=steward, reason="dup")
+    later = [make_golden(f"公司{i}").golden_id for i in range(5)]
+    issued = [a.golden_id, b.golden_id, *later]
+    assert len(set(issued)) == len(issued)
+    assert GoldenIdAllocation.objects.count() == len(issued)
+    assert golden_record_resolve(b.golden_id).record.pk == a.pk
 
 
 def test_the_survivor_takes_a_valid_uscc_over_an_invalid_one(steward):
     invalid = make_golden("华盛科技", FTaxRegisterCode="91110108MA01KPGK0M")
     valid = make_golden("华盛科技有限公司", FTaxRegisterCode="91110108MA01KPGK0L")
-    merged = golden_record_merge(survivor=invalid, absorbed=[valid], steward=steward, reason="x")
+    valid_record = valid.xrefs.get().source_record_id
+    merged = golden_record_merge(
+        survivor=invalid, absorbed=[valid], steward=steward, reason="x"
+    )
     assert (merged.uscc, merged.uscc_valid) == ("91110108MA01KPGK0L", True)
-    assert merged.lineage["uscc"]["source_record"] == valid.xrefs.get().source_record_id
+    assert merged.lineage["uscc"]["source_record"] == valid_record
 
 
 def test_lists_are_unions_with_duplicates_folded(steward):

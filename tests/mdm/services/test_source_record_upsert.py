@@ -28,7 +28,9 @@ def erp_payload(**overrides):
 
 
 def upsert(payload, source_id="CUST-0001", system="erp"):
-    return source_record_upsert(system=make_system(system), source_id=source_id, payload=payload)
+    return source_record_upsert(
+        system=make_system(system), source_id=source_id, payload=payload
+    )
 
 
 def test_it_creates_then_reports_an_unchanged_resend():
@@ -85,7 +87,9 @@ def test_a_dict_payload_keeps_chinese_and_emoji_verbatim():
     assert "華盛科技 😀" in SourceRecord.objects.get(pk=record.pk).raw_payload
 
 
-@pytest.mark.parametrize("payload", ["[1, 2]", '"just a string"', "42", [1, 2], "not json {"])
+@pytest.mark.parametrize(
+    "payload", ["[1, 2]", '"just a string"', "42", [1, 2], "not json {"]
+)
 def test_a_payload_that_is_not_an_object_is_refused_clearly(payload):
     with pytest.raises(PayloadError, match="JSON"):
         upsert(payload)
@@ -134,8 +138,12 @@ def test_a_resend_after_a_delete_reactivates_the_record():
 
 def test_source_timestamps_are_read_from_the_payload():
     record = upsert(
-        {"Id": "001A", "Name": "华盛科技", "CreatedDate": "2021-03-05T08:00:00Z",
-         "LastModifiedDate": "2024-01-02T03:04:05.000Z"},
+        {
+            "Id": "001A",
+            "Name": "华盛科技",
+            "CreatedDate": "2021-03-05T08:00:00Z",
+            "LastModifiedDate": "2024-01-02T03:04:05.000Z",
+        },
         source_id="001A",
         system="crm",
     ).record

@@ -1,0 +1,183 @@
+"""Decide how a text upload is encoded, and refuse it if no answer is exact.
+
+Chinese companies' CSV exports come in UTF-8 (with or without a BOM), UTF-16
+(Excel's "Unicode text") and GBK/GB18030 (older Excel and ERP exports). The
+strategy is deterministic rather than statistical: a BOM wins; else the file
+must decode as strict UTF-8; else as strict GB18030, of which GBK is a subset.
+Every byte must decode, so no U+FFFD ever reaches a stored record.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from mdm.importing.errors import ImportFileError
+
+_CHUNK = 1024 * 1024
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# One Chinese character is enough evidence that a line was written in the
+# encoding that decodes it to one: GBK bytes almost never form valid UTF-8
+# that spells CJK, and UTF-8 decoded as GB18030 is mojibake, not Chinese.
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+@dataclass(frozen=True)
+class TextEncoding:
+    """A resolved encoding: the codec to decode with after skipping the BOM."""
+
+    codec: str
+    bom_length: int = 0
+
+
+def resolve_encoding(stream: BinaryIO, override: str | None = None) -> TextEncoding:
+    """Find the encoding of a text upload, reading the stream to its end.
+
+    Args:
+        stream: the upload, positioned at its start; it is read, not closed.
+        override: a codec name the user chose; it is checked strictly too.
+
+    Raises:
+        ImportFileError: `bad_encoding`, naming the 1-based line of the first
+            byte that cannot be decoded, or of a line in a second encoding.
+    """
+    head = stream.read(4)
+    bom = next(((mark, codec) for mark, codec in _BOMS if head.startswith(mark)), None)
+    if override is not None:
+        return _check_override(stream, override, bom)
+    if bom is not None:
+        encoding = TextEncoding(bom[1], len(bom[0]))
+        _check(stream, encoding)
+        return encoding
+    utf8 = TextEncoding("utf-8")
+    failure = _scan(stream, utf8)
+    if failure is None:
+        return utf8
+    line, utf8_evidence = failure
+    if utf8_evidence is not None:
+        raise ImportFileError(
+            "bad_encoding",
+            f"Line {line} is not UTF-8 although line {utf8_evidence} is: the file "
+            "mixes encodings. Save the whole file again as UTF-8.",
+        )
+    gb18030 = TextEncoding("gb18030")
+    _check(stream, gb18030, reject_utf8_lines=True)
+    return gb18030
+
+
+def iter_lines(stream: BinaryIO, encoding: TextEncoding) -> Iterator[str]:
+    """Decode the stream strictly into lines that keep their line endings.
+
+    Lines split on LF only, so CRLF files keep their CR for the csv module to
+    handle, exactly as a text file opened with `newline=""` would.
+    """
+    stream.seek(encoding.bom_length)
+    decoder = codecs.getincrementaldecoder(encoding.codec)(errors="strict")
+    pending = ""
+    line = 1
+    while True:
+        chunk = stream.read(_CHUNK)
+        try:
+            text = decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            prefix = exc.object[: exc.start].decode(encoding.codec, errors="replace")
+            raise _Undecodable(line + prefix.count("\n"), encoding) from exc
+        pieces = (pending + text).split("\n")
+        pending = pieces.pop()
+        for piece in pieces:
+            yield piece + "\n"
+            line += 1
+        if not chunk:
+            break
+    if pending:
+        yield pending
+
+
+def _check_override(
+    stream: BinaryIO, override: str, bom: tuple[bytes, str] | None
+) -> TextEncoding:
+    try:
+        codec = codecs.lookup(override).name
+    except LookupError as exc:
+        raise ImportFileError(
+            "bad_encoding", f"{override!r} is not a known text encoding."
+        ) from exc
+    if bom is not None and codec in ("utf-8", "utf-8-sig", "utf-16", bom[1]):
+        encoding = TextEncoding(bom[1], len(bom[0]))
+    else:
+        encoding = TextEncoding(codec)
+    _check(stream, encoding)
+    return encoding
+
+
+def _check(
+    stream: BinaryIO, encoding: TextEncoding, *, reject_utf8_lines: bool = False
+) -> None:
+    for number, line in enumerate(iter_lines(stream, encoding), start=1):
+        _check_line(number, line, encoding)
+        if reject_utf8_lines and not line.isascii() and _is_utf8_chinese(line):
+            raise ImportFileError(
+                "bad_encoding",
+                f"Line {number} is UTF-8 while the rest of the file is GBK/GB18030: "
+                "the file mixes encodings. Save the whole file again as UTF-8.",
+            )
+
+
+def _scan(stream: BinaryIO, encoding: TextEncoding) -> tuple[int, int | None] | None:
+    """Decode as `encoding`; on failure give the bad line and a CJK line before it."""
+    evidence = None
+    try:
+        for number, line in enumerate(iter_lines(stream, encoding), start=1):
+            _check_line(number, line, encoding)
+            if evidence is None and _CJK.search(line):
+                evidence = number
+    except _Undecodable as exc:
+        return exc.line, evidence
+    return None
+
+
+def _check_line(number: int, line: str, encoding: TextEncoding) -> None:
+    if "\ufffd" in line:
+        raise ImportFileError(
+            "bad_encoding",
+            f"Line {number} contains the replacement character (\ufffd): the file "
+            "was damaged by an earlier conversion. Export it again from the source.",
+        )
+    if "\x00" in line:
+        raise ImportFileError(
+            "bad_encoding",
+            f"Line {number} contains NUL bytes; the file is binary, or UTF-16 "
+            f"without a byte-order mark (read as {encoding.codec}). "
+            "Save it as UTF-8.",
+        )
+
+
+def _is_utf8_chinese(line: str) -> bool:
+    try:
+        as_utf8 = line.encode("gb18030").decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return _CJK.search(as_utf8) is not None
+
+
+class _Undecodable(ImportFileError):
+    def __init__(self, line: int, encoding: TextEncoding) -> None:
+        super().__init__(
+            "bad_encoding",
+            f"Line {line} cannot be read as {_describe(encoding)}. Save the file "
+            "as UTF-8 (Excel: CSV UTF-8) and upload it again.",
+        )
+        self.line = line
+
+
+def _describe(encoding: TextEncoding) -> str:
+    if encoding.codec == "gb18030":
+        return "UTF-8 or GBK/GB18030"
+    return encoding.codec.upper()

@@ -1,0 +1,183 @@
+"""Work out what an uploaded file really is, from its bytes alone.
+
+Users rename files freely (an .xls that is really HTML, a CSV saved as
+.xlsx), so the file name is never consulted: zip containers are classified by
+their parts, OLE2 files by their streams, and everything else is text.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import BinaryIO
+
+import olefile
+
+from mdm.importing import safety
+from mdm.importing.errors import ImportFileError
+
+Source = str | os.PathLike[str] | bytes
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_SAMPLE = 64 * 1024
+
+# Binary formats people upload by mistake, so the refusal can say what it got.
+_KNOWN_BINARIES = (
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"{\\rtf", "an RTF document"),
+)
+_ZIP_DOCUMENTS = (
+    ("word/document.xml", "a Word document"),
+    ("ppt/presentation.xml", "a PowerPoint presentation"),
+)
+_MARKUP = (
+    (b"<!doctype html", "a web page (HTML)"),
+    (b"<html", "a web page (HTML)"),
+    (b"<table", "a web page (HTML)"),
+    (b"<?xml", "an XML document"),
+)
+
+
+class FileFormat(StrEnum):
+    XLSX = "xlsx"
+    XLS = "xls"
+    ODS = "ods"
+    CSV = "csv"
+    JSONL = "jsonl"
+
+
+@contextmanager
+def open_source(source: Source) -> Iterator[BinaryIO]:
+    """Open a path or an in-memory upload as a binary stream."""
+    if isinstance(source, bytes):
+        yield io.BytesIO(source)
+    else:
+        with open(source, "rb") as stream:
+            yield stream
+
+
+def source_size(source: Source) -> int:
+    """The size of the upload in bytes."""
+    if isinstance(source, bytes):
+        return len(source)
+    return os.stat(source).st_size
+
+
+def detect_format(source: Source, limits: safety.Limits) -> FileFormat:
+    """Classify the upload by content; refuse anything that is not a table.
+
+    Zip containers pass the central-directory bomb check before any part is
+    read, even the few bytes classification needs.
+    """
+    safety.check_file_size(source_size(source), limits)
+    with open_source(source) as stream:
+        head = stream.read(_SAMPLE)
+    if head.startswith(_ZIP_MAGIC):
+        return _classify_zip(source, limits)
+    if head.startswith(_OLE_MAGIC):
+        return _classify_ole(source)
+    for magic, what in _KNOWN_BINARIES:
+        if head.startswith(magic):
+            raise _not_a_spreadsheet(what)
+    return _classify_text(head)
+
+
+def _classify_zip(source: Source, limits: safety.Limits) -> FileFormat:
+    with open_source(source) as stream:
+        try:
+            archive = zipfile.ZipFile(stream)
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise ImportFileError(
+                "truncated",
+                "The file is a zip container (as .xlsx and .ods files are) but it "
+                "is incomplete or damaged, perhaps cut short during download. "
+                "Save or download it again.",
+            ) from exc
+        with archive:
+            safety.check_zip_directory(archive, limits)
+            names = set(archive.namelist())
+            if {"[Content_Types].xml", "xl/workbook.xml"} <= names:
+                return FileFormat.XLSX
+            if "xl/workbook.bin" in names:
+                raise ImportFileError(
+                    "unsupported_format",
+                    "Excel binary workbooks (.xlsb) are not supported. "
+                    "Save the file as .xlsx and upload it again.",
+                )
+            if "mimetype" in names:
+                with archive.open("mimetype") as part:
+                    mimetype = part.read(100).strip()
+                if mimetype == _ODS_MIMETYPE:
+                    return FileFormat.ODS
+                raise _not_a_spreadsheet("an OpenDocument file that is not a sheet")
+            for part_name, what in _ZIP_DOCUMENTS:
+                if part_name in names:
+                    raise _not_a_spreadsheet(what)
+    raise _not_a_spreadsheet("a zip archive with no spreadsheet inside")
+
+
+def _classify_ole(source: Source) -> FileFormat:
+    try:
+        with open_source(source) as stream, olefile.OleFileIO(stream) as ole:
+            if ole.exists("Workbook") or ole.exists("Book"):
+                return FileFormat.XLS
+            if ole.exists("EncryptedPackage"):
+                raise ImportFileError(
+                    "encrypted",
+                    "The workbook is password-protected. Remove the password in "
+                    "Excel and upload it again.",
+                )
+            if ole.exists("WordDocument"):
+                raise _not_a_spreadsheet("a Word document")
+    except OSError as exc:
+        raise ImportFileError(
+            "truncated",
+            "The file looks like an old Excel (.xls) workbook but it is "
+            "incomplete or damaged. Save or download it again.",
+        ) from exc
+    raise _not_a_spreadsheet("an Office file that is not a workbook")
+
+
+def _classify_text(head: bytes) -> FileFormat:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = head.decode("utf-16", errors="replace")
+    elif b"\x00" in head:
+        raise _not_a_spreadsheet("a binary file")
+    else:
+        text = head.decode("utf-8-sig", errors="replace")
+    stripped = text.lstrip()
+    if not stripped:
+        raise ImportFileError("empty_file", "The file contains no data.")
+    lowered = stripped[:20].lower().encode()
+    for marker, what in _MARKUP:
+        if lowered.startswith(marker):
+            raise _not_a_spreadsheet(what)
+    first_line = stripped.split("\n", 1)[0]
+    if first_line.startswith("{"):
+        try:
+            if isinstance(json.loads(first_line), dict):
+                return FileFormat.JSONL
+        except ValueError:
+            pass
+    return FileFormat.CSV
+
+
+def _not_a_spreadsheet(what: str) -> ImportFileError:
+    return ImportFileError(
+        "not_a_spreadsheet",
+        f"This file is {what}, not a spreadsheet, whatever its name says. "
+        "Upload an .xlsx, .xls, .ods, CSV or JSON Lines file.",
+    )

@@ -1,0 +1,234 @@
+"""Find the header row of a legacy sheet and map its columns to ID-card fields.
+
+Legacy customer lists start with titles ("2019年客户名单"), merged banners and
+blank rows, and name their columns in Chinese or English with full-width
+characters, colons and units ("联系电话(手机)", "Customer Name:"). The proposal
+is for a person to confirm, so every column is listed, mapped or not, with a
+confidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from itertools import islice
+
+from mdm.importing.errors import ImportFileError
+from mdm.importing.readers import RawRow
+from mdm.importing.values import clean_text
+
+HEADER_SCAN_ROWS = 30
+MULTI_VALUED = frozenset({"phones", "emails"})
+
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "legal_name": (
+        "客户名称", "公司名称", "单位名称", "客户全称", "企业名称", "名称",
+        "Customer Name", "Company", "Company Name", "Account Name", "Name",
+    ),
+    "short_name": ("简称", "客户简称", "公司简称", "Short Name"),
+    "uscc": (
+        "税号", "纳税人识别号", "统一社会信用代码", "信用代码", "社会信用代码",
+        "Tax ID", "USCC", "VAT No",
+    ),
+    "phones": (
+        "手机", "电话", "联系电话", "手机号", "手机号码", "电话号码", "固话", "座机",
+        "联系方式", "Tel", "Telephone", "Phone", "Phone Number", "Mobile",
+    ),
+    "emails": (
+        "邮箱", "电子邮箱", "邮件", "电子邮件", "邮箱地址", "Email", "E-mail",
+        "Email Address",
+    ),
+    "address": ("地址", "公司地址", "注册地址", "详细地址", "Address", "Street"),
+    "province": ("省", "省份", "Province", "State"),
+    "city": ("市", "城市", "City"),
+    "district": ("区", "区县", "District", "County"),
+    "contact": ("联系人", "联系人姓名", "Contact", "Contact Person", "Contact Name"),
+    "contact_title": ("职务", "职位", "Title", "Job Title", "Position"),
+    "industry": ("行业", "所属行业", "Industry"),
+    "customer_level": ("客户等级", "等级", "级别", "Level"),
+    "source_id": ("编号", "客户编号", "客户代码", "ID", "Customer ID", "Code"),
+    "created": ("录入日期", "创建日期", "日期", "录入时间", "创建时间", "Created"),
+}  # fmt: skip
+
+# Confidence of each way a header can match a synonym.
+EXACT, WITHOUT_BRACKETS, IN_BRACKETS, CONTAINED = 1.0, 0.9, 0.7, 0.5
+# Containment needs a synonym long enough not to match by accident: "区" or
+# "id" are inside far too many unrelated headers.
+_MIN_CONTAINED_CJK, _MIN_CONTAINED_LATIN = 2, 4
+
+_BRACKETED = re.compile(r"\(([^)]*)\)|\[([^\]]*)\]|【([^】]*)】|〔([^〕]*)〕|<([^>]*)>")
+
+
+def header_key(text: str) -> str:
+    """The comparison form of a header: NFKC, case-folded, letters and digits only."""
+    return "".join(char for char in clean_text(text).casefold() if char.isalnum())
+
+
+_BY_KEY: dict[str, str] = {
+    header_key(synonym): field
+    for field, synonyms in SYNONYMS.items()
+    for synonym in synonyms
+}
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """One column of the header row and the field it is proposed for."""
+
+    index: int
+    header: str
+    field: str | None
+    confidence: float
+
+
+@dataclass(frozen=True)
+class ProposedMapping:
+    """Which row holds the headers (1-based) and how each column maps."""
+
+    header_row: int
+    columns: list[ColumnMapping]
+
+
+def match_header(text: str) -> tuple[str | None, float]:
+    """The field a header names, and how sure the match is (0 if none)."""
+    cleaned = clean_text(text)
+    if field := _BY_KEY.get(header_key(cleaned)):
+        return field, EXACT
+    base = _BRACKETED.sub("", cleaned)
+    if field := _BY_KEY.get(header_key(base)):
+        return field, WITHOUT_BRACKETS
+    for groups in _BRACKETED.findall(cleaned):
+        inside = "".join(groups)
+        if field := _BY_KEY.get(header_key(inside)):
+            return field, IN_BRACKETS
+    field = _contained_field(header_key(base))
+    return (field, CONTAINED) if field else (None, 0.0)
+
+
+def _contained_field(key: str) -> str | None:
+    """The synonym inside `key` that ends last (the head noun), longest first.
+
+    In "客户联系电话" or "companyphone" the last word says what the column is.
+    """
+    best: tuple[int, int, str] | None = None
+    for synonym, field in _BY_KEY.items():
+        shortest = _MIN_CONTAINED_LATIN if synonym.isascii() else _MIN_CONTAINED_CJK
+        if len(synonym) < shortest or synonym == key:
+            continue
+        position = key.rfind(synonym)
+        if position >= 0:
+            candidate = (position + len(synonym), len(synonym), field)
+            best = max(best, candidate) if best else candidate
+    return best[2] if best else None
+
+
+def propose_mapping(rows: Iterable[RawRow]) -> ProposedMapping:
+    """Find the header row among the first rows and map its columns.
+
+    Only the first `HEADER_SCAN_ROWS` non-blank rows are read. A single-valued
+    field claimed by several columns goes to the most confident one; phones
+    and emails may come from several columns.
+
+    Raises:
+        ImportFileError: `no_header` when no row looks like a header.
+    """
+    head = list(islice(rows, HEADER_SCAN_ROWS))
+    header = _best_header_row(head) or _first_text_row(head)
+    if header is None:
+        raise ImportFileError(
+            "no_header",
+            f"No header row was found in the first {HEADER_SCAN_ROWS} rows. "
+            "Put the column names (客户名称, 电话, ...) in one row above the data.",
+        )
+    columns = [
+        ColumnMapping(index, text, *match_header(text))
+        for index, text in enumerate(_header_texts(header))
+    ]
+    return ProposedMapping(header.number, _keep_best_per_field(columns))
+
+
+def apply_saved_mapping(
+    rows: Iterable[RawRow], saved: Mapping[str, str | None]
+) -> ProposedMapping:
+    """Apply a saved profile (header text -> field, None to ignore) as it is.
+
+    The header row is the one among the first rows that contains the most of
+    the profile's headers; headers are compared in `header_key` form.
+
+    Raises:
+        ValueError: the profile names a field that does not exist.
+        ImportFileError: `mapping_mismatch` when no row has any saved header.
+    """
+    unknown = {field for field in saved.values() if field and field not in SYNONYMS}
+    if unknown:
+        raise ValueError(f"unknown ID-card fields in the mapping: {sorted(unknown)}")
+    by_key = {header_key(header): field for header, field in saved.items()}
+    head = list(islice(rows, HEADER_SCAN_ROWS))
+    scored = [
+        (sum(header_key(text) in by_key for text in _header_texts(row)), row)
+        for row in head
+    ]
+    best_score, header = max(scored, key=lambda pair: pair[0], default=(0, None))
+    if header is None or best_score == 0:
+        raise ImportFileError(
+            "mapping_mismatch",
+            "None of the saved mapping's column names appear in the first "
+            f"{HEADER_SCAN_ROWS} rows; check that this is the right file.",
+        )
+    columns = []
+    for index, text in enumerate(_header_texts(header)):
+        key = header_key(text)
+        known = key in by_key
+        columns.append(
+            ColumnMapping(index, text, by_key.get(key), 1.0 if known else 0.0)
+        )
+    return ProposedMapping(header.number, columns)
+
+
+def _header_texts(row: RawRow) -> list[str]:
+    return ["" if cell is None else clean_text(str(cell)) for cell in row.cells]
+
+
+def _best_header_row(rows: list[RawRow]) -> RawRow | None:
+    best: tuple[float, RawRow] | None = None
+    for row in rows:
+        fields: dict[str, float] = {}
+        for text in _header_texts(row):
+            field, confidence = match_header(text) if text else (None, 0.0)
+            if field:
+                fields[field] = max(fields.get(field, 0.0), confidence)
+        score = sum(fields.values())
+        if score >= 2 * IN_BRACKETS and (best is None or score > best[0]):
+            best = (score, row)
+    return best[1] if best else None
+
+
+def _first_text_row(rows: list[RawRow]) -> RawRow | None:
+    for row in rows:
+        filled = [cell for cell in row.cells if cell is not None]
+        texts = [cell for cell in filled if isinstance(cell, str) and _is_word(cell)]
+        if len(texts) >= 2 and len(texts) * 2 > len(filled):
+            return row
+    return None
+
+
+def _is_word(text: str) -> bool:
+    return not re.fullmatch(r"[\d\s.,:/+-]*", clean_text(text))
+
+
+def _keep_best_per_field(columns: list[ColumnMapping]) -> list[ColumnMapping]:
+    best: dict[str, ColumnMapping] = {}
+    for column in columns:
+        if column.field and column.field not in MULTI_VALUED:
+            current = best.get(column.field)
+            if current is None or column.confidence > current.confidence:
+                best[column.field] = column
+    return [
+        column
+        if column.field is None
+        or column.field in MULTI_VALUED
+        or best[column.field] is column
+        else ColumnMapping(column.index, column.header, None, 0.0)
+        for column in columns
+    ]

@@ -1,0 +1,334 @@
+"""Open an upload as a `Table`: a stream of rows (or JSON records).
+
+Each format goes to a maintained reader: openpyxl in read-only mode for .xlsx
+(it streams row by row; python-calamine has no lazy API and builds the whole
+bounding box of a sheet in memory, 32 bytes per cell, so two stray cells at
+A1 and XFD1048576 abort the process), python-calamine for .xls and .ods (both
+bounded before loading: BIFF8 by its 65,536 x 256 grid, ODS by the extent
+check in `safety`), the csv module for delimited text and json for JSON Lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import islice
+
+import openpyxl
+import openpyxl.xml
+from python_calamine import CalamineWorkbook, PasswordError, SheetVisibleEnum
+
+from mdm.importing import safety
+from mdm.importing.encodings import TextEncoding, iter_lines, resolve_encoding
+from mdm.importing.errors import ImportFileError, RowError
+from mdm.importing.formats import FileFormat, Source, detect_format, open_source
+from mdm.importing.safety import DEFAULT_LIMITS, Limits
+
+if not openpyxl.xml.DEFUSEDXML:
+    # openpyxl silently falls back to the stdlib parser without defusedxml, or
+    # when OPENPYXL_DEFUSEDXML=False; refuse to run rather than parse unsafely.
+    raise ImportError("openpyxl must parse through defusedxml (RELIABILITY B2)")
+
+_SNIFF_CHARS = 64 * 1024
+_DELIMITERS = ",\t;|"
+_XLSX_PARTS_CHECKED = (FileFormat.XLSX, FileFormat.ODS)
+
+
+@dataclass(frozen=True)
+class RawRow:
+    """One non-blank row: its 1-based number as Excel shows it, and its cells.
+
+    `cells[i]` is column i (0 = A); empty cells are None; trailing empty
+    cells are dropped. Spreadsheet values keep their type (int, float,
+    datetime, bool); CSV cells are str.
+    """
+
+    number: int
+    cells: list[object]
+
+
+@dataclass(frozen=True)
+class JsonRecord:
+    """One JSON Lines object and the 1-based line it came from."""
+
+    number: int
+    data: dict[str, object]
+
+
+@dataclass(frozen=True)
+class Table:
+    """An opened upload. `rows()` and `records()` re-read it on each call."""
+
+    format: FileFormat
+    sheet_names: list[str]
+    sheet: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    _rows: Callable[[], Iterator[RawRow]] | None = field(default=None, repr=False)
+    _records: Callable[[], Iterator[JsonRecord | RowError]] | None = field(
+        default=None, repr=False
+    )
+
+    def rows(self) -> Iterator[RawRow]:
+        """Stream the non-blank rows of the chosen sheet (or of the CSV)."""
+        if self._rows is None:
+            raise TypeError("JSON Lines files are read with records(), not rows()")
+        return self._rows()
+
+    def records(self) -> Iterator[JsonRecord | RowError]:
+        """Stream JSON Lines objects; a malformed line yields a `RowError`."""
+        if self._records is None:
+            raise TypeError(f"{self.format} files are read with rows(), not records()")
+        return self._records()
+
+
+def open_table(
+    source: Source,
+    *,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Table:
+    """Detect the format of an upload, run the safety checks and open it.
+
+    Args:
+        source: a path, or the uploaded bytes.
+        encoding: for text files, a codec to use instead of detection.
+        sheet: a sheet name or 0-based index; default the first visible one.
+        limits: size caps; see `safety.Limits`.
+
+    Raises:
+        ImportFileError: the file is not a readable table or breaks a limit.
+    """
+    file_format = detect_format(source, limits)
+    if file_format in _XLSX_PARTS_CHECKED:
+        _check_container(source, file_format, limits)
+    if file_format is FileFormat.XLSX:
+        return _open_xlsx(source, sheet, limits)
+    if file_format in (FileFormat.XLS, FileFormat.ODS):
+        return _open_calamine(source, file_format, sheet, limits)
+    with open_source(source) as stream:
+        text_encoding = resolve_encoding(stream, encoding)
+    if file_format is FileFormat.JSONL:
+        return Table(
+            format=file_format,
+            sheet_names=[],
+            encoding=text_encoding.codec,
+            _records=lambda: _jsonl_records(source, text_encoding, limits),
+        )
+    delimiter = _sniff_delimiter(source, text_encoding)
+    return Table(
+        format=file_format,
+        sheet_names=[],
+        encoding=text_encoding.codec,
+        delimiter=delimiter,
+        _rows=lambda: _csv_rows(source, text_encoding, delimiter, limits),
+    )
+
+
+def finish_row(number: int, values: Iterable[object], limits: Limits) -> RawRow | None:
+    """Normalise one row's cells; None for a blank row; enforce the caps."""
+    if number > limits.max_rows:
+        raise safety.too_many_rows(limits)
+    cells = [None if _is_blank(value) else value for value in values]
+    while cells and cells[-1] is None:
+        cells.pop()
+    if len(cells) > limits.max_columns:
+        raise safety.too_many_columns(limits)
+    return RawRow(number, cells) if cells else None
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _check_container(source: Source, file_format: FileFormat, limits: Limits) -> None:
+    with open_source(source) as stream, zipfile.ZipFile(stream) as archive:
+        safety.check_xml_parts(archive)
+        if file_format is FileFormat.ODS:
+            safety.check_ods_extent(archive, limits)
+
+
+def _pick_sheet(names: list[str], visible: list[str], sheet: str | int | None) -> str:
+    if sheet is None:
+        if not visible:
+            raise ImportFileError("no_sheet", "The workbook has no visible sheet.")
+        return visible[0]
+    if isinstance(sheet, int):
+        if 0 <= sheet < len(names):
+            return names[sheet]
+    elif sheet in names:
+        return sheet
+    raise ImportFileError(
+        "sheet_not_found",
+        f"The workbook has no sheet {sheet!r}; its sheets are: {', '.join(names)}.",
+    )
+
+
+def _open_xlsx(source: Source, sheet: str | int | None, limits: Limits) -> Table:
+    with open_source(source) as stream, _damaged_workbook():
+        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+        try:
+            names = [ws.title for ws in workbook.worksheets]
+            visible = [ws.title for ws in workbook.worksheets if _visible(ws)]
+        finally:
+            workbook.close()
+    chosen = _pick_sheet(names, visible, sheet)
+    return Table(
+        format=FileFormat.XLSX,
+        sheet_names=names,
+        sheet=chosen,
+        _rows=lambda: _xlsx_rows(source, chosen, limits),
+    )
+
+
+def _visible(worksheet: object) -> bool:
+    return getattr(worksheet, "sheet_state", "visible") == "visible"
+
+
+def _xlsx_rows(source: Source, sheet: str, limits: Limits) -> Iterator[RawRow]:
+    with open_source(source) as stream, _damaged_workbook():
+        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+        try:
+            worksheet = workbook[sheet]
+            # The declared <dimension> may claim A1:XFD1048576; without this
+            # openpyxl pads every row to 16,384 cells and the sheet to 1M rows.
+            worksheet.reset_dimensions()
+            values = worksheet.iter_rows(values_only=True)
+            for number, row_values in enumerate(values, start=1):
+                if row := finish_row(number, row_values, limits):
+                    yield row
+        finally:
+            workbook.close()
+
+
+def _open_calamine(
+    source: Source, file_format: FileFormat, sheet: str | int | None, limits: Limits
+) -> Table:
+    with _damaged_workbook(), _calamine(source) as workbook:
+        names = list(workbook.sheet_names)
+        visible = [
+            meta.name
+            for meta in workbook.sheets_metadata
+            if meta.visible == SheetVisibleEnum.Visible
+        ]
+    chosen = _pick_sheet(names, visible, sheet)
+    return Table(
+        format=file_format,
+        sheet_names=names,
+        sheet=chosen,
+        _rows=lambda: _calamine_rows(source, chosen, limits),
+    )
+
+
+def _calamine(source: Source) -> CalamineWorkbook:
+    if isinstance(source, bytes):
+        return CalamineWorkbook.from_filelike(io.BytesIO(source))
+    return CalamineWorkbook.from_path(source)
+
+
+def _calamine_rows(source: Source, sheet: str, limits: Limits) -> Iterator[RawRow]:
+    with _damaged_workbook(), _calamine(source) as workbook:
+        loaded = workbook.get_sheet_by_name(sheet)
+    if loaded.start is None or loaded.end is None:
+        return
+    end_row, end_column = loaded.end
+    safety.check_extent(end_row + 1, end_column + 1, limits)
+    padding: list[object] = [None] * loaded.start[1]
+    # iter_rows() starts at row 0 but at the first used column.
+    for number, values in enumerate(loaded.iter_rows(), start=1):
+        if row := finish_row(number, padding + values, limits):
+            yield row
+
+
+@contextmanager
+def _damaged_workbook() -> Iterator[None]:
+    """Turn whatever a spreadsheet library raises on bad input into one error.
+
+    openpyxl and python-calamine raise assorted exception types (KeyError,
+    TypeError, zlib.error, their own errors...) on malformed files; for the
+    uploader they all mean the same thing.
+    """
+    try:
+        yield
+    except ImportFileError:
+        raise
+    except PasswordError as exc:
+        raise ImportFileError(
+            "encrypted",
+            "The workbook is password-protected. Remove the password in Excel "
+            "and upload it again.",
+        ) from exc
+    except Exception as exc:
+        raise ImportFileError(
+            "corrupt_file",
+            f"The workbook could not be read; it looks damaged ({exc}).",
+        ) from exc
+
+
+def _sniff_delimiter(source: Source, encoding: TextEncoding) -> str:
+    with open_source(source) as stream:
+        lines = list(islice(_lines_up_to(iter_lines(stream, encoding)), 1000))
+    sample = "".join(lines)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        first = lines[0] if lines else ""
+        counts = {delimiter: first.count(delimiter) for delimiter in _DELIMITERS}
+        best = max(counts, key=counts.__getitem__)
+        return best if counts[best] else ","
+
+
+def _lines_up_to(lines: Iterator[str]) -> Iterator[str]:
+    size = 0
+    for line in lines:
+        yield line
+        size += len(line)
+        if size >= _SNIFF_CHARS:
+            return
+
+
+def _csv_rows(
+    source: Source, encoding: TextEncoding, delimiter: str, limits: Limits
+) -> Iterator[RawRow]:
+    with open_source(source) as stream:
+        reader = csv.reader(iter_lines(stream, encoding), delimiter=delimiter)
+        try:
+            for number, values in enumerate(reader, start=1):
+                if row := finish_row(number, values, limits):
+                    yield row
+        except csv.Error as exc:
+            raise ImportFileError(
+                "malformed_csv",
+                f"Line {reader.line_num} of the file is not valid CSV ({exc}).",
+            ) from exc
+
+
+def _jsonl_records(
+    source: Source, encoding: TextEncoding, limits: Limits
+) -> Iterator[JsonRecord | RowError]:
+    with open_source(source) as stream:
+        for number, line in enumerate(iter_lines(stream, encoding), start=1):
+            if number > limits.max_rows:
+                raise safety.too_many_rows(limits)
+            if line.strip():
+                yield _json_record(number, line, limits)
+
+
+def _json_record(number: int, line: str, limits: Limits) -> JsonRecord | RowError:
+    try:
+        data = json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        return RowError(number, "malformed_json", f"Line {number} is not JSON: {exc}")
+    if not isinstance(data, dict):
+        return RowError(
+            number, "not_an_object", f"Line {number} is JSON but not an object."
+        )
+    if len(data) > limits.max_columns:
+        raise safety.too_many_columns(limits)
+    return JsonRecord(number, data)

@@ -1,0 +1,224 @@
+"""Clean raw cell values into the text and dates the ID card expects.
+
+Spreadsheets hand over whatever Excel stored: phones as floats, dates as
+serial numbers or free text, names padded with full-width and zero-width
+characters. `clean_cell` turns one value into its field's form, or into a
+`CellError` the import can report against the row.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from mdm.importing.errors import CellError
+
+DayOrder = Literal["dmy", "mdy"]
+DATE_FIELDS = frozenset({"created"})
+# Fields whose values are identifiers: a number in them is digits, never a
+# quantity, so 13800138000.0 must come out as "13800138000".
+_IDENTIFIER_FIELDS = frozenset({"phones", "uscc", "source_id"})
+
+# Zero-width characters, bidi controls and the soft hyphen: invisible, and
+# they make two identical-looking names compare unequal.
+_INVISIBLE = re.compile(
+    "[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+_SPACES = re.compile(r"\s+")
+_SCIENTIFIC = re.compile(r"^[+-]?(\d+)(?:\.(\d*))?[eE]([+-]?\d+)$")
+_TRAILING_ZERO = re.compile(r"^(\d+)\.0+$")
+
+_ISO_LIKE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$")
+_CHINESE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?(?:\s.*)?$")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_YEAR_LAST = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:\s.*)?$")
+
+# Excel's 1900 date system counts from 1899-12-31 and wrongly includes
+# 1900-02-29 as serial 60; from serial 61 on, counting from 1899-12-30 is right.
+_EXCEL_EPOCH = date(1899, 12, 30)
+_EXCEL_BUG_DAY = 60
+_EXCEL_MAX_SERIAL = 2_958_465  # 9999-12-31
+
+
+def clean_text(value: str) -> str:
+    """Normalise text: NFKC, no invisible characters, single inner spaces.
+
+    NFKC turns full-width letters, digits and punctuation into their ASCII
+    forms and the ideographic space into a space, and leaves CJK characters
+    alone. Invisible characters go first so NFKC sees what a reader sees.
+    """
+    text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", value))
+    return _SPACES.sub(" ", text).strip()
+
+
+def clean_phone_cell(value: object) -> str | None:
+    """A phone cell as text, whatever Excel stored it as.
+
+    Raises:
+        ValueError: the value cannot be a phone number (a fraction, a date,
+            scientific notation that lost digits).
+    """
+    return _identifier_text(value)
+
+
+def parse_date_cell(
+    value: object, *, excel_serial: bool = False, order: DayOrder | None = None
+) -> date | None:
+    """Read a date from a typed cell or from the usual Chinese/English texts.
+
+    Args:
+        value: a date/datetime, a number, or text such as "2021/3/5",
+            "2021年3月5日", "20210305" or "3/5/2021".
+        excel_serial: accept plain numbers as Excel serial days (1900 system);
+            only right for a column known to hold dates.
+        order: for "a/b/yyyy" texts where both a and b could be the month,
+            the order the column uses (see `day_order`); default month first.
+
+    Raises:
+        ValueError: the value is not a date, or names an impossible one.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a date")
+    if isinstance(value, int | float):
+        return _date_from_number(value, excel_serial=excel_serial)
+    text = clean_text(str(value))
+    if not text:
+        return None
+    if match := _ISO_LIKE.match(text) or _CHINESE.match(text) or _COMPACT.match(text):
+        year, month, day = (int(part) for part in match.groups())
+        return date(year, month, day)
+    if match := _YEAR_LAST.match(text):
+        first, second, year = (int(part) for part in match.groups())
+        if _resolve_order(first, second, order) == "dmy":
+            return date(year, second, first)
+        return date(year, first, second)
+    if excel_serial and re.fullmatch(r"\d+(\.\d+)?", text):
+        return _date_from_number(float(text), excel_serial=True)
+    raise ValueError(f"{text!r} is not a date Excel or people usually write")
+
+
+def day_order(values: Iterable[object]) -> DayOrder | None:
+    """The day/month order a column's "a/b/yyyy" dates consistently use.
+
+    A value whose first part is over 12 proves day-first, one whose second
+    part is over 12 proves month-first. None when no value decides it or the
+    column contradicts itself.
+    """
+    seen: set[DayOrder] = set()
+    for value in values:
+        if isinstance(value, str) and (match := _YEAR_LAST.match(clean_text(value))):
+            first, second = int(match.group(1)), int(match.group(2))
+            if first > 12 >= second:
+                seen.add("dmy")
+            elif second > 12 >= first:
+                seen.add("mdy")
+    return seen.pop() if len(seen) == 1 else None
+
+
+def clean_cell(
+    value: object, field: str | None, *, column: str, order: DayOrder | None = None
+) -> object:
+    """Clean one cell for its ID-card field; a `CellError` if it cannot be.
+
+    Returns None for an empty cell, a `date` for date fields, text otherwise.
+
+    Args:
+        value: the raw cell value from a `RawRow`.
+        field: the ID-card field the column maps to (None: plain text).
+        column: the column's header or letter, for the error message.
+        order: the column's day order for ambiguous dates (see `day_order`).
+    """
+    try:
+        if field in DATE_FIELDS:
+            return parse_date_cell(value, excel_serial=True, order=order)
+        if field in _IDENTIFIER_FIELDS:
+            text = _identifier_text(value)
+            return text.upper() if text and field == "uscc" else text
+        return _plain_text(value)
+    except ValueError as exc:
+        code = "bad_date" if field in DATE_FIELDS else f"bad_{field or 'value'}"
+        return CellError(column, code, f"{column}: {exc}")
+
+
+def _plain_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, datetime) and value.time() == datetime.min.time():
+        value = value.date()
+    text = clean_text(str(value))
+    return text or None
+
+
+def _identifier_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or isinstance(value, date | timedelta):
+        raise ValueError(f"{value!r} is not a number or text")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            raise ValueError(f"{value!r} is not a whole number")
+        return str(int(value))
+    text = clean_text(str(value))
+    if match := _TRAILING_ZERO.match(text):
+        return match.group(1)
+    if match := _SCIENTIFIC.match(text):
+        return _expand_scientific(text, match)
+    return text or None
+
+
+def _expand_scientific(text: str, match: re.Match[str]) -> str:
+    """Expand "1.3800138000E+10" exactly; refuse "1.38E+10", whose digits are lost."""
+    decimals = len(match.group(2) or "")
+    number = Decimal(text)
+    if number != number.to_integral_value():
+        raise ValueError(f"{text!r} is not a whole number")
+    if int(match.group(3)) > decimals:
+        raise ValueError(
+            f"{text!r} was saved in scientific notation and its last digits are "
+            "lost; format the column as text in Excel and export again"
+        )
+    return str(int(number))
+
+
+def _date_from_number(value: float, *, excel_serial: bool) -> date:
+    if not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a date")
+    whole = int(value) if value == int(value) else None
+    if whole is not None and 10_000_000 <= whole <= 99_999_999:
+        try:
+            return date(whole // 10_000, whole // 100 % 100, whole % 100)
+        except ValueError:
+            pass
+    if not excel_serial:
+        raise ValueError(f"{value!r} is a number, not a date")
+    serial = int(value)
+    if not 1 <= serial <= _EXCEL_MAX_SERIAL or serial == _EXCEL_BUG_DAY:
+        raise ValueError(f"{value!r} is not an Excel date")
+    if serial < _EXCEL_BUG_DAY:
+        serial += 1
+    return _EXCEL_EPOCH + timedelta(days=serial)
+
+
+def _resolve_order(first: int, second: int, order: DayOrder | None) -> DayOrder:
+    if first > 12 and second > 12:
+        raise ValueError(f"{first}/{second} names no month")
+    if first > 12:
+        return "dmy"
+    if second > 12:
+        return "mdy"
+    return order or "mdy"

@@ -1,0 +1,67 @@
+"""Issuing, rotating, revoking and checking API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from mdm.models import ApiClient, ApiToken
+
+TOKEN_PREFIX = "gr_"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str  # shown to the operator once; only its hash is stored
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@transaction.atomic
+def api_token_issue(*, client: ApiClient) -> IssuedToken:
+    """Issue a new token for `client`; earlier tokens keep working."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        client=client, prefix=secret[: len(TOKEN_PREFIX) + 6], key_hash=_hash(secret)
+    )
+    return IssuedToken(token=token, secret=secret)
+
+
+@transaction.atomic
+def api_token_rotate(*, token: ApiToken) -> IssuedToken:
+    """Issue a successor to `token` and revoke `token`."""
+    issued = api_token_issue(client=token.client)
+    api_token_revoke(token=token)
+    return issued
+
+
+def api_token_revoke(*, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+
+
+def api_token_authenticate(secret: str) -> ApiToken | None:
+    """The live token for `secret`, or None (unknown, revoked, expired,
+    or its client disabled)."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("client", "client__source_system")
+        .filter(key_hash=_hash(secret))
+        .first()
+    )
+    now = timezone.now()
+    if token is None or not token.is_usable(now) or not token.client.is_active:
+        return None
+    # Touch at most once a minute: a lookup API must not write on every call.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token

@@ -1,0 +1,106 @@
+"""Ingesting one source record: upsert, then match it the moment it arrives.
+
+Above the auto-merge threshold the record joins the candidate's golden record;
+in the review band it gets a golden record of its own and a review task; below,
+a golden record of its own. A changed record that is already linked stays in
+its golden record, which is recomputed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from mdm.models import CrossReference, GoldenRecord, SourceRecord, SourceSystem
+from mdm.services.errors import DomainError
+from mdm.services.golden_records import (
+    golden_record_create,
+    golden_record_link,
+    golden_record_recompute,
+)
+from mdm.services.realtime_matching import MatchOutcome, source_record_match
+from mdm.services.review_queue import review_task_open
+from mdm.services.source_records import source_record_upsert
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    record: SourceRecord
+    outcome: str  # created | updated | unchanged
+    golden: GoldenRecord
+    match: MatchOutcome | None  # None when the record kept its existing link
+
+    @property
+    def match_summary(self) -> dict[str, Any] | None:
+        return None if self.match is None else self.match.as_dict()
+
+
+@transaction.atomic
+def record_ingest(
+    *, system: SourceSystem, source_id: str, payload: Mapping[str, Any] | str | bytes
+) -> IngestResult:
+    """Upsert one record and place it under a golden record (see module doc)."""
+    upsert = source_record_upsert(system=system, source_id=source_id, payload=payload)
+    record = upsert.record
+    xref = (
+        CrossReference.objects.select_related("golden")
+        .filter(source_record=record)
+        .first()
+    )
+    if xref is not None:
+        golden = xref.golden
+        if upsert.outcome != "unchanged":
+            golden = golden_record_recompute(
+                golden=golden, reason=f"{record.key} {upsert.outcome}"
+            )
+        return IngestResult(
+            record=record, outcome=upsert.outcome, golden=golden, match=None
+        )
+    match = source_record_match(record)
+    if match.decision == MatchOutcome.AUTO_MERGE:
+        golden = match.best.golden
+        golden_record_link(
+            record=record,
+            golden=golden,
+            method=CrossReference.Method.AUTO_MATCH,
+            score=match.best.score,
+        )
+        golden = golden_record_recompute(
+            golden=golden, reason=f"{record.key} matched ({match.best.score:.3f})"
+        )
+    else:
+        golden = golden_record_create(members=[record])
+    if match.decision == MatchOutcome.REVIEW:
+        for candidate in match.review_candidates:
+            review_task_open(
+                a=record,
+                b=candidate.record,
+                score=candidate.score,
+                evidence=candidate.evidence,
+            )
+    return IngestResult(
+        record=record, outcome=upsert.outcome, golden=golden, match=match
+    )
+
+
+def record_ingest_batch(
+    *, system: SourceSystem, items: Iterable[Mapping[str, Any]]
+) -> list[IngestResult | dict[str, Any]]:
+    """Ingest each item in its own transaction; a broken item yields an error
+    entry ({"index", "source_id", "detail"}) and the others still go in."""
+    results: list[IngestResult | dict[str, Any]] = []
+    for index, item in enumerate(items):
+        try:
+            results.append(
+                record_ingest(
+                    system=system, source_id=item["source_id"], payload=item["payload"]
+                )
+            )
+        except DomainError as exc:
+            results.append(
+                {"index": index, "source_id": item.get("source_id"), "detail": str(exc)}
+            )
+    return results

@@ -1,0 +1,180 @@
+"""Matching one source record the moment it arrives.
+
+Each process keeps an in-memory `matching.RecordIndex` of every active source
+record. Before each match it applies the records changed since its last look
+(by `updated_at`, with a margin for transactions that committed late), so
+several app processes stay in step through the database alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+import matching
+from mdm.matching_adapter import source_record_as_matching_record
+from mdm.models import CrossReference, GoldenRecord, SourceRecord
+from mdm.selectors import not_a_match_partners
+from mdm.services.match_models import match_config_current
+
+# A transaction may commit a little after the timestamp it wrote.
+SYNC_MARGIN = timedelta(seconds=30)
+TOP_CANDIDATES = 5
+
+
+@dataclass(frozen=True)
+class CandidateMatch:
+    record: SourceRecord
+    golden: GoldenRecord
+    score: float
+    evidence: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "golden_id": self.golden.golden_id,
+            "source": self.record.key,
+            "score": round(self.score, 4),
+            "explanation": self.evidence,
+        }
+
+
+@dataclass(frozen=True)
+class MatchOutcome:
+    AUTO_MERGE = "auto_merge"
+    REVIEW = "review"
+    NEW = "new"
+
+    decision: str
+    candidates: list[CandidateMatch] = field(default_factory=list)
+    review_threshold: float = 1.0
+
+    @property
+    def best(self) -> CandidateMatch:
+        return self.candidates[0]
+
+    @property
+    def review_candidates(self) -> list[CandidateMatch]:
+        return [c for c in self.candidates if c.score >= self.review_threshold]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision,
+            "score": round(self.best.score, 4) if self.candidates else None,
+            "candidates": [c.as_dict() for c in self.candidates],
+        }
+
+
+class _IndexHolder:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.index: matching.RecordIndex | None = None
+        self.config_hash: str | None = None
+        self.synced_to: datetime | None = None
+
+    def reset(self) -> None:
+        with self.lock:
+            self.index = None
+            self.config_hash = None
+            self.synced_to = None
+
+
+_holder = _IndexHolder()
+
+
+def realtime_index_reset() -> None:
+    """Forget this process's index (tests; after a bulk load)."""
+    _holder.reset()
+
+
+def _synced_index(config: matching.MatchConfig) -> matching.RecordIndex:
+    with _holder.lock:
+        now = timezone.now()
+        if _holder.index is None or _holder.config_hash != config.fingerprint():
+            records = SourceRecord.objects.filter(is_active=True).select_related(
+                "source_system"
+            )
+            _holder.index = matching.RecordIndex(
+                config,
+                (source_record_as_matching_record(r) for r in records.iterator()),
+            )
+            _holder.config_hash = config.fingerprint()
+        else:
+            changed = SourceRecord.objects.filter(
+                updated_at__gte=_holder.synced_to - SYNC_MARGIN
+            ).select_related("source_system")
+            for record in changed.iterator():
+                if record.is_active:
+                    _holder.index.update(source_record_as_matching_record(record))
+                else:
+                    _holder.index.remove(str(record.pk))
+        _holder.synced_to = now
+        return _holder.index
+
+
+def source_record_match(record: SourceRecord) -> MatchOutcome:
+    """Score `record` against every active record and decide what to do."""
+    config = match_config_current()
+    index = _synced_index(config)
+    found = matching.match_one(
+        source_record_as_matching_record(record), index, config, top=TOP_CANDIDATES * 3
+    )
+    candidates = _live_candidates(record, found)[:TOP_CANDIDATES]
+    if candidates and candidates[0].score >= config.auto_merge_threshold:
+        decision = MatchOutcome.AUTO_MERGE
+    elif candidates and candidates[0].score >= config.review_threshold:
+        decision = MatchOutcome.REVIEW
+    else:
+        decision = MatchOutcome.NEW
+    return MatchOutcome(
+        decision=decision,
+        candidates=candidates,
+        review_threshold=config.review_threshold,
+    )
+
+
+def _live_candidates(
+    record: SourceRecord, found: list[matching.Candidate]
+) -> list[CandidateMatch]:
+    """Turn engine candidates into live records with their golden records,
+    one per golden record, dropping pairs a steward declared not a match."""
+    ids = [int(c.id) for c in found]
+    xrefs = {
+        x.source_record_id: x
+        for x in CrossReference.objects.select_related(
+            "golden", "source_record__source_system"
+        ).filter(source_record_id__in=ids, source_record__is_active=True)
+    }
+    forbidden = set(
+        CrossReference.objects.filter(
+            source_record_id__in=not_a_match_partners(record.pk)
+        ).values_list("golden_id", flat=True)
+    )
+    result: list[CandidateMatch] = []
+    seen_golden: set[int] = set()
+    for candidate in found:
+        xref = xrefs.get(int(candidate.id))
+        if xref is None or xref.golden_id in seen_golden | forbidden:
+            continue
+        seen_golden.add(xref.golden_id)
+        result.append(
+            CandidateMatch(
+                record=xref.source_record,
+                golden=xref.golden,
+                score=candidate.score,
+                evidence=[_evidence_dict(e) for e in candidate.evidence],
+            )
+        )
+    return result
+
+
+def _evidence_dict(evidence: matching.FieldEvidence) -> dict[str, Any]:
+    return {
+        "comparison": evidence.comparison,
+        "level": evidence.level,
+        "text": evidence.text,
+        "weight": round(evidence.weight, 3),
+    }
