@@ -87,8 +87,13 @@ def iter_lines(stream: BinaryIO, encoding: TextEncoding) -> Iterator[str]:
         try:
             text = decoder.decode(chunk, final=not chunk)
         except UnicodeDecodeError as exc:
-            prefix = exc.object[: exc.start].decode(encoding.codec, errors="replace")
-            raise _Undecodable(line + prefix.count("\n"), encoding) from exc
+            # Hand out the lines before the bad byte (the caller may be
+            # collecting evidence from them), then fail on the line it is in.
+            good = exc.object[: exc.start].decode(encoding.codec, errors="ignore")
+            for piece in (pending + good).split("\n")[:-1]:
+                yield piece + "\n"
+                line += 1
+            raise _Undecodable(line, encoding) from exc
         pieces = (pending + text).split("\n")
         pending = pieces.pop()
         for piece in pieces:

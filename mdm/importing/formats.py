@@ -52,6 +52,8 @@ _MARKUP = (
 
 
 class FileFormat(StrEnum):
+    """The kinds of upload the importer reads."""
+
     XLSX = "xlsx"
     XLS = "xls"
     ODS = "ods"
@@ -155,7 +157,9 @@ def _classify_text(head: bytes) -> FileFormat:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = head.decode("utf-16", errors="replace")
     elif b"\x00" in head:
-        raise _not_a_spreadsheet("a binary file")
+        raise _not_a_spreadsheet(
+            "a binary file (or UTF-16 text without a byte-order mark)"
+        )
     else:
         text = head.decode("utf-8-sig", errors="replace")
     stripped = text.lstrip()

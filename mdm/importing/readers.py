@@ -11,7 +11,6 @@ check in `safety`), the csv module for delimited text and json for JSON Lines.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -36,7 +35,7 @@ if not openpyxl.xml.DEFUSEDXML:
 
 _SNIFF_CHARS = 64 * 1024
 _DELIMITERS = ",\t;|"
-_XLSX_PARTS_CHECKED = (FileFormat.XLSX, FileFormat.ODS)
+_ZIP_FORMATS = (FileFormat.XLSX, FileFormat.ODS)
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ def open_table(
         ImportFileError: the file is not a readable table or breaks a limit.
     """
     file_format = detect_format(source, limits)
-    if file_format in _XLSX_PARTS_CHECKED:
+    if file_format in _ZIP_FORMATS:
         _check_container(source, file_format, limits)
     if file_format is FileFormat.XLSX:
         return _open_xlsx(source, sheet, limits)
@@ -131,7 +130,7 @@ def open_table(
     )
 
 
-def finish_row(number: int, values: Iterable[object], limits: Limits) -> RawRow | None:
+def _finish_row(number: int, values: Iterable[object], limits: Limits) -> RawRow | None:
     """Normalise one row's cells; None for a blank row; enforce the caps."""
     if number > limits.max_rows:
         raise safety.too_many_rows(limits)
@@ -201,7 +200,7 @@ def _xlsx_rows(source: Source, sheet: str, limits: Limits) -> Iterator[RawRow]:
             worksheet.reset_dimensions()
             values = worksheet.iter_rows(values_only=True)
             for number, row_values in enumerate(values, start=1):
-                if row := finish_row(number, row_values, limits):
+                if row := _finish_row(number, row_values, limits):
                     yield row
         finally:
             workbook.close()
@@ -226,10 +225,14 @@ def _open_calamine(
     )
 
 
-def _calamine(source: Source) -> CalamineWorkbook:
-    if isinstance(source, bytes):
-        return CalamineWorkbook.from_filelike(io.BytesIO(source))
-    return CalamineWorkbook.from_path(source)
+@contextmanager
+def _calamine(source: Source) -> Iterator[CalamineWorkbook]:
+    # from_path() picks the reader by file extension; a file-like object makes
+    # calamine sniff the content, which is what detection already trusted.
+    with open_source(source) as stream:
+        workbook = CalamineWorkbook.from_filelike(stream)
+    with workbook:
+        yield workbook
 
 
 def _calamine_rows(source: Source, sheet: str, limits: Limits) -> Iterator[RawRow]:
@@ -242,7 +245,7 @@ def _calamine_rows(source: Source, sheet: str, limits: Limits) -> Iterator[RawRo
     padding: list[object] = [None] * loaded.start[1]
     # iter_rows() starts at row 0 but at the first used column.
     for number, values in enumerate(loaded.iter_rows(), start=1):
-        if row := finish_row(number, padding + values, limits):
+        if row := _finish_row(number, padding + values, limits):
             yield row
 
 
@@ -300,7 +303,7 @@ def _csv_rows(
         reader = csv.reader(iter_lines(stream, encoding), delimiter=delimiter)
         try:
             for number, values in enumerate(reader, start=1):
-                if row := finish_row(number, values, limits):
+                if row := _finish_row(number, values, limits):
                     yield row
         except csv.Error as exc:
             raise ImportFileError(

@@ -6,6 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from mdm.history import history_user
+
 
 class GoldenIdAllocation(models.Model):
     """One row per golden ID ever issued: the autoincrement key is the serial,
@@ -59,7 +61,7 @@ class GoldenRecord(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         verbose_name = _("golden record")

@@ -8,6 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from mdm.history import history_user
+
 
 class SourceSystem(models.Model):
     class Kind(models.TextChoices):
@@ -29,7 +31,7 @@ class SourceSystem(models.Model):
     default_trust = models.FloatField(_("default trust"), default=0.5)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         verbose_name = _("source system")
@@ -77,7 +79,7 @@ class SourceRecord(models.Model):
     received_at = models.DateTimeField(_("first received"), default=timezone.now)
     updated_at = models.DateTimeField(_("last changed"), auto_now=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         verbose_name = _("source record")
@@ -118,7 +120,7 @@ class CrossReference(models.Model):
     score = models.FloatField(_("match score"), null=True, blank=True)
     linked_at = models.DateTimeField(_("linked at"), default=timezone.now)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         verbose_name = _("cross-reference")

@@ -107,12 +107,18 @@ def _synced_index(config: matching.MatchConfig) -> matching.RecordIndex:
                 updated_at__gte=_holder.synced_to - SYNC_MARGIN
             ).select_related("source_system")
             for record in changed.iterator():
+                _index_forget(_holder.index, str(record.pk))
                 if record.is_active:
-                    _holder.index.update(source_record_as_matching_record(record))
-                else:
-                    _holder.index.remove(str(record.pk))
+                    _holder.index.add(source_record_as_matching_record(record))
         _holder.synced_to = now
         return _holder.index
+
+
+def _index_forget(index: matching.RecordIndex, record_id: str) -> None:
+    try:
+        index.remove(record_id)
+    except KeyError:  # new since the last sync, or inactive: not indexed
+        pass
 
 
 def source_record_match(record: SourceRecord) -> MatchOutcome:
