@@ -15,7 +15,8 @@ find_python() {
 }
 
 venv_ready() {
-  local extras="$1" stamp=".venv/.installed$extras"
+  local extras="$1"
+  local stamp=".venv/.installed$extras"
   if [ ! -x .venv/bin/python ]; then
     "$(find_python)" -m venv .venv
   fi

@@ -7,7 +7,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_settings(**env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    drop = {"SECRET_KEY", "DEBUG", "DATABASE_URL"}
+    clean = {k: v for k, v in os.environ.items() if k not in drop}
     clean.update(env)
     return subprocess.run(
         [

@@ -1,0 +1,104 @@
+import phonenumbers
+import pytest
+from phonenumbers import PhoneNumberType
+
+from matching.standardise.phones import Phone, phones
+
+MOBILE = Phone("+8613800138000", "mobile", None)
+LANDLINE = Phone("+861065521234", "landline", None)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+86 138 0013 8000",
+        "138-0013-8000",
+        "13800138000",
+        "13800138000.0",
+        "1.38001380e10",
+        "1.38001380E+10",
+        "１３８００１３８０００",
+        "008613800138000",
+    ],
+)
+def test_mobile_spellings(raw):
+    assert phones(raw) == (MOBILE,)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["86-10-6552-1234", "(010)65521234", "010-65521234", "０１０－６５５２１２３４"],
+)
+def test_landline_spellings(raw):
+    assert phones(raw) == (LANDLINE,)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "010-65521234转8001",
+        "010-65521234 ext. 8001",
+        "010-65521234-8001",
+        "010-65521234分机8001",
+    ],
+)
+def test_extensions_are_kept_separately(raw):
+    assert phones(raw) == (Phone("+861065521234", "landline", "8001"),)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "13800138000/010-65521234",
+        "13800138000,010-65521234",
+        "13800138000;010-65521234",
+        "13800138000；010-65521234",
+        "13800138000、010-65521234",
+        "13800138000 010-65521234",
+        "手机:13800138000 座机:010-65521234",
+    ],
+)
+def test_a_cell_may_hold_several_numbers(raw):
+    assert phones(raw) == (MOBILE, LANDLINE)
+
+
+def test_numbers_split_by_spaces_inside_and_between():
+    assert phones("+86 138 0013 8000 010 6552 1234") == (MOBILE, LANDLINE)
+
+
+def test_duplicates_are_dropped():
+    assert phones("13800138000 / 138-0013-8000") == (MOBILE,)
+
+
+@pytest.mark.parametrize(
+    "raw", ["65521234", "1.38E+10", "12345", "2023-01-05", "abc", "", None]
+)
+def test_invalid_or_lossy_numbers_are_dropped(raw):
+    assert phones(raw) == ()
+
+
+def test_other_kinds():
+    assert phones("400-600-1234")[0].kind == "other"
+
+
+def test_us_numbers_with_a_us_default_region():
+    assert phones("(415) 555-2671", default_region="US") == (
+        Phone("+14155552671", "other", None),
+    )
+
+
+def test_an_unknown_default_region_only_accepts_international_numbers():
+    assert phones("13800138000", default_region="XX") == ()
+    assert phones("+86 13800138000", default_region="XX") == (MOBILE,)
+
+
+def test_the_chinese_mobile_shortcut_agrees_with_phonenumbers():
+    for prefix in range(130, 200):
+        for suffix in ("00000000", "12345678", "99999999"):
+            number = f"{prefix}{suffix}"
+            parsed = phonenumbers.parse(number, "CN")
+            expected = ()
+            if phonenumbers.is_valid_number(parsed):
+                kind = phonenumbers.number_type(parsed) == PhoneNumberType.MOBILE
+                expected = (Phone("+86" + number, "mobile" if kind else "?", None),)
+            assert phones(number) == expected, number
