@@ -108,9 +108,13 @@ class MappedPayload:
     updated_at: datetime | None
 
 
-def payload_map(payload: dict[str, Any], preset: str) -> MappedPayload:
-    """Map a source payload onto ID-card attributes with the named preset."""
-    rules = PRESETS[preset]
+def payload_map(payload: dict[str, Any], preset: str | dict[str, Any]) -> MappedPayload:
+    """Map a source payload onto ID-card attributes.
+
+    `preset` is the name of a preset, or rules of the same shape (a file
+    import builds them from the column mapping the importer confirmed).
+    """
+    rules = PRESETS[preset] if isinstance(preset, str) else preset
     attributes: dict[str, Any] = {}
     for attribute, fields in rules["scalars"].items():
         value = _first_text(payload, fields)

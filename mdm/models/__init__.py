@@ -1,6 +1,7 @@
 from mdm.models.api_clients import ApiClient, ApiToken
 from mdm.models.decisions import DecisionMember, StewardDecision
 from mdm.models.golden import GoldenIdAllocation, GoldenRecord
+from mdm.models.imports import ImportJob, ImportRowError
 from mdm.models.match_runs import MatchRun
 from mdm.models.review import ReviewTask
 from mdm.models.sources import CrossReference, SourceRecord, SourceSystem
@@ -12,6 +13,8 @@ __all__ = [
     "DecisionMember",
     "GoldenIdAllocation",
     "GoldenRecord",
+    "ImportJob",
+    "ImportRowError",
     "MatchRun",
     "ReviewTask",
     "SourceRecord",

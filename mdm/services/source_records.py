@@ -59,10 +59,17 @@ def payload_fingerprint(payload: dict[str, Any]) -> str:
 
 @transaction.atomic
 def source_record_upsert(
-    *, system: SourceSystem, source_id: str, payload: dict[str, Any] | str | bytes
+    *,
+    system: SourceSystem,
+    source_id: str,
+    payload: dict[str, Any] | str | bytes,
+    mapping: dict[str, Any] | None = None,
 ) -> UpsertResult:
     """Create or update the record (system, source_id); a re-send of the same
-    content is a no-op. Invalid tax IDs are stored and flagged, never fixed."""
+    content is a no-op. Invalid tax IDs are stored and flagged, never fixed.
+
+    `mapping` overrides the system's mapping preset (rules of the same shape).
+    """
     source_id = _clean_source_id(source_id)
     data, raw = payload_parse(payload)
     fingerprint = payload_fingerprint(data)
@@ -76,7 +83,13 @@ def source_record_upsert(
     outcome = "updated" if record is not None else "created"
     if record is None:
         record = SourceRecord(source_system=system, source_id=source_id)
-    _fill(record, system=system, data=data, raw=raw, fingerprint=fingerprint)
+    _fill(
+        record,
+        rules=mapping or system.mapping_preset,
+        data=data,
+        raw=raw,
+        fingerprint=fingerprint,
+    )
     record._change_reason = f"{outcome} from {system.code}"
     try:
         with transaction.atomic():
@@ -86,7 +99,9 @@ def source_record_upsert(
         # the key is unique, so this becomes an update of their row.
         if outcome != "created":
             raise
-        return source_record_upsert(system=system, source_id=source_id, payload=raw)
+        return source_record_upsert(
+            system=system, source_id=source_id, payload=raw, mapping=mapping
+        )
     return UpsertResult(record=record, outcome=outcome)
 
 
@@ -116,12 +131,12 @@ def _clean_source_id(source_id: str) -> str:
 def _fill(
     record: SourceRecord,
     *,
-    system: SourceSystem,
+    rules: str | dict[str, Any],
     data: dict[str, Any],
     raw: str,
     fingerprint: str,
 ) -> None:
-    mapped = payload_map(data, system.mapping_preset)
+    mapped = payload_map(data, rules)
     standardised = attributes_standardise(mapped.attributes)
     record.raw_payload = raw
     record.fingerprint = fingerprint

@@ -1,0 +1,394 @@
+"""Bulk import of customer files: upload, confirm the column mapping, load.
+
+Rows are validated one by one. In per-row mode good rows go in and bad ones
+are reported (row, column, reason); in all-or-nothing mode one bad row means
+nothing is written. Loading is idempotent: each row is an upsert keyed by
+its ID column, or by the file's name and the row number when it has none, so
+importing the same file again changes nothing and a corrected file updates
+only what changed. Matching runs over the loaded records afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import PurePath
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from mdm.importing import (
+    CellError,
+    ImportFileError,
+    JsonRecord,
+    RawRow,
+    RowError,
+    Table,
+    open_table,
+)
+from mdm.importing.headers import ProposedMapping, apply_saved_mapping, propose_mapping
+from mdm.importing.values import clean_cell, day_order
+from mdm.mapping_presets import PRESETS
+from mdm.models import ImportJob, ImportRowError, SourceSystem
+from mdm.services.batch_matching import matching_run_batch
+from mdm.services.errors import DomainError
+from mdm.services.source_records import source_record_upsert
+
+CHUNK_ROWS = 500
+PREVIEW_ROWS = 5
+# Fields of a sheet column that fill the address and contact parts.
+_ADDRESS_FIELDS = {
+    "province": "province",
+    "city": "city",
+    "district": "district",
+    "address": "detail",
+}
+_CONTACT_FIELDS = {"contact": "name", "contact_title": "title"}
+_SCALARS = ("legal_name", "short_name", "uscc", "industry", "customer_level")
+
+Progress = Callable[[int, int], None]
+
+
+class ImportRejected(DomainError):
+    """A file that cannot be imported as a whole (message for the user)."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    mapping: ProposedMapping | None  # None for JSON Lines: the system preset maps
+    sample: list[list[str]]
+
+
+@transaction.atomic
+def import_job_create(
+    *,
+    system: SourceSystem,
+    content: bytes,
+    filename: str,
+    user=None,
+    mode: str = ImportJob.Mode.PER_ROW,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    run_matching: bool = True,
+) -> ImportJob:
+    """Store the upload and read enough of it to propose a column mapping.
+
+    Raises ImportFileError (clear message) for files that cannot be read; the
+    job is then not created.
+    """
+    with _open(content, encoding=encoding, sheet=sheet) as table:
+        mapping = None if _is_jsonl(table) else propose_mapping(table.rows())
+    job = ImportJob(
+        source_system=system,
+        original_name=PurePath(filename).name[:255],
+        sha256=hashlib.sha256(content).hexdigest(),
+        format=str(table.format),
+        encoding=table.encoding or "",
+        sheet=table.sheet or "",
+        mode=mode,
+        run_matching=run_matching,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    if mapping is not None:
+        job.header_row = mapping.header_row
+        job.mapping = {c.header: c.field for c in mapping.columns if c.header}
+    job.file.save(
+        f"{job.sha256}{PurePath(filename).suffix[:10]}",
+        ContentFile(content),
+        save=False,
+    )
+    job.save()
+    return job
+
+
+def import_job_preview(*, job: ImportJob) -> Preview:
+    """The mapping in force and the first data rows, for confirmation."""
+    with _open_job(job) as table:
+        if _is_jsonl(table):
+            sample = [
+                [str(item.data)]
+                for item in _take(table.records(), PREVIEW_ROWS)
+                if isinstance(item, JsonRecord)
+            ]
+            return Preview(mapping=None, sample=sample)
+        mapping = apply_saved_mapping(table.rows(), job.mapping)
+        rows = (r for r in table.rows() if r.number > mapping.header_row)
+        sample = [
+            ["" if c is None else str(c) for c in row.cells]
+            for row in _take(rows, PREVIEW_ROWS)
+        ]
+        return Preview(mapping=mapping, sample=sample)
+
+
+def import_job_confirm(*, job: ImportJob, mapping: dict[str, str | None]) -> ImportJob:
+    """Save the importer's confirmed mapping (header -> field) and queue the job."""
+    if job.status not in (ImportJob.Status.PENDING, ImportJob.Status.FAILED):
+        raise ImportRejected("This import has already been started.")
+    with _open_job(job) as table:
+        if not _is_jsonl(table):
+            confirmed = apply_saved_mapping(table.rows(), mapping)
+            fields = {c.field for c in confirmed.columns}
+            if not fields & {"legal_name", "short_name"}:
+                raise ImportRejected("Map at least one column to the customer name.")
+            job.header_row = confirmed.header_row
+            job.mapping = mapping
+    job.status = ImportJob.Status.QUEUED
+    job.save(update_fields=["mapping", "header_row", "status"])
+    return job
+
+
+def import_job_run(*, job: ImportJob, progress: Progress | None = None) -> ImportJob:
+    """Load every row of a confirmed job (see the module docstring).
+
+    Safe to run again after a crash: rows already loaded come back unchanged.
+    """
+    ImportRowError.objects.filter(job=job).delete()
+    job.status = ImportJob.Status.RUNNING
+    job.started_at = timezone.now()
+    job.processed_rows = job.created_count = job.updated_count = 0
+    job.unchanged_count = job.failed_count = 0
+    job.error = ""
+    job.save()
+    try:
+        with _open_job(job) as table:
+            job.total_rows = _count_items(table, job)
+            job.save(update_fields=["total_rows"])
+            if job.mode == ImportJob.Mode.ALL_OR_NOTHING:
+                _load_all_or_nothing(job, table, progress)
+            else:
+                _load_per_row(job, table, progress)
+    except (ImportFileError, ImportRejected) as exc:
+        _fail(job, str(exc))
+        return job
+    except Exception as exc:
+        _fail(job, f"Unexpected error: {exc!r}")
+        raise
+    if job.run_matching and job.created_count + job.updated_count:
+        matching_run_batch()
+    job.status = ImportJob.Status.DONE
+    job.finished_at = timezone.now()
+    job.save()
+    return job
+
+
+@dataclass(frozen=True)
+class _Item:
+    number: int
+    source_id: str | None
+    payload: dict[str, Any] | None
+    errors: list[CellError | RowError]
+    values: list[str]
+
+
+def _load_per_row(job: ImportJob, table: Table, progress: Progress | None) -> None:
+    chunk: list[_Item] = []
+    for item in _items(job, table):
+        chunk.append(item)
+        if len(chunk) >= CHUNK_ROWS:
+            _commit_chunk(job, chunk, progress)
+            chunk = []
+    _commit_chunk(job, chunk, progress)
+
+
+def _load_all_or_nothing(
+    job: ImportJob, table: Table, progress: Progress | None
+) -> None:
+    items = list(_items(job, table))
+    bad = [item for item in items if item.errors]
+    if bad:
+        _record_errors(job, bad)
+        job.failed_count = len(bad)
+        job.processed_rows = len(items)
+        raise ImportRejected(
+            f"{len(bad)} of {len(items)} rows are invalid; nothing was imported "
+            "(all-or-nothing mode). Fix them and import again."
+        )
+    with transaction.atomic():
+        for item in items:
+            _upsert(job, item)
+        job.processed_rows = len(items)
+        job.save()
+    if progress:
+        progress(job.processed_rows, job.total_rows)
+
+
+@transaction.atomic
+def _commit_chunk(
+    job: ImportJob, chunk: list[_Item], progress: Progress | None
+) -> None:
+    failed = [item for item in chunk if item.errors]
+    for item in chunk:
+        if item.errors:
+            continue
+        try:
+            _upsert(job, item)
+        except DomainError as exc:
+            failed.append(item)
+            item.errors.append(RowError(item.number, "rejected", str(exc)))
+    _record_errors(job, failed)
+    job.failed_count += len(failed)
+    job.processed_rows += len(chunk)
+    job.save()
+    if progress:
+        progress(job.processed_rows, job.total_rows)
+
+
+def _upsert(job: ImportJob, item: _Item) -> None:
+    result = source_record_upsert(
+        system=job.source_system,
+        source_id=item.source_id,
+        payload=item.payload,
+        mapping=_rules(job),
+    )
+    counter = f"{result.outcome}_count"
+    setattr(job, counter, getattr(job, counter) + 1)
+
+
+def _record_errors(job: ImportJob, items: list[_Item]) -> None:
+    ImportRowError.objects.bulk_create(
+        ImportRowError(
+            job=job,
+            row=item.number,
+            column=getattr(error, "column", ""),
+            code=error.code,
+            message=error.message,
+            values=item.values,
+        )
+        for item in items
+        for error in item.errors
+    )
+
+
+def _items(job: ImportJob, table: Table) -> Iterator[_Item]:
+    if _is_jsonl(table):
+        yield from _jsonl_items(job, table)
+    else:
+        yield from _sheet_items(job, table)
+
+
+def _jsonl_items(job: ImportJob, table: Table) -> Iterator[_Item]:
+    id_fields = PRESETS[job.source_system.mapping_preset]["source_id"]
+    for item in table.records():
+        if isinstance(item, RowError):
+            yield _Item(item.row, None, None, [item], [])
+            continue
+        source_id = next(
+            (str(item.data[f]) for f in id_fields if item.data.get(f)), None
+        )
+        errors = (
+            []
+            if source_id
+            else [
+                RowError(
+                    item.number, "missing_id", f"No {' / '.join(id_fields)} field."
+                )
+            ]
+        )
+        yield _Item(item.number, source_id, item.data, errors, [str(item.data)[:500]])
+
+
+def _sheet_items(job: ImportJob, table: Table) -> Iterator[_Item]:
+    mapping = apply_saved_mapping(table.rows(), job.mapping)
+    columns = [(c.index, c.header, c.field) for c in mapping.columns if c.field]
+    orders = _day_orders(table, mapping, columns)
+    stem = PurePath(job.original_name).stem
+    id_header = next((h for _, h, f in columns if f == "source_id"), None)
+    for row in table.rows():
+        if row.number <= mapping.header_row:
+            continue
+        yield _sheet_item(row, columns, orders, stem, id_header)
+
+
+def _sheet_item(
+    row: RawRow, columns, orders, stem: str, id_header: str | None
+) -> _Item:
+    payload: dict[str, Any] = {}
+    errors: list[CellError | RowError] = []
+    for index, header, field in columns:
+        raw = row.cells[index] if index < len(row.cells) else None
+        value = clean_cell(raw, field, column=header, order=orders.get(index))
+        if isinstance(value, CellError):
+            errors.append(value)
+        elif value is not None:
+            payload[header] = value.isoformat() if isinstance(value, date) else value
+    names = [h for _, h, f in columns if f in ("legal_name", "short_name")]
+    if not any(payload.get(h) for h in names):
+        errors.append(
+            RowError(row.number, "missing_name", "The customer name is empty.")
+        )
+    # Without an ID column, the file's name and the row number are the key: a
+    # corrected copy of the same file updates its rows in place.
+    source_id = payload.get(id_header) if id_header else None
+    values = ["" if c is None else str(c) for c in row.cells]
+    return _Item(
+        row.number, source_id or f"{stem}#{row.number}", payload, errors, values
+    )
+
+
+def _day_orders(table: Table, mapping: ProposedMapping, columns) -> dict[int, Any]:
+    date_columns = [i for i, _, f in columns if f == "created"]
+    if not date_columns:
+        return {}
+    rows = [r for r in _take(table.rows(), 2000) if r.number > mapping.header_row]
+    return {
+        i: day_order(r.cells[i] if i < len(r.cells) else None for r in rows)
+        for i in date_columns
+    }
+
+
+def _rules(job: ImportJob) -> dict[str, Any] | None:
+    """Mapping rules (the preset shape) from the confirmed column mapping."""
+    if not job.mapping:
+        return None  # JSON Lines: the source system's preset
+    by_field: dict[str, list[str]] = {}
+    for header, field in job.mapping.items():
+        if field:
+            by_field.setdefault(field, []).append(header)
+    return {
+        "source_id": by_field.get("source_id", []),
+        "scalars": {f: by_field[f] for f in _SCALARS if f in by_field},
+        "phones": by_field.get("phones", []),
+        "emails": by_field.get("emails", []),
+        "address": {
+            part: by_field[f] for f, part in _ADDRESS_FIELDS.items() if f in by_field
+        },
+        "contact": {
+            part: by_field[f] for f, part in _CONTACT_FIELDS.items() if f in by_field
+        },
+        "created": by_field.get("created", []),
+        "updated": [],
+    }
+
+
+def _count_items(table: Table, job: ImportJob) -> int:
+    if _is_jsonl(table):
+        return sum(1 for _ in table.records())
+    return sum(1 for r in table.rows() if r.number > (job.header_row or 0))
+
+
+def _fail(job: ImportJob, message: str) -> None:
+    job.status = ImportJob.Status.FAILED
+    job.error = message
+    job.finished_at = timezone.now()
+    job.save()
+
+
+def _open(source: bytes | str, *, encoding: str | None, sheet: str | None) -> Table:
+    return open_table(source, encoding=encoding or None, sheet=sheet or None)
+
+
+def _open_job(job: ImportJob) -> Table:
+    # Read from the stored file's path: big sheets are streamed, not loaded.
+    return _open(job.file.path, encoding=job.encoding, sheet=job.sheet)
+
+
+def _is_jsonl(table: Table) -> bool:
+    return str(table.format) == "jsonl"
+
+
+def _take(iterator, n: int) -> list:
+    return [item for _, item in zip(range(n), iterator, strict=False)]

@@ -1,0 +1,198 @@
+import io
+
+import pytest
+from django.core.management import call_command
+from django.utils.timezone import localtime
+from openpyxl import Workbook, load_workbook
+
+from mdm.models import CrossReference, ImportJob, SourceRecord, SourceSystem
+from mdm.services.import_reports import import_error_report
+from mdm.services.imports import (
+    ImportRejected,
+    import_job_confirm,
+    import_job_create,
+    import_job_run,
+)
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ["客户编号", "客户名称", "联系电话", "税号", "地址", "录入日期"]
+ROWS = [
+    [
+        "L-1",
+        "北京华盛科技有限公司",
+        13800138000,
+        "91110108MA01KPGK0L",
+        "北京市朝阳区建国路88号",
+        "2021/3/5",
+    ],
+    [
+        "L-2",
+        "上海明远贸易有限公司",
+        "021-5555 0000",
+        "",
+        "上海市浦东新区世纪大道100号",
+        "2021年3月6日",
+    ],
+    ["L-3", "广州恒通物流有限公司", "020-8888 1234", "", "", "2021-03-07"],
+]
+
+
+def xlsx(rows, title=True) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    if title:
+        sheet.append(["2019年客户名单"])
+        sheet.merge_cells("A1:F1")
+        sheet.append([])
+    sheet.append(HEADER)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def gbk_csv(rows) -> bytes:
+    lines = [",".join(HEADER)] + [",".join(str(c) for c in row) for row in rows]
+    return ("\r\n".join(lines) + "\r\n").encode("gbk")
+
+
+def run_import(content, filename, **options):
+    system = SourceSystem.objects.get(code="legacy")
+    job = import_job_create(
+        system=system, content=content, filename=filename, **options
+    )
+    import_job_confirm(job=job, mapping=job.mapping)
+    return import_job_run(job=job)
+
+
+def test_it_finds_the_header_below_title_rows_and_imports_every_row():
+    job = run_import(xlsx(ROWS), "客户名单.xlsx")
+    assert job.status == "done", job.error
+    assert (job.header_row, job.created_count, job.failed_count) == (3, 3, 0)
+    record = SourceRecord.objects.get(source_id="L-1")
+    assert record.attributes["legal_name"] == "北京华盛科技有限公司"
+    assert record.attributes["phones"] == ["13800138000"]  # never 1.38e10
+    assert localtime(record.source_created_at).date().isoformat() == "2021-03-05"
+    assert CrossReference.objects.count() == 3
+
+
+def test_a_gbk_csv_is_detected_and_decoded():
+    job = run_import(gbk_csv(ROWS), "customers.csv")
+    assert (job.format, job.encoding.lower()) == ("csv", "gb18030")
+    assert SourceRecord.objects.get(source_id="L-2").name == "上海明远贸易有限公司"
+
+
+def test_importing_the_same_file_again_changes_nothing():
+    run_import(xlsx(ROWS), "客户名单.xlsx")
+    history = SourceRecord.history.count()
+    again = run_import(xlsx(ROWS), "客户名单.xlsx")
+    assert (again.created_count, again.updated_count, again.unchanged_count) == (
+        0,
+        0,
+        3,
+    )
+    assert SourceRecord.history.count() == history
+    assert SourceRecord.objects.count() == 3
+
+
+def test_a_corrected_file_updates_only_what_changed():
+    run_import(xlsx(ROWS), "客户名单.xlsx")
+    corrected = [list(r) for r in ROWS]
+    corrected[1][2] = "021-6666 0000"
+    job = run_import(xlsx(corrected), "客户名单.xlsx")
+    assert (job.created_count, job.updated_count, job.unchanged_count) == (0, 1, 2)
+    assert SourceRecord.objects.get(source_id="L-2").history.count() == 2
+
+
+def test_without_an_id_column_the_file_and_row_number_are_the_key():
+    rows = [r[1:] for r in ROWS]
+    system = SourceSystem.objects.get(code="legacy")
+    content = xlsx([[None, *r] for r in rows])
+    job = import_job_create(system=system, content=content, filename="名单.xlsx")
+    mapping = {h: f for h, f in job.mapping.items() if f != "source_id"}
+    import_job_confirm(job=job, mapping=mapping)
+    import_job_run(job=job)
+    assert set(SourceRecord.objects.values_list("source_id", flat=True)) == {
+        "名单#4",
+        "名单#5",
+        "名单#6",
+    }
+
+
+def test_bad_rows_are_reported_and_good_rows_still_go_in():
+    rows = ROWS + [
+        ["L-4", "", "010-1234 5678", "", "", ""],
+        ["L-5", "深圳新星电子有限公司", "", "", "", "2021-02-30"],
+    ]
+    job = run_import(xlsx(rows), "客户名单.xlsx")
+    assert (job.status, job.created_count, job.failed_count) == ("done", 3, 2)
+    errors = {(e.row, e.code) for e in job.row_errors.all()}
+    assert errors == {(7, "missing_name"), (8, "bad_date")}
+    report = load_workbook(io.BytesIO(import_error_report(job=job)))
+    lines = list(report.active.values)
+    assert lines[0][:4] == ("row", "column", "code", "reason")
+    assert {(line[0], line[2]) for line in lines[1:]} == errors
+    assert any(line[1] == "录入日期" for line in lines[1:])
+
+
+def test_all_or_nothing_mode_writes_nothing_when_one_row_is_bad():
+    rows = ROWS + [["L-4", "", "", "", "", ""]]
+    job = run_import(xlsx(rows), "客户名单.xlsx", mode=ImportJob.Mode.ALL_OR_NOTHING)
+    assert job.status == "failed"
+    assert "nothing was imported" in job.error
+    assert SourceRecord.objects.count() == 0
+    assert job.row_errors.get().code == "missing_name"
+
+
+def test_an_import_run_twice_after_a_crash_ends_with_no_duplicates():
+    system = SourceSystem.objects.get(code="legacy")
+    job = import_job_create(system=system, content=xlsx(ROWS), filename="a.xlsx")
+    import_job_confirm(job=job, mapping=job.mapping)
+    import_job_run(job=job)
+    job.refresh_from_db()
+    rerun = import_job_run(job=job)
+    assert (rerun.unchanged_count, SourceRecord.objects.count()) == (3, 3)
+
+
+def test_a_file_that_is_not_a_spreadsheet_is_refused_and_nothing_is_stored():
+    from mdm.importing import ImportFileError
+
+    system = SourceSystem.objects.get(code="legacy")
+    with pytest.raises(ImportFileError):
+        import_job_create(system=system, content=b"%PDF-1.7\n...", filename="x.xlsx")
+    assert ImportJob.objects.count() == 0
+
+
+def test_a_mapping_without_a_name_column_is_refused():
+    system = SourceSystem.objects.get(code="legacy")
+    job = import_job_create(system=system, content=xlsx(ROWS), filename="a.xlsx")
+    with pytest.raises(ImportRejected, match="name"):
+        import_job_confirm(job=job, mapping={"联系电话": "phones"})
+
+
+def test_json_lines_of_erp_payloads_use_the_systems_preset():
+    lines = [
+        '{"FNumber": "C-1", "FName": "北京华盛科技有限公司", "FTel": "010-65521234"}',
+        "{broken",
+        '{"FNumber": "C-2", "FName": "上海明远贸易有限公司"}',
+    ]
+    system = SourceSystem.objects.get(code="erp")
+    job = import_job_create(
+        system=system, content="\n".join(lines).encode(), filename="export.txt"
+    )
+    import_job_confirm(job=job, mapping={})
+    job = import_job_run(job=job)
+    assert (job.format, job.created_count, job.failed_count) == ("jsonl", 2, 1)
+    assert job.row_errors.get().row == 2
+    assert SourceRecord.objects.get(source_id="C-1").attributes["phones"] == [
+        "010-65521234"
+    ]
+
+
+def test_the_command_line_import_prints_a_summary(tmp_path, capsys):
+    path = tmp_path / "客户.csv"
+    path.write_bytes(gbk_csv(ROWS))
+    call_command("import_customers", str(path), "--source", "legacy")
+    assert "3 created, 0 updated, 0 unchanged, 0 rejected" in capsys.readouterr().out
