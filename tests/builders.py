@@ -22,7 +22,7 @@ def make_source_record(
     system: str = "erp", source_id: str | None = None, **payload: Any
 ) -> SourceRecord:
     """An ID-card-shaped payload pushed through the real upsert service."""
-    key = source_id or f"T-{next(_serial):05d}"
+    key = source_id or payload.get("FNumber") or f"T-{next(_serial):05d}"
     system_row = make_system(system)
     if system_row.mapping_preset == "kingdee_k3cloud":
         payload.setdefault("FNumber", key)
