@@ -11,15 +11,18 @@ check in `safety`), the csv module for delimited text and json for JSON Lines.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import BinaryIO
 
 import openpyxl
 import openpyxl.xml
+from openpyxl.workbook.workbook import Workbook
 from python_calamine import CalamineWorkbook, PasswordError, SheetVisibleEnum
 
 from mdm.importing import safety
@@ -61,7 +64,10 @@ class JsonRecord:
 
 @dataclass(frozen=True)
 class Table:
-    """An opened upload. `rows()` and `records()` re-read it on each call."""
+    """An opened upload. `rows()` and `records()` re-read it on each call.
+
+    An .xlsx stays open until `close()` (or the end of a `with` block).
+    """
 
     format: FileFormat
     sheet_names: list[str]
@@ -72,6 +78,7 @@ class Table:
     _records: Callable[[], Iterator[JsonRecord | RowError]] | None = field(
         default=None, repr=False
     )
+    _close: Callable[[], None] | None = field(default=None, repr=False)
 
     def rows(self) -> Iterator[RawRow]:
         """Stream the non-blank rows of the chosen sheet (or of the CSV)."""
@@ -84,6 +91,17 @@ class Table:
         if self._records is None:
             raise TypeError(f"{self.format} files are read with rows(), not records()")
         return self._records()
+
+    def close(self) -> None:
+        """Release the open workbook, if the format keeps one."""
+        if self._close is not None:
+            self._close()
+
+    def __enter__(self) -> Table:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def open_table(
@@ -170,19 +188,36 @@ def _pick_sheet(names: list[str], visible: list[str], sheet: str | int | None) -
 
 
 def _open_xlsx(source: Source, sheet: str | int | None, limits: Limits) -> Table:
-    with open_source(source) as stream, _damaged_workbook():
-        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
-        try:
-            names = [ws.title for ws in workbook.worksheets]
-            visible = [ws.title for ws in workbook.worksheets if _visible(ws)]
-        finally:
-            workbook.close()
-    chosen = _pick_sheet(names, visible, sheet)
+    # The workbook stays open for the Table's life: loading it parses the
+    # whole shared-strings part, the slowest step for a big sheet, and
+    # callers read rows() twice (header detection, then the data).
+    stream: BinaryIO = (
+        io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
+    )
+    try:
+        with _damaged_workbook():
+            workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+    except ImportFileError:
+        stream.close()
+        raise
+
+    def close() -> None:
+        workbook.close()
+        stream.close()
+
+    names = [ws.title for ws in workbook.worksheets]
+    visible = [ws.title for ws in workbook.worksheets if _visible(ws)]
+    try:
+        chosen = _pick_sheet(names, visible, sheet)
+    except ImportFileError:
+        close()
+        raise
     return Table(
         format=FileFormat.XLSX,
         sheet_names=names,
         sheet=chosen,
-        _rows=lambda: _xlsx_rows(source, chosen, limits),
+        _rows=lambda: _xlsx_rows(workbook, chosen, limits),
+        _close=close,
     )
 
 
@@ -190,20 +225,16 @@ def _visible(worksheet: object) -> bool:
     return getattr(worksheet, "sheet_state", "visible") == "visible"
 
 
-def _xlsx_rows(source: Source, sheet: str, limits: Limits) -> Iterator[RawRow]:
-    with open_source(source) as stream, _damaged_workbook():
-        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
-        try:
-            worksheet = workbook[sheet]
-            # The declared <dimension> may claim A1:XFD1048576; without this
-            # openpyxl pads every row to 16,384 cells and the sheet to 1M rows.
-            worksheet.reset_dimensions()
-            values = worksheet.iter_rows(values_only=True)
-            for number, row_values in enumerate(values, start=1):
-                if row := _finish_row(number, row_values, limits):
-                    yield row
-        finally:
-            workbook.close()
+def _xlsx_rows(workbook: Workbook, sheet: str, limits: Limits) -> Iterator[RawRow]:
+    with _damaged_workbook():
+        worksheet = workbook[sheet]
+        # The declared <dimension> may claim A1:XFD1048576; without this
+        # openpyxl pads every row to 16,384 cells and the sheet to 1M rows.
+        worksheet.reset_dimensions()
+        values = worksheet.iter_rows(values_only=True)
+        for number, row_values in enumerate(values, start=1):
+            if row := _finish_row(number, row_values, limits):
+                yield row
 
 
 def _open_calamine(

@@ -1,0 +1,159 @@
+"""Build real spreadsheet and text files for the importer tests.
+
+Each builder returns the file's bytes, written by the library a user's
+software would use (openpyxl, xlwt, odfpy, Python's codecs), or a zip put
+together by hand where the point is a malformed or hostile container.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import openpyxl
+import xlwt
+from odf.opendocument import OpenDocumentSpreadsheet
+from odf.table import Table, TableCell, TableRow
+from odf.text import P
+
+Rows = Sequence[Sequence[object]]
+
+HEADERS = ["客户编号", "客户名称", "联系电话", "邮箱", "录入日期"]
+CUSTOMERS: list[list[object]] = [
+    ["C001", "北京华盛科技有限公司", 13800138000, "a@hs.cn", date(2021, 3, 5)],
+    ["C002", "上海东方贸易有限公司", 13900139000, "b@df.cn", date(2020, 1, 2)],
+]
+
+
+def xlsx(rows: Rows, *, title: str | None = None, merge_title: bool = False) -> bytes:
+    """An .xlsx with an optional title row (merged across the table) on top."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "客户"
+    if title is not None:
+        sheet.append([title])
+        if merge_title:
+            sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=5)
+        sheet.append([])
+    for row in rows:
+        sheet.append(list(row))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def xls(rows: Rows) -> bytes:
+    """A BIFF8 .xls written by xlwt; dates get a date format as Excel gives."""
+    workbook = xlwt.Workbook(encoding="utf-8")
+    sheet = workbook.add_sheet("客户")
+    date_style = xlwt.easyxf(num_format_str="yyyy-mm-dd")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if isinstance(value, date | datetime):
+                sheet.write(r, c, value, date_style)
+            elif value is not None:
+                sheet.write(r, c, value)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def ods(rows: Rows) -> bytes:
+    """An .ods written by odfpy (strings and floats only)."""
+    document = OpenDocumentSpreadsheet()
+    table = Table(name="客户")
+    for row in rows:
+        table_row = TableRow()
+        for value in row:
+            if isinstance(value, int | float):
+                cell = TableCell(valuetype="float", value=value)
+            else:
+                cell = TableCell(valuetype="string")
+            cell.addElement(P(text=str(value)))
+            table_row.addElement(cell)
+        table.addElement(table_row)
+    document.spreadsheet.addElement(table)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def ods_repeated(rows: int, columns: int) -> bytes:
+    """An .ods of one value repeated over rows x columns: the ODS 'cell bomb'."""
+    document = OpenDocumentSpreadsheet()
+    table = Table(name="S")
+    row = TableRow(numberrowsrepeated=rows)
+    cell = TableCell(valuetype="string", numbercolumnsrepeated=columns)
+    cell.addElement(P(text="x"))
+    row.addElement(cell)
+    table.addElement(row)
+    document.spreadsheet.addElement(table)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def csv_text(rows: Rows, delimiter: str = ",") -> str:
+    """Rows joined as delimited text, one line each, CRLF as Excel writes."""
+    return "".join(
+        delimiter.join("" if v is None else str(v) for v in row) + "\r\n"
+        for row in rows
+    )
+
+
+def replace_part(container: bytes, name: str, content: bytes) -> bytes:
+    """A copy of a zip container with one part's bytes replaced."""
+    source = zipfile.ZipFile(io.BytesIO(container))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = content if info.filename == name else source.read(info)
+            target.writestr(info.filename, data)
+    return buffer.getvalue()
+
+
+def sheet_xml(container: bytes) -> str:
+    """The first worksheet's XML of an .xlsx."""
+    with zipfile.ZipFile(io.BytesIO(container)) as archive:
+        return archive.read("xl/worksheets/sheet1.xml").decode()
+
+
+def zip_of(parts: dict[str, bytes], level: int = 6) -> bytes:
+    """A zip with the given parts, deflated."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(
+        buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=level
+    ) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def zip_with_large_entry(name: str, size: int) -> bytes:
+    """A zip holding `size` bytes of zeros under `name`, written in chunks."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        zf.writestr("[Content_Types].xml", b"<Types/>")
+        zf.writestr("xl/workbook.xml", b"<workbook/>")
+        block = b"\0" * (1024 * 1024)
+        with zf.open(name, "w", force_zip64=True) as entry:
+            for _ in range(size // len(block)):
+                entry.write(block)
+    return buffer.getvalue()
+
+
+def forge_sizes(container: bytes, name: str, compressed: int, size: int) -> bytes:
+    """Rewrite one entry's sizes in the central directory, as a lying bomb does."""
+    data = bytearray(container)
+    encoded = name.encode()
+    position = data.find(b"PK\x01\x02")
+    while position >= 0:
+        name_length = struct.unpack_from("<H", data, position + 28)[0]
+        if data[position + 46 : position + 46 + name_length] == encoded:
+            struct.pack_into("<II", data, position + 20, compressed, size)
+            return bytes(data)
+        position = data.find(b"PK\x01\x02", position + 4)
+    raise KeyError(name)

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from mdm.importing import ImportFileError, open_table
+from tests.importing import files
+
+ROWS = [
+    ["客户名称", "联系人", "电话"],
+    ["北京华盛科技有限公司", "张三", "13800138000"],
+    ["𠮷野家(中国)餐饮有限公司", "吉田", "021-64381234"],
+    ["Acme GmbH", "Müller", "+49 30 1234"],
+]
+TEXT = files.csv_text(ROWS)
+
+
+def cells(content: bytes, **options: object) -> list[list[object]]:
+    return [row.cells for row in open_table(content, **options).rows()]
+
+
+def refusal(content: bytes, **options: object) -> ImportFileError:
+    with pytest.raises(ImportFileError) as caught:
+        list(open_table(content, **options).rows())
+    assert caught.value.code == "bad_encoding"
+    return caught.value
+
+
+def test_the_fixture_has_a_four_byte_gb18030_character() -> None:
+    assert len("𠮷".encode("gb18030")) == 4
+
+
+@pytest.mark.parametrize(
+    ("content", "encoding"),
+    [
+        (TEXT.encode("utf-8"), "utf-8"),
+        (codecs.BOM_UTF8 + TEXT.encode("utf-8"), "utf-8"),
+        (TEXT.encode("utf-16"), "utf-16-le"),
+        (codecs.BOM_UTF16_BE + TEXT.encode("utf-16-be"), "utf-16-be"),
+        (TEXT.replace("𠮷", "吉").replace("ü", "u").encode("gbk"), "gb18030"),
+        (TEXT.encode("gb18030"), "gb18030"),
+    ],
+    ids=["utf8", "utf8-bom", "utf16-le-bom", "utf16-be-bom", "gbk", "gb18030"],
+)
+def test_it_decodes_each_supported_encoding_exactly(
+    content: bytes, encoding: str
+) -> None:
+    table = open_table(content)
+    assert table.encoding == encoding
+    expected = [list(row) for row in ROWS]
+    if "𠮷".encode(encoding) not in content:
+        expected = [
+            [cell.replace("𠮷", "吉").replace("ü", "u") for cell in row]
+            for row in expected
+        ]
+    assert [row.cells for row in table.rows()] == expected
+
+
+def test_an_explicit_encoding_overrides_detection() -> None:
+    content = TEXT.encode("gb18030")
+    assert cells(content, encoding="gb18030") == cells(content)
+    assert open_table(content, encoding="GB18030").encoding == "gb18030"
+
+
+def test_a_wrong_explicit_encoding_is_refused_with_its_line() -> None:
+    error = refusal(TEXT.encode("gb18030"), encoding="utf-8")
+    assert error.message.startswith("Line 1 ")
+
+
+def test_an_unknown_explicit_encoding_is_refused() -> None:
+    error = refusal(TEXT.encode(), encoding="klingon")
+    assert "klingon" in error.message
+
+
+def test_a_bad_byte_is_reported_with_its_line() -> None:
+    content = b"name,phone\r\nacme,1\r\n\xff\xfe\xfd,2\r\n"
+    error = refusal(content)
+    assert error.message.startswith("Line 3 cannot be read as UTF-8 or GBK/GB18030")
+
+
+def test_a_bad_byte_after_the_first_chunk_gets_the_right_line() -> None:
+    lines = [f"客户{i},1380013{i:04d}\n".encode() for i in range(60_000)]
+    lines[54_321] = b"bad\xff,1\n"
+    error = refusal(b"".join(lines))
+    assert error.message.startswith("Line 54322 ")
+
+
+def test_a_bad_utf16_unit_is_reported_with_its_line() -> None:
+    content = codecs.BOM_UTF16_LE + "a,b\nc,d\ne,f\n".encode("utf-16-le")
+    content += b"\x00\xd8x\x00\n\x00"  # a lone high surrogate on line 4
+    error = refusal(content)
+    assert error.message.startswith("Line 4 cannot be read as UTF-16-LE")
+
+
+def test_utf8_lines_then_a_gbk_line_are_refused_as_mixed() -> None:
+    content = "名称,电话\n华盛,1\n".encode() + "东方,2\n".encode("gbk")
+    error = refusal(content)
+    assert error.message.startswith("Line 3 is not UTF-8 although line 1 is")
+
+
+def test_gbk_lines_then_a_utf8_line_are_refused_as_mixed() -> None:
+    content = "名称,电话\n华盛,1\n".encode("gbk") + "东方贸易,2\n".encode()
+    error = refusal(content)
+    assert error.message.startswith("Line 3 is UTF-8 while the rest")
+
+
+def test_a_replacement_character_is_never_let_through() -> None:
+    error = refusal("名称\n华\ufffd盛\n".encode())
+    assert error.message.startswith("Line 2 contains the replacement character")
+
+
+def test_utf16_without_a_bom_is_refused_clearly() -> None:
+    with pytest.raises(ImportFileError) as caught:
+        open_table(TEXT.encode("utf-16-le"))
+    assert caught.value.code == "not_a_spreadsheet"
+    assert "UTF-16" in caught.value.message

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import pytest
+
+from mdm.importing import ImportFileError, RawRow, open_table
+from mdm.importing.headers import (
+    SYNONYMS,
+    apply_saved_mapping,
+    match_header,
+    propose_mapping,
+)
+from tests.importing import files
+
+
+def rows(*cells: list[object]) -> list[RawRow]:
+    return [RawRow(number, list(row)) for number, row in enumerate(cells, start=1)]
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [(synonym, field) for field, synonyms in SYNONYMS.items() for synonym in synonyms],
+)
+def test_every_synonym_maps_exactly(header: str, field: str) -> None:
+    assert match_header(header) == (field, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("header", "field", "confidence"),
+    [
+        ("Customer Name:", "legal_name", 1.0),
+        ("  客户名称：", "legal_name", 1.0),
+        ("＊客户名称", "legal_name", 1.0),
+        ("ＣＵＳＴＯＭＥＲ　ＮＡＭＥ", "legal_name", 1.0),
+        ("e-MAIL", "emails", 1.0),
+        ("VAT No.", "uscc", 1.0),
+        ("联系电话(手机)", "phones", 0.9),
+        ("联系电话（手机）", "phones", 0.9),
+        ("注册地址【必填】", "address", 0.9),
+        ("备用(手机)", "phones", 0.7),
+        ("客户联系电话", "phones", 0.5),
+        ("联系人电话", "phones", 0.5),
+        ("Billing City", "city", 0.5),
+        ("备注", None, 0.0),
+        ("注册资本(万元)", None, 0.0),
+        ("", None, 0.0),
+    ],
+)
+def test_it_tolerates_how_people_write_headers(
+    header: str, field: str | None, confidence: float
+) -> None:
+    assert match_header(header) == (field, confidence)
+
+
+def test_it_finds_the_header_below_titles_merged_cells_and_blank_rows() -> None:
+    content = files.xlsx(
+        [files.HEADERS + ["备注"], *files.CUSTOMERS],
+        title="2019年客户名单",
+        merge_title=True,
+    )
+    mapping = propose_mapping(open_table(content).rows())
+    assert mapping.header_row == 3
+    assert [(c.index, c.header, c.field) for c in mapping.columns] == [
+        (0, "客户编号", "source_id"),
+        (1, "客户名称", "legal_name"),
+        (2, "联系电话", "phones"),
+        (3, "邮箱", "emails"),
+        (4, "录入日期", "created"),
+        (5, "备注", None),
+    ]
+
+
+def test_several_columns_may_map_to_phones_but_one_to_each_single_field() -> None:
+    mapping = propose_mapping(
+        rows(["公司名称", "客户名称", "手机", "座机", "Tel"], ["华盛", "华盛", 1, 2, 3])
+    )
+    assert [(c.header, c.field) for c in mapping.columns] == [
+        ("公司名称", "legal_name"),
+        ("客户名称", None),
+        ("手机", "phones"),
+        ("座机", "phones"),
+        ("Tel", "phones"),
+    ]
+
+
+def test_the_more_confident_column_keeps_a_single_field() -> None:
+    mapping = propose_mapping(rows(["产品名称", "客户名称", "电话"]))
+    fields = {c.header: c.field for c in mapping.columns}
+    assert fields == {"产品名称": None, "客户名称": "legal_name", "电话": "phones"}
+
+
+def test_it_falls_back_to_the_first_row_of_words() -> None:
+    mapping = propose_mapping(
+        rows(
+            ["客户清单"],
+            [2019, 2020, 2021],
+            ["甲方", "乙方", "金额"],
+            ["华盛", "东方", 1],
+        )
+    )
+    assert mapping.header_row == 3
+    assert all(column.field is None for column in mapping.columns)
+
+
+def test_it_refuses_a_sheet_without_any_header() -> None:
+    with pytest.raises(ImportFileError) as caught:
+        propose_mapping(rows([1, 2, 3], [4, 5, 6]))
+    assert caught.value.code == "no_header"
+
+
+def test_a_saved_mapping_is_applied_as_is() -> None:
+    saved = {"单位": "legal_name", "手机号码 ": "phones", "备注": None}
+    mapping = apply_saved_mapping(
+        rows(["导出"], ["单位", "手机号码", "备注", "新列"], ["华盛", "138", "", ""]),
+        saved,
+    )
+    assert mapping.header_row == 2
+    assert [(c.header, c.field, c.confidence) for c in mapping.columns] == [
+        ("单位", "legal_name", 1.0),
+        ("手机号码", "phones", 1.0),
+        ("备注", None, 1.0),
+        ("新列", None, 0.0),
+    ]
+
+
+def test_a_saved_mapping_that_matches_nothing_is_refused() -> None:
+    with pytest.raises(ImportFileError) as caught:
+        apply_saved_mapping(rows(["甲", "乙"]), {"客户名称": "legal_name"})
+    assert caught.value.code == "mapping_mismatch"
+
+
+def test_a_saved_mapping_with_an_unknown_field_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="nickname"):
+        apply_saved_mapping(rows(["昵称"]), {"昵称": "nickname"})

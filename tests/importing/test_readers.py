@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from mdm.importing import ImportFileError, JsonRecord, RowError, open_table
+from mdm.importing.headers import propose_mapping
+from tests.importing import files
+
+TITLED_XLSX = files.xlsx(
+    [files.HEADERS, *files.CUSTOMERS], title="2019年客户名单", merge_title=True
+)
+
+
+def test_it_streams_an_xlsx_with_physical_row_numbers_and_typed_cells() -> None:
+    table = open_table(TITLED_XLSX)
+    assert (table.format, table.sheet_names, table.sheet) == ("xlsx", ["客户"], "客户")
+    rows = list(table.rows())
+    assert [row.number for row in rows] == [1, 3, 4, 5]
+    assert rows[0].cells == ["2019年客户名单"]
+    assert rows[2].cells == [
+        "C001",
+        "北京华盛科技有限公司",
+        13800138000,
+        "a@hs.cn",
+        datetime(2021, 3, 5),
+    ]
+
+
+def test_a_header_only_sheet_gives_a_mapping_and_no_data_rows() -> None:
+    rows = list(open_table(files.xlsx([files.HEADERS])).rows())
+    mapping = propose_mapping(rows)
+    assert mapping.header_row == 1
+    assert [row for row in rows if row.number > mapping.header_row] == []
+
+
+def test_an_empty_sheet_gives_no_rows() -> None:
+    assert list(open_table(files.xlsx([])).rows()) == []
+    assert list(open_table(files.xls([])).rows()) == []
+
+
+def test_it_reads_xls_keeping_numbers_and_dates() -> None:
+    table = open_table(files.xls([files.HEADERS, *files.CUSTOMERS]))
+    assert table.format == "xls"
+    rows = list(table.rows())
+    assert rows[0].cells == files.HEADERS
+    assert rows[1].cells[2] == 13800138000
+    assert rows[1].cells[4] in (date(2021, 3, 5), datetime(2021, 3, 5))
+
+
+def test_xls_rows_keep_their_position_when_data_starts_lower_right() -> None:
+    table = open_table(
+        files.xls([[], [], [None, "名称", None, "电话"], [None, "华盛"]])
+    )
+    rows = list(table.rows())
+    assert [(row.number, row.cells) for row in rows] == [
+        (3, [None, "名称", None, "电话"]),
+        (4, [None, "华盛"]),
+    ]
+
+
+def test_it_reads_ods() -> None:
+    table = open_table(files.ods([["名称", "电话"], ["华盛", 13800138000]]))
+    assert table.format == "ods"
+    assert [row.cells for row in table.rows()] == [
+        ["名称", "电话"],
+        ["华盛", 13800138000],
+    ]
+
+
+def test_it_picks_the_first_visible_sheet_by_default() -> None:
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "下拉选项"
+    workbook.active.sheet_state = "hidden"
+    workbook.active.append(["A级", "B级"])
+    workbook.create_sheet("客户").append(["客户名称", "电话"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    content = buffer.getvalue()
+
+    table = open_table(content)
+    assert (table.sheet_names, table.sheet) == (["下拉选项", "客户"], "客户")
+    assert open_table(content, sheet=0).sheet == "下拉选项"
+    assert open_table(content, sheet="下拉选项").sheet == "下拉选项"
+    with pytest.raises(ImportFileError) as caught:
+        open_table(content, sheet="Sheet9")
+    assert caught.value.code == "sheet_not_found"
+    assert "下拉选项, 客户" in caught.value.message
+
+
+@pytest.mark.parametrize("delimiter", [",", "\t", ";", "|"])
+def test_it_sniffs_the_csv_delimiter(delimiter: str) -> None:
+    rows = [["客户名称", "电话", "地址"], ["华盛", "138", "北京, 朝阳"]]
+    text = (
+        files.csv_text(rows, delimiter)
+        if delimiter != ","
+        else ('客户名称,电话,地址\r\n华盛,138,"北京, 朝阳"\r\n')
+    )
+    table = open_table(text.encode())
+    assert table.delimiter == delimiter
+    assert [row.cells for row in table.rows()] == rows
+
+
+def test_csv_rows_count_records_and_skip_blank_lines() -> None:
+    text = '名称,备注\n\n华盛,"两行\n备注"\n东方,\n'
+    rows = list(open_table(text.encode()).rows())
+    assert [(row.number, row.cells) for row in rows] == [
+        (1, ["名称", "备注"]),
+        (3, ["华盛", "两行\n备注"]),
+        (4, ["东方"]),
+    ]
+
+
+def test_a_single_column_csv_is_read_with_commas() -> None:
+    table = open_table("客户名称\n华盛\n东方\n".encode())
+    assert table.delimiter == ","
+    assert [row.cells for row in table.rows()] == [["客户名称"], ["华盛"], ["东方"]]
+
+
+def test_json_lines_report_bad_lines_and_carry_on() -> None:
+    lines = [
+        json.dumps({"客户名称": "华盛", "电话": "138"}, ensure_ascii=False),
+        '{"客户名称": "东方", ',
+        "",
+        "[1, 2]",
+        json.dumps({"客户名称": "南方"}, ensure_ascii=False),
+    ]
+    table = open_table("\n".join(lines).encode())
+    assert table.format == "jsonl"
+    items = list(table.records())
+    assert items[0] == JsonRecord(1, {"客户名称": "华盛", "电话": "138"})
+    assert isinstance(items[1], RowError)
+    assert (items[1].row, items[1].code) == (2, "malformed_json")
+    assert (items[2].row, items[2].code) == (4, "not_an_object")
+    assert items[3] == JsonRecord(5, {"客户名称": "南方"})
+    with pytest.raises(TypeError):
+        table.rows()
+
+
+def test_spreadsheets_have_no_records() -> None:
+    with pytest.raises(TypeError):
+        open_table(TITLED_XLSX).records()
+
+
+def test_a_damaged_sheet_inside_a_sound_zip_is_refused_clearly() -> None:
+    damaged = files.replace_part(
+        TITLED_XLSX, "xl/worksheets/sheet1.xml", b"<worksheet><sheetData><row>"
+    )
+    with pytest.raises(ImportFileError) as caught:
+        list(open_table(damaged).rows())
+    assert caught.value.code == "corrupt_file"
+
+
+@pytest.fixture(scope="module")
+def libreoffice_copies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    folder = tmp_path_factory.mktemp("libreoffice")
+    source = folder / "customers.xlsx"
+    source.write_bytes(TITLED_XLSX)
+    for target in ("ods", "xls"):
+        subprocess.run(
+            [soffice, "--headless", "--norestore",
+             f"-env:UserInstallation=file://{folder}/profile",
+             "--convert-to", target, "--outdir", str(folder), str(source)],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+    return {target: folder / f"customers.{target}" for target in ("ods", "xls")}
+
+
+@pytest.mark.parametrize("target", ["ods", "xls"])
+def test_it_reads_what_libreoffice_writes(
+    libreoffice_copies: dict[str, Path], target: str
+) -> None:
+    rows = list(open_table(libreoffice_copies[target]).rows())
+    assert [row.number for row in rows] == [1, 3, 4, 5]
+    assert rows[1].cells == files.HEADERS
+    assert rows[2].cells[:3] == ["C001", "北京华盛科技有限公司", 13800138000]
+    assert rows[2].cells[4] in (date(2021, 3, 5), datetime(2021, 3, 5))

@@ -1,0 +1,260 @@
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mdm.importing import ImportFileError, Limits, open_table
+from tests.importing import files
+
+XLSX = files.xlsx([files.HEADERS, *files.CUSTOMERS])
+SHEET = "xl/worksheets/sheet1.xml"
+
+BILLION_LAUGHS = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol9 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+]>
+<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">
+<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>
+</sheetData></worksheet>"""
+QUADRATIC = (
+    '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "'
+    + "A" * 50_000
+    + '">]><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+    'main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>'
+    + "&a;" * 10_000
+    + "</t></is></c></row></sheetData></worksheet>"
+)
+EXTERNAL = (
+    '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "http://127.0.0.1:9/x">]>'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&e;</t></is></c></row>'
+    "</sheetData></worksheet>"
+)
+
+
+def zip_bomb() -> bytes:
+    return files.zip_with_large_entry(SHEET, 64 * 1024 * 1024)
+
+
+def attack_xlsx(part: str, xml: bytes) -> bytes:
+    return files.replace_part(XLSX, part, xml)
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        BILLION_LAUGHS.encode(),
+        QUADRATIC.encode(),
+        EXTERNAL.encode(),
+        BILLION_LAUGHS.replace("UTF-8", "UTF-16").encode("utf-16"),
+    ],
+    ids=["billion-laughs", "quadratic", "external-entity", "utf16-billion-laughs"],
+)
+def test_it_refuses_xml_entity_attacks_in_the_sheet(
+    xml: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_network(*args: object) -> None:
+        raise AssertionError("an outbound connection was attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    started = time.perf_counter()
+    with pytest.raises(ImportFileError) as caught:
+        open_table(attack_xlsx(SHEET, xml))
+    assert caught.value.code == "xml_attack"
+    assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize(
+    "part", ["[Content_Types].xml", "xl/workbook.xml", "xl/styles.xml"]
+)
+def test_it_checks_every_xml_part(part: str) -> None:
+    with pytest.raises(ImportFileError) as caught:
+        open_table(attack_xlsx(part, EXTERNAL.encode()))
+    assert caught.value.code == "xml_attack"
+
+
+def test_it_refuses_a_dtd_in_ods_content() -> None:
+    ods = files.ods([["a", "b"]])
+    content = (
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]>'
+        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:'
+        'xmlns:office:1.0"/>'
+    )
+    with pytest.raises(ImportFileError) as caught:
+        open_table(files.replace_part(ods, "content.xml", content.encode()))
+    assert caught.value.code == "xml_attack"
+
+
+def test_it_refuses_a_zip_bomb_by_ratio_from_the_central_directory() -> None:
+    started = time.perf_counter()
+    with pytest.raises(ImportFileError) as caught:
+        open_table(zip_bomb())
+    assert caught.value.code == "zip_bomb"
+    assert "expands" in caught.value.message
+    assert time.perf_counter() - started < 2
+
+
+def test_it_refuses_an_ods_bomb_before_calamine_sees_it() -> None:
+    bomb = files.zip_of(
+        {
+            "mimetype": b"application/vnd.oasis.opendocument.spreadsheet",
+            "content.xml": b" " * (32 * 1024 * 1024),
+        },
+        level=9,
+    )
+    with pytest.raises(ImportFileError) as caught:
+        open_table(bomb)
+    assert caught.value.code == "zip_bomb"
+
+
+def test_it_refuses_a_workbook_over_the_declared_size_cap() -> None:
+    limits = Limits(max_uncompressed_bytes=1024)
+    with pytest.raises(ImportFileError) as caught:
+        open_table(XLSX, limits=limits)
+    assert caught.value.code == "zip_bomb"
+    assert "Split it into smaller files" in caught.value.message
+
+
+def test_it_refuses_a_declared_size_over_200_mib_by_default() -> None:
+    forged = files.forge_sizes(XLSX, SHEET, 3 * 1024 * 1024, 201 * 1024 * 1024)
+    started = time.perf_counter()
+    with pytest.raises(ImportFileError) as caught:
+        open_table(forged)
+    assert caught.value.code == "zip_bomb"
+    assert "201 MiB" in caught.value.message
+    assert time.perf_counter() - started < 2
+
+
+def test_it_refuses_too_many_zip_entries() -> None:
+    with pytest.raises(ImportFileError) as caught:
+        open_table(XLSX, limits=Limits(max_zip_entries=3))
+    assert caught.value.code == "zip_bomb"
+
+
+def test_it_ignores_a_declared_dimension_of_the_whole_grid() -> None:
+    xml = files.sheet_xml(XLSX)
+    assert '<dimension ref="A1:E3" />' in xml
+    forged = xml.replace('ref="A1:E3"', 'ref="A1:XFD1048576"')
+    started = time.perf_counter()
+    rows = list(open_table(attack_xlsx(SHEET, forged.encode())).rows())
+    assert [row.number for row in rows] == [1, 2, 3]
+    assert max(len(row.cells) for row in rows) == 5
+    assert time.perf_counter() - started < 2
+
+
+def test_it_refuses_a_stray_cell_far_to_the_right() -> None:
+    xml = files.sheet_xml(XLSX).replace(
+        "</row>", '<c r="XFD1" t="inlineStr"><is><t>x</t></is></c></row>', 1
+    )
+    with pytest.raises(ImportFileError) as caught:
+        list(open_table(attack_xlsx(SHEET, xml.encode())).rows())
+    assert caught.value.code == "too_many_columns"
+
+
+def test_it_stops_at_the_row_cap_even_across_a_gap() -> None:
+    xml = files.sheet_xml(XLSX).replace(
+        "</sheetData>",
+        '<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+        "</sheetData>",
+    )
+    started = time.perf_counter()
+    with pytest.raises(ImportFileError) as caught:
+        list(
+            open_table(
+                attack_xlsx(SHEET, xml.encode()), limits=Limits(max_rows=1000)
+            ).rows()
+        )
+    assert caught.value.code == "too_many_rows"
+    assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        XLSX,
+        files.xls([files.HEADERS, *files.CUSTOMERS]),
+        files.ods([files.HEADERS, ["C001", "北京华盛科技有限公司"]]),
+        files.csv_text([files.HEADERS, *files.CUSTOMERS]).encode(),
+    ],
+    ids=["xlsx", "xls", "ods", "csv"],
+)
+def test_it_enforces_row_and_column_caps_for_every_reader(content: bytes) -> None:
+    with pytest.raises(ImportFileError) as caught:
+        list(open_table(content, limits=Limits(max_rows=1)).rows())
+    assert caught.value.code == "too_many_rows"
+    with pytest.raises(ImportFileError) as caught:
+        list(open_table(content, limits=Limits(max_columns=2)).rows())
+    assert caught.value.code == "too_many_columns"
+
+
+def test_it_enforces_the_column_cap_for_json_lines() -> None:
+    line = json.dumps({f"k{i}": i for i in range(10)})
+    with pytest.raises(ImportFileError) as caught:
+        list(open_table(line.encode(), limits=Limits(max_columns=5)).records())
+    assert caught.value.code == "too_many_columns"
+
+
+@pytest.mark.parametrize(
+    ("rows", "columns", "code"),
+    [
+        (1_048_576, 16_384, "too_many_columns"),
+        (2_000_000, 1, "too_many_rows"),
+        (100_000, 200, "too_many_cells"),
+    ],
+)
+def test_it_refuses_ods_repeat_bombs_before_loading(
+    rows: int, columns: int, code: str
+) -> None:
+    started = time.perf_counter()
+    with pytest.raises(ImportFileError) as caught:
+        open_table(files.ods_repeated(rows, columns))
+    assert caught.value.code == code
+    assert time.perf_counter() - started < 2
+
+
+def test_openpyxl_parses_through_defusedxml() -> None:
+    import openpyxl.xml
+
+    assert openpyxl.xml.DEFUSEDXML
+
+
+RSS_PROBE = """
+import resource, sys
+from mdm.importing import ImportFileError, open_table
+from tests.importing import test_safety as t
+bombs = [t.zip_bomb(), t.attack_xlsx(t.SHEET, t.BILLION_LAUGHS.encode()),
+         t.attack_xlsx(t.SHEET, t.QUADRATIC.encode()),
+         t.files.ods_repeated(1_048_576, 16_384)]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for bomb in bombs:
+    try:
+        open_table(bomb)
+    except ImportFileError:
+        pass
+    else:
+        sys.exit("a bomb was accepted")
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_rejections_add_under_100_mib_of_peak_memory() -> None:
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", RSS_PROBE],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert int(result.stdout.strip()) < 100

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mdm.importing import CellError
+from mdm.importing.values import (
+    clean_cell,
+    clean_phone_cell,
+    clean_text,
+    day_order,
+    parse_date_cell,
+)
+
+MOBILES = st.integers(min_value=13_000_000_000, max_value=19_999_999_999)
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("ＡＢＣ１２３", "ABC123"),
+        ("北京华盛（中国）有限公司", "北京华盛(中国)有限公司"),
+        ("\u3000华盛\u200b科技 \u00a0 有限公司\t", "华盛科技 有限公司"),
+        ("\ufeff张三\u200d", "张三"),
+        ("Acme\u202eGmbH", "AcmeGmbH"),
+        ("多行\n地址", "多行 地址"),
+        ("客户：华盛，电话：138", "客户:华盛,电话:138"),
+    ],
+)
+def test_clean_text_normalises_width_and_invisible_characters(
+    raw: str, clean: str
+) -> None:
+    assert clean_text(raw) == clean
+
+
+@given(st.text())
+def test_clean_text_is_idempotent(text: str) -> None:
+    once = clean_text(text)
+    assert clean_text(once) == once
+
+
+@pytest.mark.parametrize(
+    ("raw", "phone"),
+    [
+        (13800138000, "13800138000"),
+        (13800138000.0, "13800138000"),
+        (1.38001380e10, "13800138000"),
+        ("13800138000.0", "13800138000"),
+        ("1.3800138000E+10", "13800138000"),
+        (" 138 0013 8000 ", "138 0013 8000"),
+        ("010-65521234 / 13800138000", "010-65521234 / 13800138000"),
+        ("１３８００１３８０００", "13800138000"),
+        (None, None),
+        ("", None),
+    ],
+)
+def test_phones_stay_text_whatever_excel_stored(raw: object, phone: str) -> None:
+    assert clean_phone_cell(raw) == phone
+
+
+@pytest.mark.parametrize(
+    "raw", ["1.38E+10", 13800138000.5, float("nan"), True, date(2021, 3, 5)]
+)
+def test_phones_that_lost_digits_or_are_not_numbers_are_refused(raw: object) -> None:
+    with pytest.raises(ValueError):
+        clean_phone_cell(raw)
+
+
+@given(MOBILES)
+def test_a_mobile_never_comes_out_in_scientific_notation(number: int) -> None:
+    for raw in (number, float(number), str(float(number)), repr(float(number))):
+        phone = clean_phone_cell(raw)
+        assert phone == str(number)
+        assert "e" not in phone.lower()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        date(2021, 3, 5),
+        datetime(2021, 3, 5, 14, 30),
+        "2021/3/5",
+        "2021-03-05",
+        "2021.3.5",
+        "2021年3月5日",
+        "2021年03月05日 14:30",
+        "2021-03-05T14:30:00",
+        "20210305",
+        20210305,
+        "3/5/2021",
+        "２０２１／３／５",
+    ],
+)
+def test_it_reads_the_dates_people_write(raw: object) -> None:
+    assert parse_date_cell(raw) == date(2021, 3, 5)
+
+
+@pytest.mark.parametrize(
+    ("serial", "day"),
+    [(44260, date(2021, 3, 5)), (44260.75, date(2021, 3, 5)), (1, date(1900, 1, 1)),
+     (59, date(1900, 2, 28)), (61, date(1900, 3, 1)), ("44260", date(2021, 3, 5))],
+)  # fmt: skip
+def test_excel_serials_are_dates_only_in_a_date_column(
+    serial: object, day: date
+) -> None:
+    assert parse_date_cell(serial, excel_serial=True) == day
+    if not isinstance(serial, str):
+        with pytest.raises(ValueError):
+            parse_date_cell(serial)
+
+
+def test_excel_serial_60_is_the_day_that_never_was() -> None:
+    with pytest.raises(ValueError):
+        parse_date_cell(60, excel_serial=True)
+
+
+@pytest.mark.parametrize(
+    ("raw", "order", "day"),
+    [
+        ("13/5/2021", None, date(2021, 5, 13)),
+        ("5/13/2021", None, date(2021, 5, 13)),
+        ("3/5/2021", None, date(2021, 3, 5)),
+        ("3/5/2021", "mdy", date(2021, 3, 5)),
+        ("3/5/2021", "dmy", date(2021, 5, 3)),
+    ],
+)
+def test_ambiguous_day_month_follows_the_column(
+    raw: str, order: str | None, day: date
+) -> None:
+    assert parse_date_cell(raw, order=order) == day
+
+
+def test_day_order_is_inferred_from_the_unambiguous_values_of_a_column() -> None:
+    assert day_order(["3/5/2021", "25/12/2020", None]) == "dmy"
+    assert day_order(["3/5/2021", "12/25/2020"]) == "mdy"
+    assert day_order(["3/5/2021", "4/6/2021"]) is None
+    assert day_order(["25/12/2020", "12/25/2020"]) is None
+
+
+@pytest.mark.parametrize(
+    "raw", ["2021/2/30", "13/13/2021", "2021年13月1日", "next tuesday", True]
+)
+def test_impossible_or_unreadable_dates_raise(raw: object) -> None:
+    with pytest.raises(ValueError):
+        parse_date_cell(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "clean"),
+    [
+        ("  北京华盛 ", "legal_name", "北京华盛"),
+        (13800138000.0, "phones", "13800138000"),
+        ("91110000ma01abcd1x", "uscc", "91110000MA01ABCD1X"),
+        (1001.0, "source_id", "1001"),
+        (44260, "created", date(2021, 3, 5)),
+        (3.0, "customer_level", "3"),
+        (datetime(2021, 3, 5), None, "2021-03-05"),
+        ("   ", "legal_name", None),
+        (None, "created", None),
+    ],
+)
+def test_clean_cell_dispatches_per_field(
+    raw: object, field: str, clean: object
+) -> None:
+    assert clean_cell(raw, field, column="C") == clean
+
+
+def test_clean_cell_returns_errors_as_values() -> None:
+    assert clean_cell("1.38E+10", "phones", column="电话") == CellError(
+        "电话",
+        "bad_phones",
+        "电话: '1.38E+10' was saved in scientific notation and its last digits "
+        "are lost; format the column as text in Excel and export again",
+    )
+    error = clean_cell("2021/2/30", "created", column="录入日期")
+    assert isinstance(error, CellError)
+    assert (error.column, error.code) == ("录入日期", "bad_date")
