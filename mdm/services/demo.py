@@ -3,21 +3,25 @@ pushed through the same ingestion and matching as real data."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from fixtures.chinese_b2b import generate
-from mdm.models import MatchRun, SourceSystem
+from fixtures.chinese_b2b import generate, write
+from mdm.models import ImportJob, MatchRun, SourceSystem
 from mdm.services.batch_matching import matching_run_batch
-from mdm.services.source_records import source_record_upsert
+from mdm.services.imports import import_job_confirm, import_job_create, import_job_run
 
 DEMO_USERS = (
     # username, password, superuser
     ("steward", "golden-steward-demo", False),
     ("admin", "golden-admin-demo", True),
 )
+
+DEMO_FILES = (("erp", "erp.jsonl"), ("crm", "crm.jsonl"), ("legacy", "legacy.csv"))
 
 Progress = Callable[[str, int, int], None]
 
@@ -41,15 +45,27 @@ def demo_users_ensure() -> None:
 def demo_load(
     *, companies: int, seed: int, progress: Progress | None = None
 ) -> MatchRun:
-    """Upsert the generated records, then run batch matching over them."""
+    """Import the generated ERP and CRM exports (JSON Lines) and the legacy
+    sheet (CSV) through the real importer, then run batch matching once."""
     demo_users_ensure()
-    systems = {s.code: s for s in SourceSystem.objects.all()}
     dataset = generate(companies=companies, seed=seed)
-    total = len(dataset.records)
-    for done, spec in enumerate(dataset.records, start=1):
-        source_record_upsert(
-            system=systems[spec.system], source_id=spec.source_id, payload=spec.payload
-        )
-        if progress and (done % 200 == 0 or done == total):
-            progress("load", done, total)
+    with tempfile.TemporaryDirectory() as folder:
+        write(dataset, Path(folder))
+        for system, filename in DEMO_FILES:
+            path = Path(folder) / filename
+            job = import_job_create(
+                system=SourceSystem.objects.get(code=system),
+                content=path.read_bytes(),
+                filename=filename,
+                run_matching=False,
+            )
+            import_job_confirm(job=job, mapping=job.mapping)
+            job = import_job_run(
+                job=job,
+                progress=(lambda done, total, f=filename: progress(f, done, total))
+                if progress
+                else None,
+            )
+            if job.status != ImportJob.Status.DONE:
+                raise RuntimeError(f"demo import of {filename} failed: {job.error}")
     return matching_run_batch(progress=progress)
