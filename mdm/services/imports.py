@@ -18,7 +18,7 @@ from pathlib import PurePath
 from typing import Any
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mdm.importing import (
@@ -36,7 +36,10 @@ from mdm.mapping_presets import PRESETS
 from mdm.models import ImportJob, ImportRowError, SourceSystem
 from mdm.services.batch_matching import matching_run_batch
 from mdm.services.errors import DomainError
-from mdm.services.source_records import source_record_upsert
+from mdm.services.source_records import (
+    source_record_upsert,
+    source_record_upsert_many,
+)
 
 CHUNK_ROWS = 500
 PREVIEW_ROWS = 5
@@ -199,21 +202,31 @@ def _load_all_or_nothing(
 ) -> None:
     items = list(_items(job, table))
     bad = [item for item in items if item.errors]
-    if bad:
+    try:
+        with transaction.atomic():
+            for start in range(0, len(items), CHUNK_ROWS):
+                if bad:
+                    break
+                bad = _upsert_chunk(job, items[start : start + CHUNK_ROWS])
+            if bad:
+                raise _Rollback
+    except _Rollback:
+        job.created_count = job.updated_count = job.unchanged_count = 0
         _record_errors(job, bad)
         job.failed_count = len(bad)
         job.processed_rows = len(items)
         raise ImportRejected(
             f"{len(bad)} of {len(items)} rows are invalid; nothing was imported "
             "(all-or-nothing mode). Fix them and import again."
-        )
-    with transaction.atomic():
-        for item in items:
-            _upsert(job, item)
-        job.processed_rows = len(items)
-        job.save()
+        ) from None
+    job.processed_rows = len(items)
+    job.save()
     if progress:
         progress(job.processed_rows, job.total_rows)
+
+
+class _Rollback(Exception):
+    pass
 
 
 @transaction.atomic
@@ -221,20 +234,42 @@ def _commit_chunk(
     job: ImportJob, chunk: list[_Item], progress: Progress | None
 ) -> None:
     failed = [item for item in chunk if item.errors]
-    for item in chunk:
-        if item.errors:
-            continue
-        try:
-            _upsert(job, item)
-        except DomainError as exc:
-            failed.append(item)
-            item.errors.append(RowError(item.number, "rejected", str(exc)))
+    failed += _upsert_chunk(job, [item for item in chunk if not item.errors])
     _record_errors(job, failed)
     job.failed_count += len(failed)
     job.processed_rows += len(chunk)
     job.save()
     if progress:
         progress(job.processed_rows, job.total_rows)
+
+
+def _upsert_chunk(job: ImportJob, items: list[_Item]) -> list[_Item]:
+    """Upsert valid items in bulk; return those rejected on the way."""
+    try:
+        with transaction.atomic():
+            outcomes = source_record_upsert_many(
+                system=job.source_system,
+                items=[(item.source_id, item.payload) for item in items],
+                mapping=_rules(job),
+            )
+    except (IntegrityError, DomainError):
+        # A repeated key within the chunk, a bad source ID, or a concurrent
+        # import of the same keys: go row by row so each row gets its verdict.
+        return _upsert_one_by_one(job, items)
+    for outcome in outcomes:
+        _count(job, outcome)
+    return []
+
+
+def _upsert_one_by_one(job: ImportJob, items: list[_Item]) -> list[_Item]:
+    failed = []
+    for item in items:
+        try:
+            _upsert(job, item)
+        except DomainError as exc:
+            failed.append(item)
+            item.errors.append(RowError(item.number, "rejected", str(exc)))
+    return failed
 
 
 def _upsert(job: ImportJob, item: _Item) -> None:
@@ -244,7 +279,11 @@ def _upsert(job: ImportJob, item: _Item) -> None:
         payload=item.payload,
         mapping=_rules(job),
     )
-    counter = f"{result.outcome}_count"
+    _count(job, result.outcome)
+
+
+def _count(job: ImportJob, outcome: str) -> None:
+    counter = f"{outcome}_count"
     setattr(job, counter, getattr(job, counter) + 1)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from mdm.mapping_presets import payload_map
 from mdm.matching_adapter import attributes_standardise
@@ -103,6 +105,97 @@ def source_record_upsert(
             system=system, source_id=source_id, payload=raw, mapping=mapping
         )
     return UpsertResult(record=record, outcome=outcome)
+
+
+# Every column `_fill` writes: what a bulk update must save.
+_FILLED_FIELDS = [
+    "raw_payload",
+    "fingerprint",
+    "attributes",
+    "standardised",
+    "name",
+    "uscc",
+    "uscc_valid",
+    "source_created_at",
+    "source_updated_at",
+    "is_active",
+    "deleted_in_source_at",
+    "updated_at",
+]
+
+
+@transaction.atomic
+def source_record_upsert_many(
+    *,
+    system: SourceSystem,
+    items: Sequence[tuple[str, dict[str, Any]]],
+    mapping: dict[str, Any] | None = None,
+) -> list[str]:
+    """Upsert many (source_id, payload) pairs in a few queries; same rules as
+    `source_record_upsert`, history rows included. Returns each item's
+    outcome. Source IDs must be distinct within one call.
+
+    Raises IntegrityError if another writer inserts one of the keys
+    meanwhile; callers then fall back to `source_record_upsert` per item.
+    """
+    prepared = [
+        (_clean_source_id(source_id), *payload_parse(payload))
+        for source_id, payload in items
+    ]
+    ids = [source_id for source_id, _, _ in prepared]
+    if len(set(ids)) != len(ids):
+        raise PayloadError("source IDs must be distinct within one bulk upsert.")
+    existing = {
+        r.source_id: r
+        for r in SourceRecord.objects.select_for_update().filter(
+            source_system=system, source_id__in=ids
+        )
+    }
+    created: list[SourceRecord] = []
+    updated: list[SourceRecord] = []
+    outcomes: list[str] = []
+    now = timezone.now()
+    for source_id, data, raw in prepared:
+        fingerprint = payload_fingerprint(data)
+        record = existing.get(source_id)
+        if (
+            record is not None
+            and record.fingerprint == fingerprint
+            and record.is_active
+        ):
+            outcomes.append("unchanged")
+            continue
+        if record is None:
+            record = SourceRecord(source_system=system, source_id=source_id)
+            created.append(record)
+            outcomes.append("created")
+        else:
+            updated.append(record)
+            outcomes.append("updated")
+        _fill(
+            record,
+            rules=mapping or system.mapping_preset,
+            data=data,
+            raw=raw,
+            fingerprint=fingerprint,
+        )
+        record.updated_at = now
+    if created:
+        bulk_create_with_history(
+            created,
+            SourceRecord,
+            batch_size=500,
+            default_change_reason=f"created from {system.code}",
+        )
+    if updated:
+        bulk_update_with_history(
+            updated,
+            SourceRecord,
+            _FILLED_FIELDS,
+            batch_size=500,
+            default_change_reason=f"updated from {system.code}",
+        )
+    return outcomes
 
 
 @transaction.atomic

@@ -196,3 +196,19 @@ def test_the_command_line_import_prints_a_summary(tmp_path, capsys):
     path.write_bytes(gbk_csv(ROWS))
     call_command("import_customers", str(path), "--source", "legacy")
     assert "3 created, 0 updated, 0 unchanged, 0 rejected" in capsys.readouterr().out
+
+
+def test_a_key_repeated_in_the_file_is_one_record_holding_the_last_row():
+    rows = [ROWS[0], [*ROWS[0][:2], "010-11112222", *ROWS[0][3:]]]
+    job = run_import(xlsx(rows), "客户名单.xlsx")
+    assert (job.created_count, job.updated_count, job.failed_count) == (1, 1, 0)
+    record = SourceRecord.objects.get(source_id="L-1")
+    assert record.attributes["phones"] == ["010-11112222"]
+    assert record.history.count() == 2
+
+
+def test_bulk_loading_writes_one_history_row_per_record():
+    rows = [[f"L-{i}", f"测试{i}号科技有限公司", "", "", "", ""] for i in range(1200)]
+    job = run_import(xlsx(rows, title=False), "big.xlsx", run_matching=False)
+    assert job.created_count == 1200
+    assert SourceRecord.history.filter(history_type="+").count() == 1200
