@@ -28,6 +28,15 @@ from mdm.services.api_tokens import api_token_issue, api_token_revoke
 @admin.register(SourceSystem)
 class SourceSystemAdmin(SimpleHistoryAdmin):
     list_display = ["code", "name", "kind", "mapping_preset", "default_trust"]
+    fields = [
+        "code",
+        "name",
+        "kind",
+        "mapping_preset",
+        "field_mapping",
+        "trust",
+        "default_trust",
+    ]
     search_fields = ["code", "name"]
 
 

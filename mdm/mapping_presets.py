@@ -82,6 +82,24 @@ PRESETS: dict[str, dict[str, Any]] = {
         "created": ["录入日期", "创建日期"],
         "updated": [],
     },
+    "tryton_party": {
+        "label": "Tryton party (party.party)",
+        "source_id": ["code", "id"],
+        "scalars": {
+            "legal_name": ["name"],
+            "uscc": ["tax_identifier", "identifier"],
+        },
+        "phones": ["phone", "mobile"],
+        "emails": ["email"],
+        "address": {
+            "province": ["subdivision"],
+            "city": ["city"],
+            "detail": ["street"],
+        },
+        "contact": {"name": ["contact_name"]},
+        "created": ["create_date"],
+        "updated": ["write_date"],
+    },
     "id_card": {
         "label": "ID-card fields",
         "source_id": ["source_id"],
@@ -99,6 +117,40 @@ PRESETS: dict[str, dict[str, Any]] = {
         "updated": ["updated_at"],
     },
 }
+
+
+_RULE_SHAPE = {
+    "source_id": list,
+    "scalars": dict,
+    "phones": list,
+    "emails": list,
+    "address": dict,
+    "contact": dict,
+    "created": list,
+    "updated": list,
+}
+
+
+def mapping_errors(rules: Any) -> list[str]:
+    """What is wrong with edited mapping rules (empty list: nothing)."""
+    if not isinstance(rules, dict):
+        return ["The mapping must be a JSON object."]
+    json_names = {list: "array", dict: "object"}
+    errors = [
+        f"'{key}' must be a JSON {json_names[kind]}"
+        for key, kind in _RULE_SHAPE.items()
+        if not isinstance(rules.get(key), kind)
+    ]
+    errors += [
+        f"unknown key '{key}'" for key in rules if key not in {*_RULE_SHAPE, "label"}
+    ]
+    scalars = rules.get("scalars") if isinstance(rules.get("scalars"), dict) else {}
+    errors += [
+        f"unknown ID-card attribute '{name}'"
+        for name in scalars
+        if name not in SCALAR_ATTRIBUTES
+    ]
+    return errors
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,14 @@ its golden record."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from mdm.history import history_user
+from mdm.mapping_presets import PRESETS, mapping_errors
 
 
 class SourceSystem(models.Model):
@@ -26,6 +28,17 @@ class SourceSystem(models.Model):
         max_length=32,
         help_text=_("How this system's payload fields map onto the ID card."),
     )
+    # Rules of the preset's shape (see mdm/mapping_presets.py), edited per
+    # system in the admin and versioned with the system's history; empty
+    # means "the preset as shipped".
+    field_mapping = models.JSONField(
+        _("field mapping"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "Leave empty to use the preset; otherwise rules of the same shape."
+        ),
+    )
     # {"legal_name": 0.9, "phones": 0.5, ...}; unlisted attributes: `default_trust`.
     trust = models.JSONField(_("trust per attribute"), default=dict, blank=True)
     default_trust = models.FloatField(_("default trust"), default=0.5)
@@ -40,6 +53,24 @@ class SourceSystem(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def clean(self) -> None:
+        if self.mapping_preset not in PRESETS:
+            raise ValidationError(
+                {
+                    "mapping_preset": _("Unknown preset; choose one of %(names)s.")
+                    % {"names": ", ".join(sorted(PRESETS))}
+                }
+            )
+        if self.field_mapping != {}:
+            errors = mapping_errors(self.field_mapping)
+            if errors:
+                raise ValidationError({"field_mapping": errors})
+
+    @property
+    def mapping_rules(self) -> dict:
+        """The inbound mapping in force: the edited rules, else the preset."""
+        return self.field_mapping or PRESETS[self.mapping_preset]
 
     def trust_for(self, attribute: str) -> float:
         return float(self.trust.get(attribute, self.default_trust))

@@ -32,7 +32,6 @@ from mdm.importing import (
 )
 from mdm.importing.headers import ProposedMapping, apply_saved_mapping, propose_mapping
 from mdm.importing.values import clean_cell, day_order
-from mdm.mapping_presets import PRESETS
 from mdm.models import ImportJob, ImportRowError, SourceSystem
 from mdm.services.batch_matching import matching_run_batch
 from mdm.services.errors import DomainError
@@ -310,7 +309,7 @@ def _items(job: ImportJob, table: Table) -> Iterator[_Item]:
 
 
 def _jsonl_items(job: ImportJob, table: Table) -> Iterator[_Item]:
-    id_fields = PRESETS[job.source_system.mapping_preset]["source_id"]
+    id_fields = job.source_system.mapping_rules["source_id"]
     for item in table.records():
         if isinstance(item, RowError):
             yield _Item(item.row, None, None, [item], [])

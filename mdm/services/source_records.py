@@ -87,7 +87,7 @@ def source_record_upsert(
         record = SourceRecord(source_system=system, source_id=source_id)
     _fill(
         record,
-        rules=mapping or system.mapping_preset,
+        rules=mapping or system.mapping_rules,
         data=data,
         raw=raw,
         fingerprint=fingerprint,
@@ -174,7 +174,7 @@ def source_record_upsert_many(
             outcomes.append("updated")
         _fill(
             record,
-            rules=mapping or system.mapping_preset,
+            rules=mapping or system.mapping_rules,
             data=data,
             raw=raw,
             fingerprint=fingerprint,

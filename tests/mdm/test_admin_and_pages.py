@@ -51,7 +51,7 @@ def test_source_records_cannot_be_deleted_from_the_admin(admin_client):
 def test_the_overview_requires_login(client):
     response = client.get(reverse("home"))
     assert response.status_code == 302
-    assert "/admin/login/" in response["Location"]
+    assert response["Location"].startswith("/accounts/login/")
 
 
 def test_the_overview_counts_records(admin_client):

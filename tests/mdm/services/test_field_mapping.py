@@ -1,0 +1,70 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from mdm.mapping_presets import PRESETS, payload_map
+from mdm.models import SourceSystem
+from mdm.services.source_records import source_record_upsert
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_fresh_install_has_erp_crm_and_legacy_configured():
+    presets = dict(SourceSystem.objects.values_list("code", "mapping_preset"))
+    assert presets == {
+        "erp": "kingdee_k3cloud",
+        "crm": "salesforce_account",
+        "legacy": "legacy_excel",
+    }
+
+
+def test_an_edited_mapping_replaces_the_preset_and_is_versioned():
+    erp = SourceSystem.objects.get(code="erp")
+    rules = {**PRESETS["kingdee_k3cloud"], "scalars": {"legal_name": ["FFullName"]}}
+    erp.field_mapping = rules
+    erp.full_clean()
+    erp.save()
+    record = source_record_upsert(
+        system=erp, source_id="C1", payload={"FFullName": "北京华盛科技有限公司"}
+    ).record
+    assert record.attributes["legal_name"] == "北京华盛科技有限公司"
+    assert erp.history.first().field_mapping == rules
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ([], "JSON object"),
+        ({**PRESETS["id_card"], "phones": "FTel"}, "'phones' must be a JSON array"),
+        ({**PRESETS["id_card"], "colour": []}, "unknown key 'colour'"),
+        ({**PRESETS["id_card"], "scalars": {"nickname": ["x"]}}, "nickname"),
+    ],
+)
+def test_a_malformed_mapping_is_refused_with_a_reason(mapping, message):
+    erp = SourceSystem.objects.get(code="erp")
+    erp.field_mapping = mapping
+    with pytest.raises(ValidationError, match=message):
+        erp.full_clean()
+
+
+def test_a_system_can_use_any_preset_such_as_a_tryton_party():
+    tryton = SourceSystem(
+        code="tryton", name="Tryton", kind="erp", mapping_preset="tryton_party"
+    )
+    tryton.full_clean()
+    mapped = payload_map(
+        {
+            "code": "P-7",
+            "name": "上海明远贸易有限公司",
+            "phone": "021-5555 0000",
+            "street": "世纪大道100号",
+            "city": "上海",
+        },
+        tryton.mapping_rules,
+    )
+    assert mapped.attributes["legal_name"] == "上海明远贸易有限公司"
+    assert mapped.attributes["addresses"][0]["detail"] == "世纪大道100号"
+
+
+def test_an_unknown_preset_is_refused():
+    with pytest.raises(ValidationError, match="Unknown preset"):
+        SourceSystem(code="x", name="x", kind="erp", mapping_preset="nope").full_clean()
