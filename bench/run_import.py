@@ -1,0 +1,172 @@
+"""Bulk import speed and memory against the bare parse of the same file.
+
+    .venv/bin/python bench/run_import.py --rows 100000 --format csv
+    .venv/bin/python bench/run_import.py --rows 100000 --format xlsx
+
+Writes a customer sheet of `--rows` rows (9 columns, Chinese headers) with
+the real writers (csv, openpyxl), then, each in its own process so peak RSS
+is its own: the bare parse (`pandas.read_csv` / `pandas.read_excel(engine=
+"calamine")`) and our import (`manage.py import_customers --no-match`) into
+a fresh SQLite database. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = [
+    "客户编号",
+    "客户名称",
+    "联系人",
+    "联系电话",
+    "手机",
+    "税号",
+    "地址",
+    "邮箱",
+    "录入日期",
+]
+CITIES = [
+    "北京市朝阳区",
+    "上海市浦东新区",
+    "深圳市南山区",
+    "广州市天河区",
+    "杭州市西湖区",
+]
+WORDS = ["科技", "贸易", "实业", "商贸", "电子", "机械", "物流"]
+
+
+def rows(n: int):
+    rnd = random.Random(42)
+    for i in range(n):
+        city = rnd.choice(CITIES)
+        yield [
+            f"L-{i:07d}",
+            f"{city[:2]}{rnd.randrange(10**6):06d}{rnd.choice(WORDS)}有限公司",
+            "王总",
+            f"010-{rnd.randrange(10**8):08d}",
+            13800000000 + rnd.randrange(10**8),
+            "",
+            f"{city}建国路{rnd.randrange(999)}号",
+            f"info{i}@example.cn",
+            f"2021/{rnd.randrange(1, 13)}/{rnd.randrange(1, 29)}",
+        ]
+
+
+def write_file(path: Path, n: int, fmt: str) -> None:
+    if fmt == "csv":
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(HEADER)
+            writer.writerows(rows(n))
+        return
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("客户")
+    sheet.append(HEADER)
+    for row in rows(n):
+        sheet.append(row)
+    book.save(path)
+
+
+def timed(cmd: list[str], env: dict) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of a child process."""
+    start = time.perf_counter()
+    wrapped = [sys.executable, "-c", _RUSAGE, *cmd]
+    out = subprocess.run(wrapped, env=env, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
+    return time.perf_counter() - start, float(out.stdout.strip().splitlines()[-1])
+
+
+_RUSAGE = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=100000)
+    ap.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"customers.{args.format}"
+        write_file(path, args.rows, args.format)
+        env = {
+            **os.environ,
+            "DEBUG": "false",
+            "SECRET_KEY": "bench",
+            "SECURE_SSL_REDIRECT": "false",
+            "GOLDEN_RECORD_VAR_DIR": tmp,
+        }
+        env.pop("DATABASE_URL", None)
+        reader = (
+            "pd.read_csv(p, dtype=str)"
+            if args.format == "csv"
+            else "pd.read_excel(p, engine='calamine', dtype=str)"
+        )
+        parse_s, parse_rss = timed(
+            [
+                sys.executable,
+                "-c",
+                f"import pandas as pd, sys; p=sys.argv[1]; {reader}",
+                str(path),
+            ],
+            env,
+        )
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
+        import_s, import_rss = timed(
+            [
+                *manage,
+                "import_customers",
+                str(path),
+                "--source",
+                "legacy",
+                "--no-match",
+            ],
+            env,
+        )
+        again_s, _ = timed(
+            [
+                *manage,
+                "import_customers",
+                str(path),
+                "--source",
+                "legacy",
+                "--no-match",
+            ],
+            env,
+        )
+        print(
+            json.dumps(
+                {
+                    "rows": args.rows,
+                    "format": args.format,
+                    "file_mib": round(path.stat().st_size / 2**20, 1),
+                    "bare_parse_s": round(parse_s, 1),
+                    "bare_parse_rss_mib": round(parse_rss),
+                    "import_s": round(import_s, 1),
+                    "import_rss_mib": round(import_rss),
+                    "rows_per_s": round(args.rows / import_s),
+                    "import_vs_parse": round(import_s / parse_s, 1),
+                    "reimport_unchanged_s": round(again_s, 1),
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
