@@ -1,0 +1,11 @@
+from django.urls import path
+
+from mdm.views import imports
+
+urlpatterns = [
+    path("", imports.import_list, name="imports"),
+    path("<int:pk>/", imports.import_detail, name="import_detail"),
+    path("<int:pk>/confirm/", imports.import_confirm, name="import_confirm"),
+    path("<int:pk>/progress/", imports.import_progress, name="import_progress"),
+    path("<int:pk>/errors.xlsx", imports.import_errors, name="import_errors"),
+]

@@ -1,0 +1,85 @@
+import io
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from mdm.models import ImportJob, SourceRecord
+from tests.mdm.imports.test_import_service import ROWS, gbk_csv, xlsx
+
+
+def upload(client, content: bytes, name: str, system="legacy", **extra):
+    return client.post(
+        reverse("imports"),
+        {
+            "file": _named(content, name),
+            "source_system": system,
+            "mode": "per_row",
+            "encoding": "",
+            **extra,
+        },
+    )
+
+
+def _named(content: bytes, name: str):
+    handle = io.BytesIO(content)
+    handle.name = name
+    return handle
+
+
+@pytest.mark.django_db
+def test_an_upload_shows_the_proposed_mapping_for_confirmation(steward_client):
+    response = upload(steward_client, gbk_csv(ROWS), "客户.csv")
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("import_detail", args=[job.pk])
+    page = steward_client.get(response["Location"]).content.decode()
+    assert 'name="map::客户名称"' in page
+    assert "北京华盛科技有限公司" in page  # a sample row
+    assert SourceRecord.objects.count() == 0  # nothing imported before confirmation
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_confirmed_import_runs_in_the_worker_and_reports_bad_rows(steward_client):
+    rows = ROWS + [["L-9", "", "", "", "", ""]]
+    upload(steward_client, xlsx(rows), "名单.xlsx")
+    job = ImportJob.objects.get()
+    form = {f"map::{header}": field or "" for header, field in job.mapping.items()}
+    form["map::地址"] = ""  # the importer chose to ignore a column
+    response = steward_client.post(reverse("import_confirm", args=[job.pk]), form)
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.QUEUED
+    assert job.mapping["地址"] is None
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
+    job.refresh_from_db()
+    assert (job.status, job.created_count, job.failed_count) == ("done", 3, 1)
+    assert all(not r.attributes["addresses"] for r in SourceRecord.objects.all())
+    progress = steward_client.get(reverse("import_progress", args=[job.pk]))
+    assert "hx-trigger" not in progress.content.decode()  # finished: no more polling
+    report = steward_client.get(reverse("import_errors", args=[job.pk]))
+    lines = list(load_workbook(io.BytesIO(report.content)).active.values)
+    assert (lines[1][0], lines[1][2]) == (7, "missing_name")
+
+
+@pytest.mark.django_db
+def test_a_file_that_is_not_a_spreadsheet_gets_a_clear_message(steward_client):
+    response = upload(steward_client, b"\x89PNG\r\n\x1a\n" + b"0" * 100, "客户.xlsx")
+    assert response.status_code == 400
+    assert "spreadsheet" in response.content.decode().lower()
+    assert ImportJob.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_an_oversized_upload_is_refused(steward_client, settings):
+    settings.IMPORT_MAX_UPLOAD_BYTES = 100
+    response = upload(steward_client, gbk_csv(ROWS), "客户.csv")
+    assert response.status_code == 400
+    assert ImportJob.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_viewers_cannot_import(viewer_client):
+    assert viewer_client.get(reverse("imports")).status_code == 403
+    assert upload(viewer_client, gbk_csv(ROWS), "客户.csv").status_code == 403
