@@ -99,6 +99,23 @@ def b2b_rows(folder: Path) -> list[str]:
     ]
 
 
+def import_rows(folder: Path) -> list[str]:
+    rows = [
+        "| file | rows | bare parse (s) | import (s) | rows/s | import ÷ parse "
+        "| peak RSS import / parse (MiB) | re-import, unchanged (s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for path in sorted(folder.glob("import_*.json")):
+        r = json.loads(path.read_text())
+        rows.append(
+            f"| {r['format']} ({r['file_mib']} MiB) | {r['rows']:,} "
+            f"| {r['bare_parse_s']} | {r['import_s']} | {r['rows_per_s']:,} "
+            f"| {r['import_vs_parse']}× | {r['import_rss_mib']} / "
+            f"{r['bare_parse_rss_mib']} | {r['reimport_unchanged_s']} |"
+        )
+    return rows if len(rows) > 2 else []
+
+
 def main() -> None:
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else "var/bench")
     for title, rows in (
