@@ -125,6 +125,7 @@ def main() -> None:
             "Chinese B2B (fixtures/chinese_b2b.py, 20,000 companies, seed 42)",
             b2b_rows(folder),
         ),
+        ("Bulk import (bench/run_import.py, matching excluded)", import_rows(folder)),
     ):
         if rows:
             print(f"### {title}\n")
