@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,9 @@ def valid_usccs(flat: pd.DataFrame) -> np.ndarray:
     def clean(value: object) -> str | None:
         if not isinstance(value, str):
             return None
-        compact = "".join(value.split()).upper()
+        # full-width digits pass the check too (str.isdigit) but must not
+        # count as another USCC than the same one in ASCII
+        compact = "".join(unicodedata.normalize("NFKC", value).split()).upper()
         return compact if uscc_check.is_valid(compact) else None
 
     return flat["uscc"].map(clean).to_numpy(dtype=object)

@@ -28,7 +28,7 @@ TEST_OPS = frozenset(
     }
 )
 
-DECISIVE = (None, "match", "non_match", "review")
+DECISIVE = (None, "match", "non_match", "review", "corroborate")
 
 
 @dataclass(frozen=True)
@@ -52,9 +52,14 @@ class Level:
     `text` may use `{similarity}` (rendered on demand for one pair).
     `tf` turns on term-frequency adjustment for this (exact) level.
     `decisive` is "match" (hard evidence for: lifted to auto-merge),
-    "non_match" (hard evidence against: capped below the review threshold)
-    or "review" (never auto-merged: capped below auto-merge).  A decisive
-    match outweighs "review" but not "non_match".
+    "non_match" (hard evidence against: capped below the review threshold),
+    "review" (never auto-merged: capped below auto-merge) or "corroborate"
+    (not auto-merged on its own: capped below auto-merge unless the pair
+    also holds a `corroborates` level of another comparison).  A decisive
+    match outweighs "review" and "corroborate" but not "non_match".
+    `corroborates` marks identifying agreement (the same phone, street
+    address or tax id), as opposed to agreement on a city or a district,
+    where thousands of companies are.
     """
 
     label: str
@@ -62,6 +67,7 @@ class Level:
     tests: tuple[Test, ...]
     tf: bool = False
     decisive: str | None = None
+    corroborates: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,9 @@ class Comparison:
     unless `trainable` is False.  `else_decisive` makes the else level
     decisive (see `Level.decisive`).  `tf_u` holds, for term-frequency adjusted
     levels, the chance that two random records agree there (set by training).
+    `ordered` says the levels are nested, closest agreement first (the same
+    name also sounds the same): a term-frequency adjustment then never takes
+    a level below a later one.
     """
 
     name: str
@@ -85,6 +94,7 @@ class Comparison:
     tf_u: tuple[float | None, ...] | None = None
     trainable: bool = True
     else_decisive: str | None = None
+    ordered: bool = False
 
     @property
     def n_codes(self) -> int:
@@ -240,6 +250,7 @@ def _comparison(c: dict[str, Any]) -> Comparison:
         tf_u=_tuple_or_none(c.get("tf_u")),
         trainable=c.get("trainable", True),
         else_decisive=c.get("else_decisive"),
+        ordered=c.get("ordered", False),
     )
 
 

@@ -89,6 +89,8 @@ def run_pipeline(
         hard_negative=score.decisive_mask(all_levels, config, "non_match"),
         cannot_link=_rows_of(table, cannot_link),
         min_support=config.min_cluster_support,
+        exclusive=exclusive_keys(table, config),
+        disputed=score.disputed(all_levels, config),
     )
     return MatchResult(
         ids=table.ids,
@@ -121,6 +123,32 @@ def train(
     m, u, prior = score.run_em(patterns, counts, config)
     log.info("trained: %.3f of candidate pairs match", prior)
     return config.with_parameters(m, u, prior, score.tf_reference(table, config))
+
+
+def exclusive_keys(table: Table, config: MatchConfig) -> np.ndarray:
+    """Per record, the values no cluster may hold two of (records x kinds).
+
+    A decisive conflict on one plain column ("two different valid USCCs") is
+    a fact about the two values, not about one pair, so it holds through
+    any chain of pairs: its column becomes an exclusive key (-1: missing).
+
+    Args:
+        table: the prepared records.
+        config: the comparisons.
+    """
+    columns = dict.fromkeys(
+        test.columns[0]
+        for comp in config.comparisons
+        for level in comp.levels
+        if level.decisive == "non_match" and len(level.tests) == 1
+        for test in level.tests
+        if test.op == "differ"
+        and test.rcolumns == test.columns
+        and test.columns[0] in table.columns
+        and not table.columns[test.columns[0]].multi
+    )
+    keys = [table.columns[name].codes.astype(np.int64) for name in columns]
+    return np.stack(keys, axis=1) if keys else np.full((len(table), 0), -1, np.int64)
 
 
 def _rows_of(

@@ -10,7 +10,11 @@ taken from random pairs would make that agreement look like near-proof.
 Term-frequency adjustment (splink's): on an exact level, agreeing on value v
 adds log2(u_ref / tf(v)), where tf(v) is v's share of the column and u_ref
 the chance that two random records agree on that column (sum of tf^2), so
-agreeing on "smith" counts less than agreeing on "zelinski".
+agreeing on "smith" counts less than agreeing on "zelinski".  tf(v) is
+shrunk towards u_ref, and a reference too small to tell leaves the weight
+alone (see `_tf_adjustment`).  In an `ordered` comparison the adjustment
+never takes a level below the looser levels after it: a common name agreeing
+exactly still agrees at least as much as a name that only sounds the same.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from matching.compare import similarity
-from matching.config import Comparison, MatchConfig
+from matching.config import Comparison, Level, MatchConfig
 from matching.types import FieldEvidence, Table
 
 log = logging.getLogger(__name__)
@@ -219,6 +223,52 @@ def decisive_mask(levels: np.ndarray, config: MatchConfig, kind: str) -> np.ndar
     return out
 
 
+def disputed(levels: np.ndarray, config: MatchConfig) -> np.ndarray:
+    """Pairs held for review by a "review" level that no decisive match lifts.
+
+    Such a level is evidence of two different companies (another line of
+    business, a branch, names that differ): a cluster must not join the
+    pair through a chain of other pairs either.
+
+    Args:
+        levels: comparison levels (pairs x comparisons).
+        config: the comparisons.
+    """
+    against = decisive_mask(levels, config, "non_match")
+    sure = decisive_mask(levels, config, "match") & ~against
+    return decisive_mask(levels, config, "review") & ~sure
+
+
+def uncorroborated(levels: np.ndarray, config: MatchConfig) -> np.ndarray:
+    """Pairs at a "corroborate" level with no `corroborates` level elsewhere.
+
+    Args:
+        levels: comparison levels (pairs x comparisons).
+        config: the comparisons.
+    """
+    backing = [
+        np.isin(levels[:, k], [j for j, lv in _numbered(c) if lv.corroborates])
+        for k, c in enumerate(config.comparisons)
+    ]
+    out = np.zeros(levels.shape[0], dtype=bool)
+    for k, c in enumerate(config.comparisons):
+        needs = [j for j, lv in _numbered(c) if lv.decisive == "corroborate"]
+        if c.else_decisive == "corroborate":
+            needs.append(len(c.levels) + 1)
+        if not needs:
+            continue
+        backed = np.zeros(levels.shape[0], dtype=bool)
+        for other, held in enumerate(backing):
+            if other != k:
+                backed |= held
+        out |= np.isin(levels[:, k], needs) & ~backed
+    return out
+
+
+def _numbered(comp: Comparison) -> list[tuple[int, Level]]:
+    return list(enumerate(comp.levels, start=1))
+
+
 def match_weights(
     table: Table, left: np.ndarray, levels: np.ndarray, config: MatchConfig
 ) -> np.ndarray:
@@ -231,24 +281,48 @@ def match_weights(
         config: a trained config.
     """
     total = np.full(levels.shape[0], np.log2(config.prior / (1 - config.prior)))
-    for k, w in enumerate(level_weights(config)):
+    weights = level_weights(config)
+    for k, w in enumerate(weights):
         total += w[levels[:, k]]
     for k, j, column in _tf_levels(config):
         sel = np.flatnonzero(levels[:, k] == j)
-        total[sel] += _tf_adjustment(table, column, left[sel], config, k, j)
+        adjusted = _tf_weight(table, column, left[sel], config, weights, k, j)
+        total[sel] += adjusted - weights[k][j]
     return total
+
+
+def _tf_weight(
+    table: Table,
+    column: str,
+    rows: np.ndarray,
+    config: MatchConfig,
+    weights: list[np.ndarray],
+    k: int,
+    j: int,
+) -> np.ndarray:
+    adjusted = weights[k][j] + _tf_adjustment(table, column, rows, config, k, j)
+    if config.comparisons[k].ordered:
+        # level j implies the looser ones after it: never weigh less
+        return np.maximum(adjusted, weights[k][j + 1 :].max())
+    return adjusted
 
 
 def _tf_adjustment(
     table: Table, column: str, rows: np.ndarray, config: MatchConfig, k: int, j: int
 ) -> np.ndarray:
-    # term frequencies are shrunk towards u_ref by `tf_prior_records` pseudo
-    # records, so that a small batch (or a two-record one) cannot claim that
-    # every value is common
+    # A value's share is shrunk towards u_ref by `tf_prior_records` pseudo
+    # records.  The reference holds both records of the pair (a single-record
+    # query counts itself in, see `single.RecordIndex.mini_table`), and in a
+    # reference of fewer than 2 / u_ref records two records sharing a value
+    # is no sign that the value is common: an average value gives that much.
+    # Such a reference is read as having 2 / u_ref records, so that a pair
+    # checked against one indexed record keeps the trained weight instead of
+    # reading as a value every record has.
     col = table.columns[column]
     u_ref = max(config.comparisons[k].tf_u[j - 1], config.em.tf_minimum_u)
     alpha = config.em.tf_prior_records
-    freq = (col.counts[col.codes[rows]] + alpha * u_ref) / (col.total + alpha)
+    size = max(col.total, 2.0 / u_ref) + alpha
+    freq = (col.counts[col.codes[rows]] + alpha * u_ref) / size
     return np.log2(u_ref / np.maximum(freq, config.em.tf_minimum_u))
 
 
@@ -259,7 +333,9 @@ def probabilities(
 
     Same valid identifier lifts a pair to the auto-merge threshold; a
     decisive conflict (two different valid USCCs) caps it below review; a
-    "review" level (company names that differ) caps it below auto-merge.
+    "review" level (company names that differ) and an uncorroborated
+    "corroborate" level (names that only sound alike) cap it below
+    auto-merge.
 
     Args:
         weights: total match weights (log2 odds).
@@ -269,7 +345,7 @@ def probabilities(
     prob = 1.0 / (1.0 + np.exp2(-np.clip(weights, -1000, 1000)))
     against = decisive_mask(levels, config, "non_match")
     sure = decisive_mask(levels, config, "match") & ~against
-    doubt = decisive_mask(levels, config, "review") & ~sure
+    doubt = disputed(levels, config) | (uncorroborated(levels, config) & ~sure)
     prob[sure] = np.maximum(prob[sure], config.auto_merge_threshold)
     below_auto = np.nextafter(config.auto_merge_threshold, 0.0)
     prob[doubt] = np.minimum(prob[doubt], below_auto)
@@ -312,8 +388,9 @@ def explain(
             continue
         lv = comp.levels[code - 1]
         if (k, code) in tf:
-            weight += float(
-                _tf_adjustment(table, tf[k, code], np.array([i]), config, k, code)[0]
+            rows = np.array([i])
+            weight = float(
+                _tf_weight(table, tf[k, code], rows, config, weights, k, code)[0]
             )
         out.append(
             FieldEvidence(comp.name, lv.label, _level_text(table, lv, i, j), weight)

@@ -1,31 +1,42 @@
 """The single-record path: match one incoming record against an index.
 
-`RecordIndex` keeps the standardised values of the indexed records and an
-inverted index from blocking key to rows, so a query costs a few dict
+`RecordIndex` keeps the standardised records column by column, as numpy
+arrays of dictionary codes, and each exact blocking rule as a sorted array
+of keys with the row of each, so a query costs a few `np.searchsorted`
 look-ups plus a comparison of a few dozen candidates; no batch work is
-redone.  Scoring reuses the batch comparison and weight code on a tiny
-table made of the query and its candidates, so both paths agree.
+redone.  Records added or changed one at a time go to a small dict-based
+overlay, and removed ones are tombstoned (see `matching.index_parts`).
+Scoring reuses the batch comparison and weight code on a tiny table made of
+the query and its candidates, so both paths agree.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
+import pandas as pd
 
 from matching import score
 from matching.compare import comparison_levels
 from matching.config import MatchConfig
+from matching.index_parts import (
+    Overlay,
+    Segment,
+    query_keys,
+    row_values,
+    tf_columns,
+)
 from matching.prepare import encode, prepare_records
 from matching.types import Candidate, Column, Record, Table
 
-_SEP = "\x1f"
-
 
 class RecordIndex:
-    """Inverted blocking index over standardised records; add/update/remove.
+    """Blocking index over standardised records; add/update/remove.
+
+    Bulk loads (`add_table`, or `records` here) become numpy segments; `add`
+    and `update` go to the overlay.
 
     Args:
         config: a trained config (its blocking rules define the index).
@@ -36,61 +47,54 @@ class RecordIndex:
         if not config.trained:
             raise ValueError("RecordIndex needs a trained config")
         self.config = config
-        self._row_of: dict[str, int] = {}
-        self._ids: list[str | None] = []
-        self._values: dict[str, list] = {}
-        self._postings: dict[str, list[int]] = {}
-        self._sorted: dict[int, list[tuple[str, int]]] = {}
-        self._counts: dict[str, Counter] = {}
-        self._totals: dict[str, int] = {}
+        self._segments: list[Segment] = []
+        self._starts: list[int] = []
+        self._overlay = Overlay(config)
+        self._next_row = 0
+        self._tf_totals = dict.fromkeys(tf_columns(config), 0)
         records = list(records)
         if records:
             self.add_table(prepare_records(records, config.schema))
 
     def __len__(self) -> int:
-        return len(self._row_of)
+        return sum(s.alive_count for s in self._segments) + len(self._overlay)
 
     def add_table(self, table: Table) -> None:
-        """Index every row of a prepared table (bulk load).
+        """Index every row of a prepared table (bulk load, kept as arrays).
 
         Args:
             table: records prepared for the config's schema.
         """
-        ids = [str(i) for i in table.ids]
-        clash = next((i for i in ids if i in self._row_of), None)
-        if clash is not None or len(set(ids)) != len(ids):
-            raise ValueError(f"record {clash} is already indexed (or repeated)")
-        start = len(self._ids)
-        for name, col in table.columns.items():
-            vals = self._values.setdefault(name, [None] * start)
-            vals.extend(_row_values(col))
-        for vals in self._values.values():
-            vals.extend([None] * (start + len(ids) - len(vals)))
-        self._row_of.update(zip(ids, range(start, start + len(ids)), strict=True))
-        self._ids.extend(ids)
-        rows = range(start, start + len(ids))
-        new_sorted: dict[int, list[tuple[str, int]]] = {}
-        for row in rows:
-            for r, key in _keys(self.config, self._values, row):
-                if self.config.blocking[r].method == "exact":
-                    self._postings.setdefault(f"{r}{_SEP}{key}", []).append(row)
-                else:
-                    new_sorted.setdefault(r, []).append((key, row))
-        # one sort per rule instead of an insort per row
-        for r, pairs in new_sorted.items():
-            self._sorted[r] = sorted(self._sorted.get(r, []) + pairs)
-        for name in self._tf_columns():
-            added = [v for v in self._values[name][start:] if v is not None]
-            self._counts.setdefault(name, Counter()).update(added)
-            self._totals[name] = self._totals.get(name, 0) + len(added)
+        ids = pd.Index(np.asarray(table.ids, dtype=object).astype(str))
+        clash = ids[ids.duplicated()].tolist()[:1]
+        if len(self._overlay):
+            clash += [i for i in ids if i in self._overlay.row_of][:1]
+        for segment in self._segments:
+            found = segment.rows_of(ids)
+            clash += ids[found >= 0].tolist()[:1]
+        if clash:
+            raise ValueError(f"record {clash[0]} is already indexed (or repeated)")
+        segment = Segment(self.config, table, ids.to_numpy())
+        self._segments.append(segment)
+        self._starts.append(self._next_row)
+        self._next_row += len(segment)
+        for name, total in segment.tf_totals().items():
+            self._tf_totals[name] += total
 
     def add(self, record: Record) -> None:
-        """Index one record.
+        """Index one record (in the overlay).
 
         Args:
             record: the record (its id must not be indexed yet).
         """
-        self.add_table(prepare_records([record], self.config.schema))
+        if self._find(str(record.id)) is not None:
+            raise ValueError(f"record {record.id} is already indexed (or repeated)")
+        table = prepare_records([record], self.config.schema)
+        values = {name: row_values(col)[0] for name, col in table.columns.items()}
+        self._overlay.add(self._next_row, str(record.id), values)
+        for name in self._tf_totals:
+            self._tf_totals[name] += values.get(name) is not None
+        self._next_row += 1
 
     def remove(self, record_id: str) -> None:
         """Drop a record from the index.
@@ -98,9 +102,15 @@ class RecordIndex:
         Args:
             record_id: id of an indexed record.
         """
-        row = self._row_of.pop(str(record_id))
-        self._link(row, -1)
-        self._ids[row] = None
+        found = self._find(str(record_id))
+        if found is None:
+            raise KeyError(record_id)
+        segment, local = found
+        dropped = (
+            self._overlay.remove(local) if segment is None else segment.remove(local)
+        )
+        for name in self._tf_totals:
+            self._tf_totals[name] -= dropped.get(name) is not None
 
     def update(self, record: Record) -> None:
         """Replace an indexed record by its new version.
@@ -111,56 +121,68 @@ class RecordIndex:
         self.remove(record.id)
         self.add(record)
 
-    def _link(self, row: int, sign: int) -> None:
-        for r, key in _keys(self.config, self._values, row):
-            rule = self.config.blocking[r]
-            if rule.method == "exact":
-                posting = self._postings.setdefault(f"{r}{_SEP}{key}", [])
-                if sign > 0:
-                    posting.append(row)
-                else:
-                    posting.remove(row)
-            else:
-                keys = self._sorted.setdefault(r, [])
-                if sign > 0:
-                    bisect.insort(keys, (key, row))
-                else:
-                    keys.remove((key, row))
-        for name in self._tf_columns():
-            value = self._values[name][row]
-            if value is not None:
-                self._counts.setdefault(name, Counter())[value] += sign
-                self._totals[name] = self._totals.get(name, 0) + sign
-
-    def _tf_columns(self) -> set[str]:
-        return {
-            lv.tests[0].columns[0]
-            for c in self.config.comparisons
-            for lv in c.levels
-            if lv.tf
-        } & set(self._values)
+    def _find(self, record_id: str) -> tuple[Segment | None, int] | None:
+        row = self._overlay.row_of.get(record_id)
+        if row is not None:
+            return None, row
+        for segment in self._segments:
+            local = segment.row_of(record_id)
+            if local is not None:
+                return segment, local
+        return None
 
     def candidates(self, query: Table) -> list[int]:
         """Rows sharing a blocking key with the one-row prepared `query`.
 
+        A block as large as the rule's cap is skipped, as the batch skips it
+        once the query would join it.
+
         Args:
             query: a one-row table prepared for the config's schema.
         """
-        values = {n: _row_values(c) for n, c in query.columns.items()}
+        values = {n: row_values(c)[0] for n, c in query.columns.items()}
         found: set[int] = set()
-        for r, key in _keys(self.config, values, 0):
-            rule = self.config.blocking[r]
+        for r, rule in enumerate(self.config.blocking):
+            if rule.method != "exact":
+                found.update(self._neighbours(r, values.get(rule.columns[0])))
+                continue
             cap = rule.max_block_size or self.config.max_block_size
-            if rule.method == "exact":
-                posting = self._postings.get(f"{r}{_SEP}{key}", ())
-                if len(posting) < cap:
-                    found.update(posting)
-            else:
-                keys = self._sorted.get(r, [])
-                pos = bisect.bisect_left(keys, (key, -1))
-                lo, hi = max(pos - rule.window + 1, 0), pos + rule.window - 1
-                found.update(row for _, row in keys[lo:hi])
+            for key in query_keys(rule.columns, values):
+                block = [
+                    start + segment.block(r, key)
+                    for start, segment in zip(self._starts, self._segments, strict=True)
+                ]
+                block.append(np.asarray(self._overlay.block(r, key), dtype=np.int64))
+                rows = np.concatenate(block)
+                if rows.size < cap:
+                    found.update(rows.tolist())
         return sorted(found)
+
+    def _neighbours(self, r: int, value: object) -> list[int]:
+        # the window around the query in the order of all stores together, as
+        # the batch's sorted neighbourhood sees one table
+        if value is None:
+            return []
+        before, after = self._overlay.neighbours(r, value)
+        for start, segment in zip(self._starts, self._segments, strict=True):
+            seg_before, seg_after = segment.neighbours(r, value)
+            before += [(v, start + row) for v, row in seg_before]
+            after += [(v, start + row) for v, row in seg_after]
+        reach = self.config.blocking[r].window - 1
+        before = sorted(before, reverse=True)[:reach]
+        after = sorted(after)[:reach]
+        return [row for _, row in before + after]
+
+    def ids_of(self, rows: Iterable[int]) -> list[str]:
+        """Record ids of indexed rows.
+
+        Args:
+            rows: rows as returned by `candidates`.
+        """
+        return [
+            self._overlay.ids[local] if segment is None else segment.id_at(local)
+            for segment, local in map(self._locate, rows)
+        ]
 
     def mini_table(self, query: Table, rows: list[int]) -> Table:
         """The query (row 0) and the given indexed rows as one small table.
@@ -169,13 +191,24 @@ class RecordIndex:
             query: a one-row prepared table.
             rows: indexed rows to append.
         """
+        where = [self._locate(row) for row in rows]
         columns = {}
         for name, qcol in query.columns.items():
-            stored = self._values.get(name)
-            vals = _row_values(qcol) + [stored[r] if stored else None for r in rows]
+            vals = row_values(qcol) + [
+                self._overlay.value(name, local)
+                if segment is None
+                else segment.value(name, local)
+                for segment, local in where
+            ]
             columns[name] = self._column(name, vals, qcol.multi)
-        ids = np.array(["?"] + [self._ids[r] for r in rows], dtype=object)
+        ids = np.array(["?", *self.ids_of(rows)], dtype=object)
         return Table(ids=ids, columns=columns)
+
+    def _locate(self, row: int) -> tuple[Segment | None, int]:
+        if row in self._overlay.ids:
+            return None, row
+        k = bisect.bisect_right(self._starts, row) - 1
+        return self._segments[k], row - self._starts[k]
 
     def _column(self, name: str, vals: list, multi: bool) -> Column:
         if multi:
@@ -190,39 +223,19 @@ class RecordIndex:
                 pos += k
         else:
             codes, values = encode(vals)
-        counter = self._counts.get(name)
-        if counter is None:
+        if name not in self._tf_totals or multi:
             counts = np.bincount(codes[codes >= 0], minlength=len(values))
-            total = int((codes >= 0).sum())
-        else:
-            counts = np.array([max(counter[v], 1) for v in values], dtype=np.int64)
-            total = max(self._totals.get(name, 0), 1)
+            return Column(codes, values, counts, int((codes >= 0).sum()))
+        # term frequencies over the indexed records plus the query (row 0):
+        # the same reference a batch run holding both would count
+        counts = self._overlay.counts(name, values)
+        for segment in self._segments:
+            counts += segment.counts(name, values)
+        total = self._tf_totals[name]
+        if codes[0] >= 0:
+            counts[codes[0]] += 1
+            total += 1
         return Column(codes=codes, values=values, counts=counts, total=total)
-
-
-def _row_values(col: Column) -> list:
-    if col.multi:
-        return [
-            tuple(col.values[c] for c in row if c >= 0) or None for row in col.codes
-        ]
-    return np.append(col.values, None)[col.codes].tolist()
-
-
-def _keys(config: MatchConfig, values: dict[str, list], row: int) -> list[tuple]:
-    """(rule index, key) pairs of one stored row, as the batch blocks it."""
-    out = []
-    for r, rule in enumerate(config.blocking):
-        cols = [values.get(c) for c in rule.columns]
-        if any(c is None for c in cols):
-            continue
-        vals = [c[row] for c in cols]
-        if any(v is None for v in vals):
-            continue
-        if isinstance(vals[0], tuple):
-            out.extend((r, v) for v in vals[0])
-        else:
-            out.append((r, _SEP.join(vals)))
-    return out
 
 
 def match_one(
@@ -243,7 +256,10 @@ def match_one(
     """
     config = config or index.config
     query = prepare_records([record], config.schema)
-    rows = [r for r in index.candidates(query) if index._ids[r] != record.id]
+    found = index.candidates(query)
+    rows = [
+        r for r, i in zip(found, index.ids_of(found), strict=True) if i != record.id
+    ]
     if not rows:
         return []
     mini = index.mini_table(query, rows)
@@ -252,7 +268,8 @@ def match_one(
     levels = comparison_levels(mini, left, right, config.comparisons, workers=1)
     weights = score.match_weights(mini, left, levels, config)
     probs = score.probabilities(weights, levels, config)
-    order = [k for k in np.argsort(-weights, kind="stable") if probs[k] >= min_score]
+    # best probability first (a capped pair may weigh more than it scores)
+    order = [k for k in np.lexsort((-weights, -probs)) if probs[k] >= min_score]
     return [
         Candidate(
             id=str(mini.ids[k + 1]),

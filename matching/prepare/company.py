@@ -45,11 +45,61 @@ def _brand_key(name: str | None, english: str | None) -> str | None:
     return "".join(lazy_pinyin(cn.brand)).replace(" ", "").lower() or None
 
 
-def _branch(name: str | None, english: str | None) -> str | None:
+def _han_core(name: str | None, english: str | None) -> str | None:
+    """The core as written in Chinese characters (None for a Latin-only name)."""
+    cn = _primary(name, english)
+    return cn.core if cn is not None and cn.script != "latin" and cn.core else None
+
+
+_GROUP_FORMS = frozenset({"集团", "group"})
+
+
+def _trade(name: str | None, english: str | None) -> str | None:
+    """Line of business in either script: "technology", "network technology".
+
+    A group with no industry words (华盛集团) is in the business of being
+    the group: 华盛集团 is not in 华盛建材's line of business.
+    """
     cn = _primary(name, english)
     if cn is None:
         return None
-    return _std().text.normalise(cn.branch or "") or "branch" if cn.is_branch else "-"
+    if not cn.industry_terms:
+        return "group" if cn.legal_form in _GROUP_FORMS else None
+    return " ".join(sorted(cn.industry_terms))
+
+
+def _group(name: str | None, english: str | None) -> str | None:
+    """Group status: "group" (集团), "company" (any other legal form) or None.
+
+    A name without a legal form ("华盛", "HUASHENG TECH") says neither.
+    """
+    cn = _primary(name, english)
+    if cn is None or cn.legal_form is None:
+        return None
+    return "group" if cn.legal_form in _GROUP_FORMS else "company"
+
+
+def _branch(name: str | None, english: str | None) -> str | None:
+    """The branch by its place, in either script; "-" for a head office.
+
+    北京分公司 and "Beijing Branch" are both "北京"; a branch not named
+    after a place keeps its own words.
+    """
+    cn = _primary(name, english)
+    if cn is None:
+        return None
+    if not cn.is_branch:
+        return "-"
+    std = _std()
+    text = std.normalise(cn.branch or "").lower()
+    places = std.region.match_prefix(text)[1]
+    words = text.split()
+    is_place, place = std.region.latin_region(words[0]) if words else (False, None)
+    if places:
+        return places[0].name
+    if is_place and place:
+        return place
+    return text or "branch"
 
 
 @lru_cache(maxsize=100_000)
@@ -147,7 +197,10 @@ COMPANY_COLUMNS: tuple[Derived, ...] = (
         lambda n, e: tuple(c.latin_key for c in _names(n, e) if c.latin_key),
         2,
     ),
+    Derived("co_han_core", _NAMES, _han_core),
     Derived("co_brand", _NAMES, _brand_key),
+    Derived("co_trade", _NAMES, _trade),
+    Derived("co_group", _NAMES, _group),
     Derived("co_tokens", _NAMES, lambda n, e: getattr(_primary(n, e), "tokens", ()), 4),
     Derived("co_branch", _NAMES, _branch),
     Derived("co_city", (*_NAMES, "address"), _place("city")),

@@ -53,3 +53,31 @@ def test_partial_support_is_enough_when_allowed():
         3, left, right, np.array([p[2] for p in pairs]), 0.9, 0.5, min_support=0.5
     )
     assert labels[0] == labels[1] == labels[2]
+
+
+def test_two_different_exclusive_keys_never_share_a_cluster_through_a_chain():
+    # A (USCC x) - B (no USCC) - C (USCC y): both links auto-merge, A-C unscored
+    pairs = [(0, 1, 0.99), (1, 2, 0.98)]
+    keys = np.array([[7], [-1], [8]])
+    labels, review = _run(pairs, 3, exclusive=keys)
+    assert labels[0] == labels[1]
+    assert labels[2] != labels[0]
+    assert review == {(1, 2)}
+
+
+def test_records_with_the_same_exclusive_key_or_none_still_merge():
+    pairs = [(0, 1, 0.99), (1, 2, 0.98), (2, 3, 0.97)]
+    keys = np.array([[7], [-1], [7], [-1]])
+    labels, _ = _run(pairs, 4, exclusive=keys)
+    assert labels[0] == labels[1] == labels[2] == labels[3]
+
+
+def test_a_disputed_pair_is_not_joined_through_a_chain():
+    # A-B disputed (a group and its company), held for review at 0.89; a third
+    # record links strongly to both
+    pairs = [(0, 2, 0.99), (1, 2, 0.98), (0, 1, 0.89)]
+    disputed = np.array([False, False, True])
+    labels, review = _run(pairs, 3, disputed=disputed)
+    assert labels[0] != labels[1]
+    assert labels[2] in (labels[0], labels[1])
+    assert (0, 1) in review

@@ -1,20 +1,15 @@
 import numpy as np
 import pytest
 
-from matching import Record, preset, run_pipeline
+from matching import Record, run_pipeline
 from matching.pipeline import explain_pair
 
 standardise = pytest.importorskip("matching.standardise")
-chinese_b2b = pytest.importorskip("fixtures.chinese_b2b")
 
 
 @pytest.fixture(scope="module")
-def trained():
-    data = chinese_b2b.generate(companies=400, seed=42)
-    records = [Record(r.key, r.system, r.flat) for r in data.records]
-    result = run_pipeline(records, preset("company_cn"))
-    truth = np.array([r.entity_id for r in data.records])
-    return result, truth, data
+def trained(company_trained):
+    return company_trained
 
 
 def _valid_usccs(data, k):

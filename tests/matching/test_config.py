@@ -31,3 +31,14 @@ def test_it_rejects_inverted_thresholds():
 
 def test_an_untrained_preset_is_not_trained():
     assert not preset("person").trained
+
+
+def test_a_config_saved_before_corroboration_and_ordering_still_loads():
+    data = preset("company_cn").to_dict()
+    for comp in data["comparisons"]:
+        comp.pop("ordered")
+        for level in comp["levels"]:
+            level.pop("corroborates")
+    config = MatchConfig.from_dict(data)
+    assert not any(c.ordered for c in config.comparisons)
+    assert not any(lv.corroborates for c in config.comparisons for lv in c.levels)

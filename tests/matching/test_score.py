@@ -8,8 +8,10 @@ from matching.score import (
     level_weights,
     match_weights,
     pattern_counts,
+    probabilities,
     run_em,
     tf_reference,
+    uncorroborated,
     update_from_labels,
 )
 
@@ -96,3 +98,57 @@ def test_labels_move_m_and_u_towards_the_steward_decisions():
     assert comp.m[1] > 0.1 and comp.u[0] > 0.2
     assert sum(comp.m) == pytest.approx(1.0)
     assert updated.prior == config.prior
+
+
+def _corroboration_config():
+    name = Comparison(
+        "name",
+        ("fn",),
+        (
+            Level("exact", "same", (Check("exact", ("fn",)),)),
+            Level("alike", "alike", (Check("exact", ("fn",)),), decisive="corroborate"),
+        ),
+        "differ",
+    )
+    phone = Comparison(
+        "phone",
+        ("phone",),
+        (Level("exact", "same", (Check("exact", ("phone",)),), corroborates=True),),
+        "differ",
+    )
+    city = Comparison(
+        "city", ("city",), (Level("same", "same", (Check("exact", ("city",)),)),), "x"
+    )
+    return MatchConfig(
+        schema="person", blocking=(), comparisons=(name, phone, city)
+    ).with_parameters(
+        {"name": (0.8, 0.15, 0.05), "phone": (0.6, 0.4), "city": (0.9, 0.1)},
+        {"name": (0.01, 0.04, 0.95), "phone": (0.01, 0.99), "city": (0.05, 0.95)},
+        0.5,
+    )
+
+
+def test_a_corroborate_level_is_capped_unless_a_corroborating_level_holds():
+    config = _corroboration_config()
+    # name alike + same city / + same phone / + phone missing / exact name
+    levels = np.array([[2, 2, 1], [2, 1, 1], [2, 0, 1], [1, 2, 1]], dtype=np.int8)
+    np.testing.assert_array_equal(
+        uncorroborated(levels, config), [True, False, True, False]
+    )
+    probs = probabilities(np.full(4, 30.0), levels, config)
+    assert probs[0] < config.auto_merge_threshold <= probs[1]
+    assert probs[2] < config.auto_merge_threshold <= probs[3]
+
+
+def test_a_reference_of_just_the_pair_leaves_the_trained_weight_alone():
+    _, config = _tf_setup()
+    pair = prepare_records(
+        [
+            Record("a", "x", {"surname": "Unseen"}),
+            Record("b", "y", {"surname": "Unseen"}),
+        ],
+        "person",
+    )
+    agree = np.array([[1]], dtype=np.int8)
+    weight = match_weights(pair, np.array([0]), agree, config)[0]
+    assert weight == pytest.approx(level_weights(config)[0][1])

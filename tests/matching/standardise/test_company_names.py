@@ -218,6 +218,27 @@ def test_latin_names_drop_region_and_legal_form_and_canonicalise_industry():
     assert company_name("Huasheng Group Co., Ltd.").legal_form == "group"
 
 
+@pytest.mark.parametrize(
+    ("han", "latin"),
+    [
+        (
+            "成都欧谐供应链管理有限公司",
+            "Chengdu Ouxie Supply Chain Management Co.,Ltd.",
+        ),
+        (
+            "北京华盛文化传播有限公司",
+            "Beijing Huasheng Culture Communication Co., Ltd.",
+        ),
+        ("海口惠维智能科技有限公司", "HUIWEI SMART TECH"),
+        ("常州霞凯信息技术有限公司", "XIAKAI IT"),
+    ],
+)
+def test_a_chinese_name_and_its_english_name_give_the_same_terms(han, latin):
+    cn, en = company_name(han), company_name(latin)
+    assert cn.industry_terms == en.industry_terms
+    assert cn.latin_key == en.latin_key
+
+
 def test_every_chinese_industry_term_has_an_english_spelling():
     assert set(HAN_INDUSTRY.values()) <= set(LATIN_INDUSTRY.values())
 
