@@ -129,7 +129,11 @@ def source_record_match(record: SourceRecord) -> MatchOutcome:
         source_record_as_matching_record(record), index, config, top=TOP_CANDIDATES * 3
     )
     candidates = _live_candidates(record, found)[:TOP_CANDIDATES]
-    if candidates and candidates[0].score >= config.auto_merge_threshold:
+    if (
+        candidates
+        and candidates[0].score >= config.auto_merge_threshold
+        and not _uscc_conflict(record, candidates[0].golden)
+    ):
         decision = MatchOutcome.AUTO_MERGE
     elif candidates and candidates[0].score >= config.review_threshold:
         decision = MatchOutcome.REVIEW
@@ -139,6 +143,21 @@ def source_record_match(record: SourceRecord) -> MatchOutcome:
         decision=decision,
         candidates=candidates,
         review_threshold=config.review_threshold,
+    )
+
+
+def _uscc_conflict(record: SourceRecord, golden: GoldenRecord) -> bool:
+    """True when the golden record already holds a valid USCC other than the
+    record's: the pair may match, but not the whole cluster (the batch path's
+    no-chain rule, on the real-time path)."""
+    if not record.uscc_valid:
+        return False
+    return (
+        SourceRecord.objects.filter(
+            xref__golden=golden, is_active=True, uscc_valid=True
+        )
+        .exclude(uscc=record.uscc)
+        .exists()
     )
 
 

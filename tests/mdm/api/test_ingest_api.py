@@ -4,7 +4,9 @@ import pytest
 from django.utils import timezone
 
 from mdm.models import CrossReference, MatchRun, ReviewTask, SourceRecord
+from mdm.services.golden_records import golden_record_create
 from mdm.services.match_models import match_config_default
+from tests.builders import make_source_record
 from tests.mdm.api.conftest import client_with_token
 
 pytestmark = pytest.mark.django_db
@@ -194,3 +196,36 @@ def test_a_batch_over_1000_records_is_refused(erp_api):
     )
     assert response.status_code == 400
     assert SourceRecord.objects.count() == 0
+
+
+def test_a_record_never_joins_a_golden_record_holding_another_valid_uscc(crm_api):
+    # Golden record G = an ERP record with USCC A + a legacy record with no
+    # USCC. A CRM record with USCC B agrees with the legacy member on name and
+    # phone (a strong pair), but joining G would put A and B in one cluster.
+    erp = make_source_record(
+        "erp", "CUST-1", FName="北京华盛科技有限公司", FTaxRegisterCode=USCC
+    )
+    legacy = make_source_record(
+        "legacy",
+        "名单#2",
+        客户名称="北京华盛科技有限公司",
+        联系电话="010-65521234",
+        邮箱="info@huasheng.cn",
+    )
+    golden = golden_record_create(members=[erp, legacy])
+    body = crm_api.put(
+        "/api/v1/systems/crm/records/001D",
+        {
+            "Id": "001D",
+            "Name": "北京华盛科技有限公司",
+            "Tax_ID__c": "91310115MA1H7GXT07",
+            "Phone": "010-65521234",
+            "Email__c": "info@huasheng.cn",
+        },
+        format="json",
+    ).json()
+    top = body["match"]["candidates"][0]
+    assert (top["golden_id"], top["source"]) == (golden.golden_id, "legacy:名单#2")
+    assert body["match"]["decision"] == "review"
+    assert body["golden_id"] != golden.golden_id
+    assert ReviewTask.objects.filter(status="open").count() == 1
