@@ -2,10 +2,38 @@ from django.contrib import admin
 from django.urls import include, path
 
 from mdm import views
+from mdm.views import auth, dashboard, golden, queue, search
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("accounts/login/", auth.login, name="login"),
+    path("accounts/logout/", auth.logout, name="logout"),
+    path("queue/", queue.queue_list, name="queue"),
+    path("queue/bulk/", queue.queue_bulk, name="queue_bulk"),
+    path("queue/<int:pk>/", queue.task_detail, name="task"),
+    path("queue/<int:pk>/preview/", queue.task_preview, name="task_preview"),
+    path("queue/<int:pk>/claim/", queue.task_claim, name="task_claim"),
+    path("queue/<int:pk>/release/", queue.task_release, name="task_release"),
+    path("queue/<int:pk>/assign/", queue.task_assign, name="task_assign"),
+    path("queue/<int:pk>/merge/", queue.task_merge, name="task_merge"),
+    path(
+        "queue/<int:pk>/not-a-match/", queue.task_not_a_match, name="task_not_a_match"
+    ),
+    path("queue/<int:pk>/skip/", queue.task_skip, name="task_skip"),
+    path("queue/<int:pk>/defer/", queue.task_defer, name="task_defer"),
+    path("queue/<int:pk>/reopen/", queue.task_reopen, name="task_reopen"),
+    path("golden/<str:golden_id>/", golden.golden_detail, name="golden"),
+    path(
+        "golden/<str:golden_id>/unmerge/<int:decision>/",
+        golden.golden_unmerge,
+        name="golden_unmerge",
+    ),
+    path("golden/<str:golden_id>/unpin/", golden.golden_unpin, name="golden_unpin"),
+    path("source/<int:pk>/", golden.source_record_detail, name="source_record"),
+    path("search/", search.search, name="search"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("mdm.api.urls")),
+    path("imports/", include("mdm.import_urls")),
 ]

@@ -22,6 +22,9 @@ class StewardDecision(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     # Golden IDs involved, e.g. {"survivor": "GR...", "absorbed": ["GR..."]}.
     details = models.JSONField(_("details"), default=dict, blank=True)
+    # The golden records a merge touched, as they were just before it (values,
+    # lineage, version, members): what an unmerge restores, byte for byte.
+    snapshot = models.JSONField(_("state before"), default=dict, blank=True)
     source_records = models.ManyToManyField(
         "mdm.SourceRecord", through="DecisionMember", related_name="decisions"
     )

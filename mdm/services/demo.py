@@ -27,8 +27,10 @@ Progress = Callable[[str, int, int], None]
 
 
 def demo_users_ensure() -> None:
-    """The demo steward (staff, in the `stewards` group) and admin."""
+    """The demo steward (staff, in the `stewards` group), admin, and viewer
+    (in the `viewers` group: reads masked personal data, decides nothing)."""
     stewards, _ = Group.objects.get_or_create(name="stewards")
+    viewers, _ = Group.objects.get_or_create(name="viewers")
     users = get_user_model().objects
     for username, password, superuser in DEMO_USERS:
         user = users.filter(username=username).first()
@@ -40,6 +42,10 @@ def demo_users_ensure() -> None:
                 is_superuser=superuser,
             )
         user.groups.add(stewards)
+    viewer = users.filter(username="viewer").first()
+    if viewer is None:
+        viewer = users.create_user(username="viewer", password="golden-viewer-demo")
+    viewer.groups.add(viewers)
 
 
 def demo_load(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mdm.golden_ids import golden_id_format
+from mdm.id_card import ATTRIBUTES, SCALAR_ATTRIBUTES
 from mdm.models import (
     CrossReference,
     DecisionMember,
@@ -17,8 +21,15 @@ from mdm.models import (
     SourceRecord,
     StewardDecision,
 )
-from mdm.services.errors import MergeError
-from mdm.services.survivorship import survive
+from mdm.services.errors import DomainError, MergeError
+from mdm.services.survivorship import Pins, steward_pins, survive
+
+# What a snapshot keeps of a golden record, besides its lineage and members.
+SNAPSHOT_FIELDS: tuple[str, ...] = (*ATTRIBUTES, "uscc_valid")
+
+
+class ConflictError(DomainError):
+    """Someone changed the record or task since the steward looked at it."""
 
 
 def golden_id_issue() -> str:
@@ -77,9 +88,18 @@ def golden_record_merge(
     absorbed: Sequence[GoldenRecord],
     steward: AbstractBaseUser,
     reason: str,
+    overrides: Mapping[str, str] | None = None,
+    expected_versions: Mapping[str, int] | None = None,
 ) -> GoldenRecord:
     """Fold `absorbed` into `survivor`: their source records move over, their
-    golden IDs keep resolving to the survivor, and the decision is recorded."""
+    golden IDs keep resolving to the survivor, and the decision is recorded.
+
+    `overrides` ({attribute: value}) are the steward's choices of surviving
+    scalar values, pinned until cleared; pins the records had already are
+    kept (the survivor's win). `expected_versions` ({golden_id: version}) are
+    the versions the steward saw: any other raises ConflictError, no write.
+    The decision keeps a snapshot of every record for `golden_record_unmerge`.
+    """
     absorbed_ids = {record.pk for record in absorbed}
     if not absorbed_ids:
         raise MergeError("Nothing to merge.")
@@ -98,7 +118,11 @@ def golden_record_merge(
         raise MergeError(
             f"Only active golden records can be merged: {', '.join(inactive)}."
         )
+    golden_record_check_versions(list(locked.values()), expected_versions)
     survivor = locked[survivor.pk]
+    absorbed_records = [locked[pk] for pk in sorted(absorbed_ids)]
+    snapshot = {r.golden_id: golden_record_snapshot(r) for r in locked.values()}
+    pins = _merge_pins(survivor, absorbed_records, overrides, steward)
     moving = list(
         CrossReference.objects.select_related("source_record").filter(
             golden_id__in=absorbed_ids
@@ -116,16 +140,19 @@ def golden_record_merge(
         record.merged_into = survivor
         record.version += 1
         record._change_reason = f"merged into {survivor.golden_id}: {reason}"
+        record._history_user = steward
         record.save()
-    golden_record_recompute(golden=survivor, reason=reason)
+    survivor._history_user = steward
+    _recompute(survivor, reason=reason, pins=pins)
     decision = StewardDecision.objects.create(
         kind=StewardDecision.Kind.MERGE,
         decided_by=steward,
         reason=reason,
         details={
             "survivor": survivor.golden_id,
-            "absorbed": [locked[pk].golden_id for pk in sorted(absorbed_ids)],
+            "absorbed": [record.golden_id for record in absorbed_records],
         },
+        snapshot=snapshot,
     )
     DecisionMember.objects.bulk_create(
         DecisionMember(decision=decision, source_record=xref.source_record)
@@ -136,19 +163,120 @@ def golden_record_merge(
 
 @transaction.atomic
 def golden_record_recompute(*, golden: GoldenRecord, reason: str) -> GoldenRecord:
-    """Recompute the golden values from the current member source records."""
+    """Recompute the golden values from the current member source records;
+    values a steward pinned stay."""
+    return _recompute(golden, reason=reason, pins=steward_pins(golden))
+
+
+@transaction.atomic
+def golden_record_pin_clear(
+    *,
+    golden: GoldenRecord,
+    attribute: str,
+    steward: AbstractBaseUser,
+    expected_version: int,
+) -> GoldenRecord:
+    """Drop a steward's pinned value: the attribute follows its sources again."""
+    golden = GoldenRecord.objects.select_for_update().get(pk=golden.pk)
+    golden_record_check_versions([golden], {golden.golden_id: expected_version})
+    pins = steward_pins(golden)
+    if pins.pop(attribute, None) is None:
+        raise DomainError(_("This value was not chosen by a steward."))
+    golden._history_user = steward
+    reason = f"{steward.get_username()} cleared the chosen {attribute}"
+    return _recompute(golden, reason=reason, pins=pins)
+
+
+def golden_record_merge_preview(
+    *,
+    survivor: GoldenRecord,
+    absorbed: Sequence[GoldenRecord],
+    overrides: Mapping[str, str] | None,
+    steward: AbstractBaseUser,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(values, lineage) `golden_record_merge` would give, without writing."""
+    members = list(
+        SourceRecord.objects.select_related("source_system").filter(
+            xref__golden__in=[survivor, *absorbed]
+        )
+    )
+    return survive(members, _merge_pins(survivor, absorbed, overrides, steward))
+
+
+def golden_record_check_versions(
+    records: Sequence[GoldenRecord], expected: Mapping[str, int] | None
+) -> None:
+    """Raise ConflictError unless each record is at the version the steward
+    saw (`expected` maps golden IDs to versions; None skips the check)."""
+    if expected is None:
+        return
+    stale = [r.golden_id for r in records if expected.get(r.golden_id) != r.version]
+    if stale:
+        raise ConflictError(
+            _("%(ids)s changed since you opened this page; reload it and decide again.")
+            % {"ids": ", ".join(stale)}
+        )
+
+
+def golden_record_snapshot(golden: GoldenRecord) -> dict[str, Any]:
+    """What an unmerge needs to restore `golden` exactly: values, lineage,
+    version, and its members with a digest of their content."""
+    return {
+        "values": {field: getattr(golden, field) for field in SNAPSHOT_FIELDS},
+        "lineage": golden.lineage,
+        "version": golden.version,
+        "members": sorted(
+            CrossReference.objects.filter(golden=golden).values_list(
+                "source_record_id", flat=True
+            )
+        ),
+        "members_digest": golden_record_members_digest(golden),
+    }
+
+
+def golden_record_members_digest(golden: GoldenRecord) -> str:
+    """A digest of which source records belong to `golden` and what they say."""
+    rows = (
+        SourceRecord.objects.filter(xref__golden=golden)
+        .order_by("pk")
+        .values_list("pk", "fingerprint", "is_active")
+    )
+    text = "\n".join(f"{pk}:{fingerprint}:{active}" for pk, fingerprint, active in rows)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _merge_pins(
+    survivor: GoldenRecord,
+    absorbed: Sequence[GoldenRecord],
+    overrides: Mapping[str, str] | None,
+    steward: AbstractBaseUser,
+) -> dict[str, Any]:
+    pins: dict[str, Any] = {}
+    for record in reversed(absorbed):
+        pins.update(steward_pins(record))
+    pins.update(steward_pins(survivor))
+    for attribute, value in (overrides or {}).items():
+        if attribute not in SCALAR_ATTRIBUTES:
+            raise MergeError(f"{attribute} cannot be chosen by a steward.")
+        pins[attribute] = {"steward": steward.get_username(), "value": value}
+    return pins
+
+
+def _recompute(golden: GoldenRecord, *, reason: str, pins: Pins) -> GoldenRecord:
     members = list(
         SourceRecord.objects.select_related("source_system").filter(xref__golden=golden)
     )
-    _apply_survivorship(golden, members)
+    _apply_survivorship(golden, members, pins)
     golden.version += 1
     golden._change_reason = reason
     golden.save()
     return golden
 
 
-def _apply_survivorship(golden: GoldenRecord, members: Sequence[SourceRecord]) -> None:
-    values, lineage = survive(members)
+def _apply_survivorship(
+    golden: GoldenRecord, members: Sequence[SourceRecord], pins: Pins | None = None
+) -> None:
+    values, lineage = survive(members, pins)
     for attribute, value in values.items():
         setattr(golden, attribute, value)
     golden.lineage = lineage

@@ -4,26 +4,41 @@ Scalars: the most trusted source for that attribute wins; ties go to the most
 recently updated record. A USCC with a correct check digit beats one without.
 Lists (phones, emails, addresses, contacts): the union over members, best
 source first, duplicates folded on their standardised form.
+
+A steward may pin a scalar value ("this name, not the ERP's"): the pin lives
+in the lineage as {"steward": "alice", "value": "..."} and beats every source
+at every recomputation until a steward clears it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from mdm.id_card import LIST_ATTRIBUTES, SCALAR_ATTRIBUTES
-from mdm.models import SourceRecord
+from mdm.models import GoldenRecord, SourceRecord
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def survive(members: Sequence[SourceRecord]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return (golden values, lineage) computed from active member records."""
+Pins = Mapping[str, Mapping[str, Any]]
+
+
+def survive(
+    members: Sequence[SourceRecord], pins: Pins | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return (golden values, lineage) computed from active member records;
+    `pins` ({attribute: {"steward": ..., "value": ...}}) win over sources."""
     active = [m for m in members if m.is_active] or list(members)
     values: dict[str, Any] = {}
     lineage: dict[str, Any] = {}
     for attribute in SCALAR_ATTRIBUTES:
+        pin = (pins or {}).get(attribute)
+        if pin is not None:
+            values[attribute] = pin["value"]
+            lineage[attribute] = dict(pin)
+            continue
         ranked = sorted(active, key=_rank_key(attribute), reverse=True)
         winner = next((m for m in ranked if m.attributes.get(attribute)), None)
         values[attribute] = _scalar_value(winner, attribute)
@@ -36,6 +51,28 @@ def survive(members: Sequence[SourceRecord]) -> tuple[dict[str, Any], dict[str, 
         values[attribute] = items
         lineage[attribute] = origins
     return values, lineage
+
+
+def steward_pins(golden: GoldenRecord) -> dict[str, dict[str, Any]]:
+    """The scalar values a steward pinned on `golden`, with their values."""
+    return {
+        attribute: {**entry, "value": entry.get("value", getattr(golden, attribute))}
+        for attribute in SCALAR_ATTRIBUTES
+        if isinstance(entry := golden.lineage.get(attribute), dict)
+        and "steward" in entry
+    }
+
+
+def candidate_values(
+    members: Sequence[SourceRecord], attribute: str
+) -> dict[str, list[SourceRecord]]:
+    """The distinct values the members offer for a scalar attribute, each with
+    the members that hold it, in survivorship order (the winner first)."""
+    offers: dict[str, list[SourceRecord]] = {}
+    for member in sorted(members, key=_rank_key(attribute), reverse=True):
+        if member.attributes.get(attribute):
+            offers.setdefault(_scalar_value(member, attribute), []).append(member)
+    return offers
 
 
 def _rank_key(attribute: str) -> Callable[[SourceRecord], tuple]:
