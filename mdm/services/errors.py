@@ -11,3 +11,7 @@ class PayloadError(DomainError):
 
 class MergeError(DomainError):
     """A merge that would break an invariant (self-merge, merged record...)."""
+
+
+class ConflictError(DomainError):
+    """Someone changed the record or task since the steward looked at it."""

@@ -21,15 +21,11 @@ from mdm.models import (
     SourceRecord,
     StewardDecision,
 )
-from mdm.services.errors import DomainError, MergeError
+from mdm.services.errors import ConflictError, DomainError, MergeError
 from mdm.services.survivorship import Pins, steward_pins, survive
 
 # What a snapshot keeps of a golden record, besides its lineage and members.
 SNAPSHOT_FIELDS: tuple[str, ...] = (*ATTRIBUTES, "uscc_valid")
-
-
-class ConflictError(DomainError):
-    """Someone changed the record or task since the steward looked at it."""
 
 
 def golden_id_issue() -> str:

@@ -24,9 +24,8 @@ from mdm.selectors import (
     user_role,
 )
 from mdm.services.decisions import decision_record_not_a_match
-from mdm.services.errors import DomainError
+from mdm.services.errors import ConflictError, DomainError
 from mdm.services.golden_records import (
-    ConflictError,
     golden_record_check_versions,
     golden_record_merge,
 )

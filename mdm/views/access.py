@@ -12,8 +12,7 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from mdm.selectors import user_role
-from mdm.services.errors import DomainError
-from mdm.services.golden_records import ConflictError
+from mdm.services.errors import ConflictError, DomainError
 
 View = Callable[..., HttpResponse]
 

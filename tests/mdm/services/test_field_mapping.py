@@ -66,5 +66,5 @@ def test_a_system_can_use_any_preset_such_as_a_tryton_party():
 
 
 def test_an_unknown_preset_is_refused():
-    with pytest.raises(ValidationError, match="Unknown preset"):
+    with pytest.raises(ValidationError, match="legacy_excel"):
         SourceSystem(code="x", name="x", kind="erp", mapping_preset="nope").full_clean()
