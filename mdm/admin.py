@@ -17,6 +17,10 @@ from mdm.models import (
     DecisionMember,
     GoldenIdAllocation,
     GoldenRecord,
+    ImportJob,
+    ImportRowError,
+    MatchRun,
+    OutboxEvent,
     ReviewTask,
     SourceRecord,
     SourceSystem,
@@ -244,4 +248,71 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "topic", "golden_id", "version", "created_at"]
+    list_filter = ["topic"]
+    search_fields = ["golden_id"]
+    readonly_fields = ["topic", "golden_id", "version", "payload", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ImportRowErrorInline(admin.TabularInline):
+    model = ImportRowError
+    fields = ["row", "column", "code", "message"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = [
+        "original_name",
+        "source_system",
+        "status",
+        "created_count",
+        "updated_count",
+        "unchanged_count",
+        "failed_count",
+        "created_at",
+    ]
+    list_filter = ["status", "source_system"]
+    exclude = ["file"]
+    readonly_fields = [
+        f.name for f in ImportJob._meta.fields if f.name not in ("id", "file")
+    ]
+    inlines = [ImportRowErrorInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(MatchRun)
+class MatchRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "status",
+        "records",
+        "pairs_scored",
+        "started_at",
+        "finished_at",
+    ]
+    readonly_fields = [f.name for f in MatchRun._meta.fields if f.name != "id"]
+
+    def has_add_permission(self, request) -> bool:
         return False

@@ -3,6 +3,7 @@ from mdm.models.decisions import DecisionMember, StewardDecision
 from mdm.models.golden import GoldenIdAllocation, GoldenRecord
 from mdm.models.imports import ImportJob, ImportRowError
 from mdm.models.match_runs import MatchRun
+from mdm.models.outbox import OutboxEvent
 from mdm.models.review import ReviewTask
 from mdm.models.sources import CrossReference, SourceRecord, SourceSystem
 
@@ -16,6 +17,7 @@ __all__ = [
     "ImportJob",
     "ImportRowError",
     "MatchRun",
+    "OutboxEvent",
     "ReviewTask",
     "SourceRecord",
     "SourceSystem",

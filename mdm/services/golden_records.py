@@ -18,10 +18,12 @@ from mdm.models import (
     DecisionMember,
     GoldenIdAllocation,
     GoldenRecord,
+    OutboxEvent,
     SourceRecord,
     StewardDecision,
 )
 from mdm.services.errors import ConflictError, DomainError, MergeError
+from mdm.services.outbox import outbox_emit
 from mdm.services.survivorship import Pins, steward_pins, survive
 
 # What a snapshot keeps of a golden record, besides its lineage and members.
@@ -49,6 +51,7 @@ def golden_record_create(
     golden.save()
     for member in members:
         golden_record_link(record=member, golden=golden, method=method, score=score)
+    outbox_emit(topic=OutboxEvent.Topic.CREATED, golden=golden)
     return golden
 
 
@@ -154,6 +157,11 @@ def golden_record_merge(
         DecisionMember(decision=decision, source_record=xref.source_record)
         for xref in survivor.xrefs.select_related("source_record")
     )
+    outbox_emit(
+        topic=OutboxEvent.Topic.MERGED,
+        golden=survivor,
+        extra={"absorbed": [record.golden_id for record in absorbed_records]},
+    )
     return survivor
 
 
@@ -161,7 +169,9 @@ def golden_record_merge(
 def golden_record_recompute(*, golden: GoldenRecord, reason: str) -> GoldenRecord:
     """Recompute the golden values from the current member source records;
     values a steward pinned stay."""
-    return _recompute(golden, reason=reason, pins=steward_pins(golden))
+    golden = _recompute(golden, reason=reason, pins=steward_pins(golden))
+    outbox_emit(topic=OutboxEvent.Topic.UPDATED, golden=golden)
+    return golden
 
 
 @transaction.atomic
@@ -180,7 +190,9 @@ def golden_record_pin_clear(
         raise DomainError(_("This value was not chosen by a steward."))
     golden._history_user = steward
     reason = f"{steward.get_username()} cleared the chosen {attribute}"
-    return _recompute(golden, reason=reason, pins=pins)
+    golden = _recompute(golden, reason=reason, pins=pins)
+    outbox_emit(topic=OutboxEvent.Topic.UPDATED, golden=golden)
+    return golden
 
 
 def golden_record_merge_preview(

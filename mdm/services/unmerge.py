@@ -21,6 +21,7 @@ from mdm.models import (
     CrossReference,
     DecisionMember,
     GoldenRecord,
+    OutboxEvent,
     SourceRecord,
     StewardDecision,
 )
@@ -33,6 +34,7 @@ from mdm.services.golden_records import (
     golden_record_recompute,
     golden_record_snapshot,
 )
+from mdm.services.outbox import outbox_emit
 
 
 class UnmergeError(DomainError):
@@ -124,6 +126,16 @@ def golden_record_unmerge(
         for group, members in sorted(groups.items())
         for pk in members
     )
+    for golden_id in (survivor_id, *absorbed_ids):
+        outbox_emit(
+            topic=OutboxEvent.Topic.UNMERGED,
+            golden=locked[golden_id],
+            extra={
+                "unmerge_of": decision.pk,
+                "survivor": survivor_id,
+                "restored": list(absorbed_ids),
+            },
+        )
     return split
 
 

@@ -10,3 +10,7 @@ def fresh_realtime_index():
     realtime_index_reset()
     yield
     realtime_index_reset()
+
+
+# Real-browser fixtures for the UI and import tests.
+from tests.browser import browser, page  # noqa: E402, F401

@@ -13,6 +13,12 @@ MODELS = [
     "goldenrecord",
     "goldenidallocation",
     "stewarddecision",
+    "reviewtask",
+    "apiclient",
+    "apitoken",
+    "importjob",
+    "matchrun",
+    "outboxevent",
 ]
 
 
