@@ -207,5 +207,13 @@ class UnpinForm(forms.Form):
     )
 
 
+class PinForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    attribute = forms.ChoiceField(
+        label=_("Attribute"), choices=[(a, a) for a in SCALAR_ATTRIBUTES]
+    )
+    value = forms.CharField(label=_("Value"), max_length=300)
+
+
 class SearchForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)

@@ -29,6 +29,7 @@ urlpatterns = [
         name="golden_unmerge",
     ),
     path("golden/<str:golden_id>/unpin/", golden.golden_unpin, name="golden_unpin"),
+    path("golden/<str:golden_id>/pin/", golden.golden_pin, name="golden_pin"),
     path("source/<int:pk>/", golden.source_record_detail, name="source_record"),
     path("search/", search.search, name="search"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),

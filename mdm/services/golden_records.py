@@ -195,6 +195,30 @@ def golden_record_pin_clear(
     return golden
 
 
+@transaction.atomic
+def golden_record_pin_set(
+    *,
+    golden: GoldenRecord,
+    attribute: str,
+    value: str,
+    steward: AbstractBaseUser,
+    expected_version: int,
+) -> GoldenRecord:
+    """A steward's own value for a scalar attribute: it wins over the sources
+    until a steward clears it (`golden_record_pin_clear`)."""
+    if attribute not in SCALAR_ATTRIBUTES:
+        raise DomainError(_("This attribute cannot be edited by hand."))
+    golden = GoldenRecord.objects.select_for_update().get(pk=golden.pk)
+    golden_record_check_versions([golden], {golden.golden_id: expected_version})
+    pins = steward_pins(golden)
+    pins[attribute] = {"steward": steward.get_username(), "value": value.strip()}
+    golden._history_user = steward
+    reason = f"{steward.get_username()} set {attribute}"
+    golden = _recompute(golden, reason=reason, pins=pins)
+    outbox_emit(topic=OutboxEvent.Topic.UPDATED, golden=golden)
+    return golden
+
+
 def golden_record_merge_preview(
     *,
     survivor: GoldenRecord,

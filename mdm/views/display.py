@@ -13,7 +13,7 @@ import phonenumbers
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from mdm.id_card import ADDRESS_PARTS, ATTRIBUTES, LIST_ATTRIBUTES
+from mdm.id_card import ADDRESS_PARTS, ATTRIBUTES, LIST_ATTRIBUTES, SCALAR_ATTRIBUTES
 from mdm.masking import mask_json, mask_value
 from mdm.models import GoldenRecord, SourceRecord
 
@@ -82,6 +82,11 @@ class AttributeRow:
     label: str
     text: str
     origins: list[dict[str, Any]]  # where the value (or each list item) came from
+
+    @property
+    def editable(self) -> bool:
+        """Scalar values can be set by hand; lists come from the sources."""
+        return self.attribute in SCALAR_ATTRIBUTES
 
     @property
     def pinned_by(self) -> str:

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from mdm.forms import UnmergeForm, UnpinForm
+from mdm.forms import PinForm, UnmergeForm, UnpinForm
 from mdm.golden_ids import InvalidGoldenId
 from mdm.models import GoldenRecord, SourceRecord, StewardDecision
 from mdm.selectors import (
@@ -20,7 +20,7 @@ from mdm.selectors import (
     source_record_get,
     user_role,
 )
-from mdm.services.golden_records import golden_record_pin_clear
+from mdm.services.golden_records import golden_record_pin_clear, golden_record_pin_set
 from mdm.services.unmerge import golden_record_unmerge
 from mdm.views.access import reader_required, steward_required
 from mdm.views.display import (
@@ -102,6 +102,25 @@ def golden_unmerge(request: HttpRequest, golden_id: str, decision: int) -> HttpR
         _("Merge undone: %(ids)s live again.")
         % {"ids": ", ".join(merge.details["absorbed"])},
     )
+    return redirect("golden", golden.golden_id)
+
+
+@steward_required
+@require_POST
+def golden_pin(request: HttpRequest, golden_id: str) -> HttpResponse:
+    golden = _resolve(golden_id).record
+    form = PinForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose an attribute and enter a value."))
+        return redirect("golden", golden.golden_id)
+    golden_record_pin_set(
+        golden=golden,
+        attribute=form.cleaned_data["attribute"],
+        value=form.cleaned_data["value"],
+        steward=request.user,
+        expected_version=form.cleaned_data["version"],
+    )
+    messages.success(request, _("Saved: this value now wins over the sources."))
     return redirect("golden", golden.golden_id)
 
 

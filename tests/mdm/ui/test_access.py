@@ -64,6 +64,14 @@ def actions(task: ReviewTask, steward) -> list[str]:
         reverse("queue_bulk") + "?min_score=0.5",
         reverse("golden_unmerge", args=[merged.golden_id, decision.pk]),
         reverse("golden_unpin", args=[golden.golden_id]),
+        reverse("golden_pin", args=[golden.golden_id]),
+        # Import pages are for stewards; the job id need not exist: the role
+        # is checked before anything is looked up.
+        reverse("imports"),
+        reverse("import_detail", args=[1]),
+        reverse("import_confirm", args=[1]),
+        reverse("import_progress", args=[1]),
+        reverse("import_errors", args=[1]),
     ]
 
 
