@@ -29,6 +29,23 @@ from mdm.models import (
 from mdm.services.api_tokens import api_token_issue, api_token_revoke
 
 
+class NoAddNoDelete:
+    """Rows that only services create and nobody deletes."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnly(NoAddNoDelete):
+    """Append-only records: shown, never edited."""
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(SourceSystem)
 class SourceSystemAdmin(SimpleHistoryAdmin):
     list_display = ["code", "name", "kind", "mapping_preset", "default_trust"]
@@ -45,7 +62,7 @@ class SourceSystemAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(SourceRecord)
-class SourceRecordAdmin(SimpleHistoryAdmin):
+class SourceRecordAdmin(NoAddNoDelete, SimpleHistoryAdmin):
     list_display = [
         "source_system",
         "source_id",
@@ -59,22 +76,8 @@ class SourceRecordAdmin(SimpleHistoryAdmin):
     search_fields = ["source_id", "name", "uscc"]
     list_select_related = ["source_system"]
     readonly_fields = [
-        "source_system",
-        "source_id",
         "pretty_payload",
-        "raw_payload",
-        "fingerprint",
-        "attributes",
-        "standardised",
-        "name",
-        "uscc",
-        "uscc_valid",
-        "source_created_at",
-        "source_updated_at",
-        "is_active",
-        "deleted_in_source_at",
-        "received_at",
-        "updated_at",
+        *(f.name for f in SourceRecord._meta.fields if f.name != "id"),
     ]
 
     @admin.display(description=_("payload"))
@@ -82,26 +85,14 @@ class SourceRecordAdmin(SimpleHistoryAdmin):
         text = json.dumps(json.loads(obj.raw_payload), ensure_ascii=False, indent=2)
         return format_html("<pre>{}</pre>", text)
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(CrossReference)
-class CrossReferenceAdmin(SimpleHistoryAdmin):
+class CrossReferenceAdmin(NoAddNoDelete, SimpleHistoryAdmin):
     list_display = ["source_record", "golden", "method", "score", "linked_at"]
     list_filter = ["method"]
     search_fields = ["source_record__source_id", "golden__golden_id"]
     raw_id_fields = ["source_record", "golden"]
     readonly_fields = ["source_record", "golden", "method", "score", "linked_at"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class MemberInline(admin.TabularInline):
@@ -116,7 +107,7 @@ class MemberInline(admin.TabularInline):
 
 
 @admin.register(GoldenRecord)
-class GoldenRecordAdmin(SimpleHistoryAdmin):
+class GoldenRecordAdmin(NoAddNoDelete, SimpleHistoryAdmin):
     list_display = [
         "golden_id",
         "legal_name",
@@ -130,25 +121,10 @@ class GoldenRecordAdmin(SimpleHistoryAdmin):
     readonly_fields = ["golden_id", "status", "merged_into", "lineage", "version"]
     inlines = [MemberInline]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(GoldenIdAllocation)
-class GoldenIdAllocationAdmin(admin.ModelAdmin):
+class GoldenIdAllocationAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["id", "issued_at"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class DecisionMemberInline(admin.TabularInline):
@@ -160,21 +136,15 @@ class DecisionMemberInline(admin.TabularInline):
 
 
 @admin.register(StewardDecision)
-class StewardDecisionAdmin(admin.ModelAdmin):
+class StewardDecisionAdmin(NoAddNoDelete, admin.ModelAdmin):
     list_display = ["kind", "decided_by", "decided_at", "reason"]
     list_filter = ["kind"]
     readonly_fields = ["kind", "decided_by", "decided_at", "reason", "details"]
     inlines = [DecisionMemberInline]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(ReviewTask)
-class ReviewTaskAdmin(SimpleHistoryAdmin):
+class ReviewTaskAdmin(NoAddNoDelete, SimpleHistoryAdmin):
     list_display = [
         "left",
         "right",
@@ -193,12 +163,6 @@ class ReviewTaskAdmin(SimpleHistoryAdmin):
         "has_uscc_conflict",
         "created_at",
     ]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ApiClient)
@@ -219,7 +183,7 @@ class ApiClientAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(NoAddNoDelete, admin.ModelAdmin):
     list_display = [
         "client",
         "prefix",
@@ -244,28 +208,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             api_token_revoke(token=token)
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):
+class OutboxEventAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["id", "topic", "golden_id", "version", "created_at"]
     list_filter = ["topic"]
     search_fields = ["golden_id"]
     readonly_fields = ["topic", "golden_id", "version", "payload", "created_at"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ImportRowErrorInline(admin.TabularInline):

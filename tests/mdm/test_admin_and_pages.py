@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from mdm.models import GoldenRecord, SourceRecord
+from mdm.models import GoldenRecord, OutboxEvent, SourceRecord
 from tests.builders import make_golden, make_user
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +67,12 @@ def test_the_overview_counts_records(admin_client):
     assert (
         response.context["overview"].golden_active == GoldenRecord.objects.count() == 1
     )
+
+
+def test_append_only_rows_cannot_be_edited_from_the_admin(admin_client):
+    make_golden()
+    event = OutboxEvent.objects.get()
+    response = admin_client.post(
+        reverse("admin:mdm_outboxevent_change", args=[event.pk]), {"topic": "x"}
+    )
+    assert response.status_code == 403
