@@ -36,6 +36,7 @@ from erbench_common import (  # noqa: E402
     threshold_metrics,
     write_result,
 )
+from run_ours_synth import cluster_metrics  # noqa: E402
 from stdnum.cn import uscc as uscc_check  # noqa: E402
 
 from fixtures.chinese_b2b import generate, write  # noqa: E402
@@ -46,15 +47,6 @@ from matching.pipeline import run_pipeline  # noqa: E402
 
 def _pairs(sizes: np.ndarray) -> int:
     return int((sizes * (sizes - 1) // 2).sum())
-
-
-def cluster_metrics(entity: np.ndarray, clusters: np.ndarray) -> dict:
-    joint = pd.factorize(clusters.astype(np.int64) * (entity.max() + 1) + entity)[0]
-    return prf(
-        _pairs(np.bincount(joint)),
-        _pairs(np.bincount(clusters)),
-        _pairs(np.bincount(entity)),
-    )
 
 
 def valid_usccs(flat: pd.DataFrame) -> np.ndarray:

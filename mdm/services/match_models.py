@@ -8,7 +8,8 @@ first batch run over real data replaces it.
 
 from __future__ import annotations
 
-from functools import cache
+from datetime import datetime
+from functools import cache, lru_cache
 from pathlib import Path
 
 import matching
@@ -23,14 +24,23 @@ def match_config_default() -> matching.MatchConfig:
 
 
 def match_config_current() -> matching.MatchConfig:
-    """The config of the latest successful batch run, else the shipped default."""
-    run = (
+    """The config of the latest successful batch run, else the shipped default.
+
+    Called on every real-time match: only the run's key is read each time; a
+    run's config (with its term-frequency tables) is parsed once per process.
+    """
+    latest = (
         MatchRun.objects.filter(status=MatchRun.Status.DONE)
         .exclude(config={})
         .order_by("-finished_at")
-        .only("config")
+        .values_list("pk", "finished_at")
         .first()
     )
-    if run is not None:
-        return matching.MatchConfig.from_dict(run.config)
-    return match_config_default()
+    if latest is None:
+        return match_config_default()
+    return _run_config(*latest)
+
+
+@lru_cache(maxsize=4)
+def _run_config(pk: int, finished_at: datetime) -> matching.MatchConfig:
+    return matching.MatchConfig.from_dict(MatchRun.objects.get(pk=pk).config)

@@ -72,14 +72,18 @@ class _IndexHolder:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.index: matching.RecordIndex | None = None
-        self.config_hash: str | None = None
+        self.config: matching.MatchConfig | None = None
         self.synced_to: datetime | None = None
+        # (pk, updated_at) of records applied within the sync margin, so a
+        # busy API does not re-index the same recent changes on every call.
+        self.applied: dict[int, datetime] = {}
 
     def reset(self) -> None:
         with self.lock:
             self.index = None
-            self.config_hash = None
+            self.config = None
             self.synced_to = None
+            self.applied = {}
 
 
 _holder = _IndexHolder()
@@ -93,7 +97,9 @@ def realtime_index_reset() -> None:
 def _synced_index(config: matching.MatchConfig) -> matching.RecordIndex:
     with _holder.lock:
         now = timezone.now()
-        if _holder.index is None or _holder.config_hash != config.fingerprint():
+        # match_config_current returns the same object while the model is
+        # unchanged, so identity tells whether the index must be rebuilt.
+        if _holder.index is None or _holder.config is not config:
             records = SourceRecord.objects.filter(is_active=True).select_related(
                 "source_system"
             )
@@ -101,15 +107,22 @@ def _synced_index(config: matching.MatchConfig) -> matching.RecordIndex:
                 config,
                 (source_record_as_matching_record(r) for r in records.iterator()),
             )
-            _holder.config_hash = config.fingerprint()
+            _holder.config = config
+            _holder.applied = {}
         else:
-            changed = SourceRecord.objects.filter(
-                updated_at__gte=_holder.synced_to - SYNC_MARGIN
-            ).select_related("source_system")
+            since = _holder.synced_to - SYNC_MARGIN
+            changed = SourceRecord.objects.filter(updated_at__gte=since).select_related(
+                "source_system"
+            )
+            applied = {pk: at for pk, at in _holder.applied.items() if at >= since}
             for record in changed.iterator():
+                if applied.get(record.pk) == record.updated_at:
+                    continue
                 _index_forget(_holder.index, str(record.pk))
                 if record.is_active:
                     _holder.index.add(source_record_as_matching_record(record))
+                applied[record.pk] = record.updated_at
+            _holder.applied = applied
         _holder.synced_to = now
         return _holder.index
 
