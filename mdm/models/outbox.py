@@ -14,6 +14,8 @@ class OutboxEvent(models.Model):
         UPDATED = "golden.updated", _("golden record updated")
         MERGED = "golden.merged", _("golden records merged")
         UNMERGED = "golden.unmerged", _("merge undone")
+        SPLIT = "golden.split", _("golden record split")
+        RETIRED = "golden.retired", _("golden record retired")
 
     topic = models.CharField(_("topic"), max_length=32, choices=Topic)
     golden_id = models.CharField(_("golden ID"), max_length=16)
