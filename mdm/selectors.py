@@ -800,6 +800,19 @@ class DashboardStats:
     outcomes: dict[str, int]  # auto_merge, review, new: source records
     duplicates: list[SystemDuplicates]
     scores: list[ScoreBin]
+    parked: dict[str, int]  # skipped, deferred: tasks waiting to be reopened
+    task_actions: list[StewardTaskActions]
+
+
+@dataclass(frozen=True)
+class StewardTaskActions:
+    """How one steward closed review tasks over the dashboard's period."""
+
+    steward: str
+    merged: int
+    not_a_match: int
+    skipped: int
+    deferred: int
 
 
 SCORE_BIN_WIDTH = 0.05
@@ -836,7 +849,42 @@ def dashboard_stats(*, now: datetime, days: int = 14) -> DashboardStats:
         outcomes=_match_outcomes(),
         duplicates=_system_duplicates(),
         scores=_score_bins(),
+        parked={
+            status: ReviewTask.objects.filter(status=status).count()
+            for status in (ReviewTask.Status.SKIPPED, ReviewTask.Status.DEFERRED)
+        },
+        task_actions=_task_actions(since=now - timedelta(days=days)),
     )
+
+
+def _task_actions(*, since: datetime) -> list[StewardTaskActions]:
+    # Each close of a task (merge, not a match, skip, defer) writes one
+    # history row with the new status; claims and releases stay "open".
+    Status = ReviewTask.Status
+    closing = (Status.MERGED, Status.NOT_A_MATCH, Status.SKIPPED, Status.DEFERRED)
+    rows = (
+        ReviewTask.history.filter(
+            history_date__gte=since,
+            history_type="~",
+            status__in=closing,
+            history_user__isnull=False,
+        )
+        .values("history_user__username", "status")
+        .annotate(n=Count("history_id"))
+    )
+    per_steward: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        per_steward[row["history_user__username"]][row["status"]] = row["n"]
+    return [
+        StewardTaskActions(
+            steward=name,
+            merged=counts.get(Status.MERGED, 0),
+            not_a_match=counts.get(Status.NOT_A_MATCH, 0),
+            skipped=counts.get(Status.SKIPPED, 0),
+            deferred=counts.get(Status.DEFERRED, 0),
+        )
+        for name, counts in sorted(per_steward.items())
+    ]
 
 
 def _decisions_per_day(

@@ -4,10 +4,15 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from mdm.selectors import dashboard_stats
-from mdm.services.steward_queue import review_task_merge, review_task_skip
+from mdm.selectors import StewardTaskActions, dashboard_stats
+from mdm.services.steward_queue import (
+    review_task_claim,
+    review_task_defer,
+    review_task_merge,
+    review_task_skip,
+)
 from mdm.views.charts import Series, nice_ceiling, rate_bars, stacked_columns
-from tests.mdm.ui.helpers import make_task, versions_of
+from tests.mdm.ui.helpers import make_steward, make_task, versions_of
 
 pytestmark = pytest.mark.django_db
 
@@ -32,11 +37,30 @@ def test_the_dashboard_counts_the_queue_and_the_decisions(steward_client, stewar
     erp = next(d for d in stats.duplicates if d.code == "erp")
     assert (erp.records, erp.duplicates) == (6, 2)
     assert sum(b.open + b.decided for b in stats.scores) == 3
+    assert stats.parked == {"skipped": 1, "deferred": 0}
+    assert stats.task_actions == [
+        StewardTaskActions("alice", merged=1, not_a_match=0, skipped=1, deferred=0)
+    ]
     response = steward_client.get(reverse("dashboard"))
     assert response.status_code == 200
     html = response.content.decode()
     assert html.count("<svg") == 4
     assert "<rect" in html
+
+
+def test_skips_and_deferrals_count_per_steward_but_claims_do_not(steward_client):
+    bob = make_steward("bob")
+    first, second = make_task(), make_task()
+    review_task_claim(task=first, steward=bob)
+    review_task_defer(task=first, steward=bob, comment="waiting for finance")
+    review_task_skip(task=second, steward=bob)
+    stats = dashboard_stats(now=timezone.now())
+    assert stats.parked == {"skipped": 1, "deferred": 1}
+    assert stats.task_actions == [
+        StewardTaskActions("bob", merged=0, not_a_match=0, skipped=1, deferred=1)
+    ]
+    html = steward_client.get(reverse("dashboard")).content.decode()
+    assert "<td>bob</td>" in html
 
 
 def test_the_dashboard_works_on_an_empty_database(steward_client):
