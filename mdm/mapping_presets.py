@@ -20,6 +20,13 @@ from mdm.id_card import ADDRESS_PARTS, CONTACT_PARTS, SCALAR_ATTRIBUTES
 # Several phones or emails in one cell: "010-6552 1234 / 138 0013 8000".
 _LIST_SEPARATORS = re.compile(r"[;；,，、/|\n]+")
 _LATIN_ONLY = re.compile(r"^[\x00-\x7f]+$")
+# "北京华盛科技有限公司 Beijing Huasheng Technology Co., Ltd." (or the English
+# in brackets): a Chinese name, then an ASCII-only tail starting with a letter.
+_BILINGUAL = re.compile(
+    r"^(?P<zh>.*[\u3400-\u9fff][^\x00-\x7f]*?)\s*[(（]?\s*"
+    r"(?P<en>[A-Za-z][\x20-\x7e]*?)\s*[)）]?\s*$"
+)
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _CHINESE_DATE = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?\s*$")
 _SLASH_DATE = re.compile(r"^\s*(\d{4})[/.](\d{1,2})[/.](\d{1,2})\s*$")
 
@@ -172,10 +179,14 @@ def payload_map(payload: dict[str, Any], preset: str | dict[str, Any]) -> Mapped
         value = _first_text(payload, fields)
         if value:
             attributes[attribute] = value
-    # A CRM often holds only the English name in its one name field.
+    # A CRM often holds the English name, alone or after the Chinese one,
+    # in its one name field.
     name = attributes.get("legal_name")
-    if name and _LATIN_ONLY.match(name) and "english_name" not in attributes:
-        attributes["english_name"] = attributes.pop("legal_name")
+    if name and "english_name" not in attributes:
+        if _LATIN_ONLY.match(name):
+            attributes["english_name"] = attributes.pop("legal_name")
+        elif split := bilingual_name_split(name):
+            attributes["legal_name"], attributes["english_name"] = split
     attributes["phones"] = _all_items(payload, rules["phones"])
     attributes["emails"] = _all_items(payload, rules["emails"])
     address = {part: _first_text(payload, f) for part, f in rules["address"].items()}
@@ -191,6 +202,16 @@ def payload_map(payload: dict[str, Any], preset: str | dict[str, Any]) -> Mapped
         created_at=_first_datetime(payload, rules["created"]),
         updated_at=_first_datetime(payload, rules["updated"]),
     )
+
+
+def bilingual_name_split(name: str) -> tuple[str, str] | None:
+    """("北京华盛科技有限公司", "Beijing Huasheng Technology Co., Ltd.") from
+    the two written in one field; None unless the tail after the Chinese
+    name is plainly English (two Latin words or more, nothing else)."""
+    match = _BILINGUAL.match(name)
+    if match is None or len(_LATIN_WORD.findall(match["en"])) < 2:
+        return None
+    return match["zh"].strip(), match["en"].strip()
 
 
 def _text(value: Any) -> str:

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from mdm.mapping_presets import PRESETS, payload_map
+from mdm.mapping_presets import PRESETS, bilingual_name_split, payload_map
 from mdm.models import SourceSystem
 from mdm.services.source_records import source_record_upsert
 
@@ -68,3 +68,41 @@ def test_a_system_can_use_any_preset_such_as_a_tryton_party():
 def test_an_unknown_preset_is_refused():
     with pytest.raises(ValidationError, match="legacy_excel"):
         SourceSystem(code="x", name="x", kind="erp", mapping_preset="nope").full_clean()
+
+
+@pytest.mark.parametrize(
+    "name, split",
+    [
+        (
+            "北京华盛科技有限公司 Beijing Huasheng Technology Co., Ltd.",
+            ("北京华盛科技有限公司", "Beijing Huasheng Technology Co., Ltd."),
+        ),
+        (
+            "上海东方贸易有限公司（Shanghai Dongfang Trading Co., Ltd.）",
+            ("上海东方贸易有限公司", "Shanghai Dongfang Trading Co., Ltd."),
+        ),
+        (
+            "华盛科技(北京)有限公司 (Huasheng Tech Beijing)",
+            ("华盛科技(北京)有限公司", "Huasheng Tech Beijing"),
+        ),
+        # Latin letters inside a Chinese name, or one brand word: no split.
+        ("TCL科技集团股份有限公司", None),
+        ("北京ABC科技有限公司", None),
+        ("华为 Huawei", None),
+        ("华盛科技(北京)有限公司", None),
+    ],
+)
+def test_a_bilingual_name_is_split_into_chinese_and_english(name, split):
+    assert bilingual_name_split(name) == split
+
+
+def test_a_crm_name_holding_both_languages_fills_both_attributes():
+    mapped = payload_map(
+        {
+            "Id": "001",
+            "Name": "北京华盛科技有限公司 Beijing Huasheng Technology Co., Ltd.",
+        },
+        "salesforce_account",
+    )
+    assert mapped.attributes["legal_name"] == "北京华盛科技有限公司"
+    assert mapped.attributes["english_name"] == "Beijing Huasheng Technology Co., Ltd."
