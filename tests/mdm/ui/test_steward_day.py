@@ -26,7 +26,7 @@ def open_pair(task: ReviewTask) -> bool:
 
 
 def test_a_stewards_session_from_queue_to_unmerge(page, live_server):
-    demo_load(companies=300, seed=11)
+    demo_load(companies=600, seed=11)
     make_steward()
     log_in(page, live_server, "alice", "/queue/")
 
