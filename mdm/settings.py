@@ -9,6 +9,7 @@ TIME_ZONE        default Asia/Shanghai
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -41,15 +42,20 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "mdm",
+    "connectors",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "mdm.operations.outage.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -59,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mdm.urls"
@@ -94,6 +101,10 @@ def _database_config() -> dict:
         )
         config["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
         config["CONN_MAX_AGE"] = 0
+    else:
+        # A persistent connection broken by a database restart is replaced
+        # at the next request instead of failing it.
+        config["CONN_HEALTH_CHECKS"] = True
     return config
 
 
@@ -113,6 +124,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords
+# an account, or a client address, is locked for LOGIN_LOCKOUT_MINUTES; the
+# address is REMOTE_ADDR (a spoofed X-Forwarded-For changes nothing). An admin unlocks with `manage.py axes_reset_username NAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+# Each alone: an account after N failures from anywhere, an address after N
+# failures on any accounts.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# Sessions end after SESSION_IDLE_MINUTES without a request, and with the
+# browser.
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "zh-hans")
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "mdm" / "locale"]
@@ -124,6 +158,14 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_MB", 200) * 2**20
+# Caps on what an upload may expand to (RELIABILITY B1/B3); raise them to take
+# sheets above ~120,000 rows x 30 columns (README, Configuration).
+IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("IMPORT_MAX_UNCOMPRESSED_MB", 200) * 2**20
+IMPORT_MAX_COMPRESSION_RATIO = env_int("IMPORT_MAX_COMPRESSION_RATIO", 100)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_048_576)
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 256)
+# Cells an .xlsx/.xls/.ods may have to be loaded whole (~50 bytes each).
+IMPORT_MAX_LOADED_CELLS = env_int("IMPORT_MAX_LOADED_CELLS", 10_000_000)
 MEDIA_URL = "media/"  # never served: uploads are read by the importer only
 
 LOGIN_URL = "login"
@@ -139,13 +181,23 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Probes and scrapers on the private network speak plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # Background work (imports, batch matching) runs in `manage.py db_worker`
 # processes: jobs are rows claimed from the database (SKIP LOCKED on
 # PostgreSQL), so workers can run on many machines with no extra server.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Delivery of golden-record changes to targets (`manage.py deliver_outbox`).
+# Targets may reach private or loopback addresses only inside these networks
+# (CIDRs, comma-separated); link-local and cloud-metadata addresses never.
+CONNECTOR_ALLOWED_NETWORKS = env_list("CONNECTOR_ALLOWED_NETWORKS", [])
+# A worker that has not finished a claimed batch within this is presumed
+# dead and its deliveries are claimed again.
+DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 300)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -157,13 +209,84 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["mdm.api.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "mdm.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Counted per token (per user for sessions, per IP otherwise) in the
+    # shared cache below, so a limit holds across processes and machines.
+    "DEFAULT_THROTTLE_CLASSES": ["mdm.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "lookup": env_str("API_RATE_LOOKUP", "100/s"),
+        "search": env_str("API_RATE_SEARCH", "20/s"),
+        "write": env_str("API_RATE_WRITE", "50/s"),
+    },
+    # How many proxies in front of the app append to X-Forwarded-For. 0: the
+    # header is ignored and the client is REMOTE_ADDR, so a spoofed header
+    # cannot dodge an IP-keyed limit.
+    "NUM_PROXIES": env_int("API_TRUSTED_PROXIES", 0),
 }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "golden-record API",
+    "DESCRIPTION": (
+        "Customer master data: look up golden records by golden ID, source key "
+        "or USCC, search, poll changes, and push source records. "
+        "See docs/api.md."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "mdm.api.schema.add_error_responses",
+    ],
+}
+
+# The cache holds API rate-limit counters, so it must be shared by every app
+# process: Redis when REDIS_URL is set, else a table in the database (created
+# by migration 0011; `manage.py createcachetable` makes it by hand).
+if env_str("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env_str("REDIS_URL"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "mdm_cache",
+            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 20000)},
+        }
+    }
 # A 1,000-record batch of ERP payloads fits well within this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 8 * 1024 * 1024)
 
+# Prometheus scrapes /metrics with this bearer token; unset, only scrapers
+# on the same machine may.
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
+
+# LOG_FORMAT=json: one JSON object per line (python-json-logger), for a log
+# collector; text otherwise.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if env_str("LOG_FORMAT") == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from mdm import views
+from mdm.operations import metrics, probes
 from mdm.views import auth, dashboard, golden, queue, search
 
 urlpatterns = [
@@ -28,12 +29,21 @@ urlpatterns = [
         golden.golden_unmerge,
         name="golden_unmerge",
     ),
+    path("golden/<str:golden_id>/split/", golden.golden_split, name="golden_split"),
+    path(
+        "golden/<str:golden_id>/split/<int:decision>/undo/",
+        golden.golden_split_undo,
+        name="golden_split_undo",
+    ),
     path("golden/<str:golden_id>/unpin/", golden.golden_unpin, name="golden_unpin"),
     path("golden/<str:golden_id>/pin/", golden.golden_pin, name="golden_pin"),
     path("source/<int:pk>/", golden.source_record_detail, name="source_record"),
     path("search/", search.search, name="search"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", probes.healthz, name="healthz"),
+    path("readyz", probes.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("mdm.api.urls")),
     path("imports/", include("mdm.import_urls")),

@@ -1,0 +1,1 @@
+from tests.mdm.ui.conftest import steward, steward_client  # noqa: F401
