@@ -101,7 +101,7 @@ def _classify_zip(source: Source, limits: safety.Limits) -> FileFormat:
     with open_source(source) as stream:
         try:
             archive = zipfile.ZipFile(stream)
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        except safety.ZIP_READ_ERRORS as exc:
             raise ImportFileError(
                 "truncated",
                 "The file is a zip container (as .xlsx and .ods files are) but it "

@@ -9,6 +9,8 @@ each XML part, or (for ODS) the cell structure, and refuses with an
 
 from __future__ import annotations
 
+import functools
+import re
 import xml.parsers.expat
 import zipfile
 import zlib
@@ -27,13 +29,16 @@ _MAX_PROLOG = 1 * MIB
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
 _XML_STARTS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")
 
-# What Python's zipfile raises on a damaged, encrypted or exotic entry.
-_ZIP_READ_ERRORS = (
+# What Python's zipfile raises on a damaged, encrypted or exotic entry
+# (ValueError: a header offset pointing before the file, found by fuzzing).
+ZIP_READ_ERRORS = (
     zipfile.BadZipFile,
     EOFError,
     zlib.error,
     NotImplementedError,
     RuntimeError,
+    ValueError,
+    OSError,
 )
 
 _TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
@@ -109,6 +114,114 @@ def check_zip_directory(archive: zipfile.ZipFile, limits: Limits) -> None:
             )
 
 
+# A cell with a plain reference (what Excel, LibreOffice, openpyxl and
+# XlsxWriter all write), and a namespace-prefixed cell.
+_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_PREFIXED_CELL = re.compile(rb":c(?=[\s/>])")
+
+
+def xlsx_cell_extent(archive: zipfile.ZipFile) -> tuple[int, int] | None:
+    """The rows x columns a whole-sheet reader would allocate, at most.
+
+    python-calamine builds the bounding box of a sheet's cells densely, so
+    one stray cell at XFD1048576 would ask for 17 billion cells. This bounds
+    the reference of every cell in every XML part (not the declared
+    <dimension>, which may lie) and returns the largest row and column:
+    an upper bound for any sheet of the workbook. None when some cell has no
+    plain reference (the attribute is optional, or carries a namespace
+    prefix); the caller then streams the sheet instead.
+    """
+    height = width = 0
+    for entry in archive.infolist():
+        if entry.is_dir() or not entry.filename.lower().endswith(".xml"):
+            continue
+        try:
+            with archive.open(entry) as part:
+                extent = _part_cell_extent(part, height, width)
+        except ZIP_READ_ERRORS as exc:
+            raise ImportFileError(
+                "corrupt_file",
+                f"The part {entry.filename!r} of the workbook is damaged ({exc}).",
+            ) from exc
+        if extent is None:
+            return None
+        height, width = extent
+    return height, width
+
+
+def _part_cell_extent(
+    part: zipfile.ZipExtFile, height: int, width: int
+) -> tuple[int, int] | None:
+    # Sheets list rows in order, so the last cell of a chunk is normally its
+    # furthest; one regex search then proves no cell lies beyond it, and
+    # only a chunk that breaks the order pays for reading every reference.
+    tail = b""
+    while True:
+        chunk = part.read(MIB)
+        buffer = tail + chunk
+        cut = buffer.rfind(b"<") if chunk else -1
+        buffer, tail = (buffer[:cut], buffer[cut:]) if cut > 0 else (buffer, b"")
+        if _PREFIXED_CELL.search(buffer):
+            return None
+        last = _CELL_REF.match(buffer, max(buffer.rfind(b'<c r="'), 0))
+        if last is not None:
+            height = max(height, int(last[2]))
+            width = max(width, _column_number(last[1]))
+        while found := _beyond(height, width).search(buffer):
+            if not found[0].startswith(b'<c r="'):
+                return None  # a cell without a plain reference
+            for letters, digits in set(_CELL_REF.findall(buffer)):
+                height = max(height, int(digits))
+                width = max(width, _column_number(letters))
+        if not chunk:
+            return height, width
+
+
+@functools.lru_cache(maxsize=64)
+def _beyond(height: int, width: int) -> re.Pattern[bytes]:
+    """A cell whose reference lies past column `width` or row `height`, or
+    that has no plain reference at all (one regex: one pass over the text)."""
+    letters = _column_letters(width)
+    digits = str(height)
+    return re.compile(
+        b'<c(?:(?=[\\s/>])(?! r="[A-Z]{1,3}[0-9]{1,7}")'
+        b'| r="(?:(?:%s)[0-9]|[A-Z]{1,3}(?:%s)"))'
+        % (
+            _greater(letters, "A", "Z", 3).encode(),
+            _greater(digits, "0", "9", 99).encode(),
+        )
+    )
+
+
+def _greater(text: str, low: str, high: str, max_len: int) -> str:
+    """A pattern for strings over [low-high] that are greater than `text` as
+    numbers written in that alphabet (no leading `low` digits expected)."""
+    options = []
+    if len(text) < max_len:
+        options.append(f"[{low}-{high}]{{{len(text) + 1},{max_len}}}")
+    for i, char in enumerate(text):
+        if char < high:
+            bigger = f"[{chr(ord(char) + 1)}-{high}]"
+            rest = f"[{low}-{high}]{{{len(text) - i - 1}}}"
+            options.append(f"{re.escape(text[:i])}{bigger}{rest}")
+    return "|".join(options) or "(?!)"
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
 def check_xml_parts(archive: zipfile.ZipFile) -> None:
     """Refuse the container if any XML part declares a DOCTYPE or entities.
 
@@ -120,8 +233,15 @@ def check_xml_parts(archive: zipfile.ZipFile) -> None:
     for entry in archive.infolist():
         if entry.is_dir() or entry.file_size == 0:
             continue
-        with archive.open(entry) as part:
-            _check_prolog(entry.filename, part)
+        try:
+            with archive.open(entry) as part:
+                _check_prolog(entry.filename, part)
+        except ZIP_READ_ERRORS as exc:
+            # Found by fuzzing: a damaged entry fails on its first read.
+            raise ImportFileError(
+                "corrupt_file",
+                f"The part {entry.filename!r} of the workbook is damaged ({exc}).",
+            ) from exc
 
 
 class _RootReached(Exception):
@@ -166,7 +286,7 @@ def _check_prolog(name: str, part: zipfile.ZipExtFile) -> None:
             f"The part {name!r} declares a DTD or XML entities, which "
             "spreadsheets never contain; the file was refused as unsafe.",
         ) from exc
-    except (ParseError, *_ZIP_READ_ERRORS) as exc:
+    except (ParseError, *ZIP_READ_ERRORS) as exc:
         raise ImportFileError(
             "corrupt_file",
             f"The part {name!r} of the workbook is damaged ({exc}).",
@@ -196,7 +316,7 @@ def check_ods_extent(archive: zipfile.ZipFile, limits: Limits) -> None:
         KeyError,
         ValueError,
         xml.parsers.expat.ExpatError,
-        *_ZIP_READ_ERRORS,
+        *ZIP_READ_ERRORS,
     ) as exc:
         raise ImportFileError(
             "corrupt_file", f"The ODS content is damaged ({exc})."
