@@ -6,11 +6,14 @@ import re
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from mdm.id_card import SCALAR_ATTRIBUTES
-from mdm.models import ReviewTask, SourceSystem
+from mdm.importing.headers import SYNONYMS
+from mdm.models import ImportJob, ImportProfile, ReviewTask, SourceSystem
 from mdm.selectors import SCORE_BANDS, QueueFilters, steward_list
+from mdm.services.import_profiles import AUTO, ImportOptions
 from mdm.services.steward_queue import KEEP_SIDES, BulkItem
 
 _VERSION_RE = re.compile(r"^(GR\d{10}):(\d+)$")
@@ -200,6 +203,65 @@ class UnmergeForm(forms.Form):
     )
 
 
+GROUP_PREFIX = "group_"
+
+
+class SplitForm(forms.Form):
+    """A group number for each member source record (`group_<id>`), and which
+    group keeps the golden ID (empty: the service's default)."""
+
+    keep = forms.TypedChoiceField(
+        label=_("Which group keeps the golden ID?"),
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
+    def __init__(self, *args: Any, member_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        numbers = [(str(n), str(n)) for n in range(1, len(member_ids) + 1)]
+        for pk in member_ids:
+            self.fields[f"{GROUP_PREFIX}{pk}"] = forms.TypedChoiceField(
+                label=_("Group"), choices=numbers, coerce=int, initial=1
+            )
+        self.fields["keep"].choices = [
+            ("", _("automatic: the largest group"))
+        ] + numbers
+
+    def groups(self) -> dict[int, int]:
+        """{source record id: group number}."""
+        return {
+            int(name.removeprefix(GROUP_PREFIX)): number
+            for name, number in self.cleaned_data.items()
+            if name.startswith(GROUP_PREFIX)
+        }
+
+    def group_fields(self) -> dict[int, forms.BoundField]:
+        return {
+            int(name.removeprefix(GROUP_PREFIX)): self[name]
+            for name in self.fields
+            if name.startswith(GROUP_PREFIX)
+        }
+
+
+class SplitConfirmForm(SplitForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    reason = forms.CharField(
+        label=_("Why split this golden record?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class SplitUndoForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    reason = forms.CharField(
+        label=_("Why undo this split?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
 class UnpinForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     attribute = forms.ChoiceField(
@@ -217,3 +279,164 @@ class PinForm(forms.Form):
 
 class SearchForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
+
+
+# Bulk import: upload, confirm the column mapping, profiles.
+
+IMPORT_FIELD_LABELS = {
+    "legal_name": _("Customer name"),
+    "short_name": _("Short name"),
+    "uscc": _("USCC / tax ID"),
+    "phones": _("Phone"),
+    "emails": _("Email"),
+    "address": _("Address"),
+    "province": _("Province"),
+    "city": _("City"),
+    "district": _("District"),
+    "contact": _("Contact"),
+    "contact_title": _("Contact title"),
+    "industry": _("Industry"),
+    "customer_level": _("Customer level"),
+    "source_id": _("Customer ID"),
+    "created": _("Created on"),
+}
+ENCODING_CHOICES = [
+    ("", _("detect")),
+    ("utf-8", "UTF-8"),
+    ("gb18030", "GBK / GB18030"),
+    ("utf-16", "UTF-16"),
+]
+NO_PROFILE = "none"
+MAP_PREFIX = "map::"
+
+
+def import_field_choices() -> list[tuple[str, str]]:
+    return [("", _("(ignore)"))] + [
+        (field, IMPORT_FIELD_LABELS.get(field, field)) for field in SYNONYMS
+    ]
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(label=_("File"))
+    source_system = forms.ModelChoiceField(
+        SourceSystem.objects.order_by("code"),
+        label=_("Source system"),
+        to_field_name="code",
+    )
+    profile = forms.ChoiceField(label=_("Import profile"), required=False)
+    mode = forms.ChoiceField(
+        label=_("Mode"),
+        required=False,
+        choices=[("", _("as the profile says, else import good rows"))]
+        + list(ImportJob.Mode.choices),
+    )
+    encoding = forms.ChoiceField(
+        label=_("Text encoding"), required=False, choices=ENCODING_CHOICES
+    )
+    sheet = forms.CharField(
+        label=_("Sheet"),
+        required=False,
+        max_length=100,
+        help_text=_("Leave empty for the first visible sheet."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for profile in ImportProfile.objects.select_related("source_system"):
+            groups.setdefault(profile.source_system.code, []).append(
+                (str(profile.pk), profile.name)
+            )
+        self.fields["profile"].choices = [
+            (AUTO, _("pick the best match automatically")),
+            (NO_PROFILE, _("none: propose from the column names")),
+            *groups.items(),
+        ]
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
+            limit = settings.IMPORT_MAX_UPLOAD_BYTES // 2**20
+            raise forms.ValidationError(
+                _("The file is larger than %(limit)s MiB.") % {"limit": limit}
+            )
+        return upload
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        choice = data.get("profile") or AUTO
+        if choice in (AUTO, NO_PROFILE):
+            data["profile"] = AUTO if choice == AUTO else None
+            return data
+        profile = ImportProfile.objects.filter(pk=choice).first()
+        system = data.get("source_system")
+        if profile is None:
+            self.add_error("profile", _("That profile no longer exists."))
+        elif system is not None and profile.source_system_id != system.pk:
+            self.add_error(
+                "profile",
+                _("Profile %(name)s is for source system %(system)s.")
+                % {"name": profile.name, "system": profile.source_system.code},
+            )
+        data["profile"] = profile
+        return data
+
+    def options(self) -> ImportOptions:
+        data = self.cleaned_data
+        return ImportOptions(
+            sheet=data["sheet"].strip(), encoding=data["encoding"], mode=data["mode"]
+        )
+
+
+class ImportConfirmForm(forms.Form):
+    """The confirmed mapping (one `map::<header>` choice per column) and
+    whether to save it as a profile."""
+
+    SAVE_NEW, SAVE_UPDATE = "new", "update"
+
+    profile_action = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", _("Do not save the mapping")),
+            (SAVE_NEW, _("Save it as a new profile")),
+            (SAVE_UPDATE, _("Update a profile")),
+        ],
+    )
+    profile_name = forms.CharField(
+        label=_("Profile name"), required=False, max_length=100
+    )
+    profile = forms.ModelChoiceField(
+        ImportProfile.objects.none(), label=_("Profile to update"), required=False
+    )
+
+    def __init__(self, *args: Any, job: ImportJob, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.headers = list(job.mapping)
+        for header in self.headers:
+            self.fields[MAP_PREFIX + header] = forms.ChoiceField(
+                choices=import_field_choices(), required=False
+            )
+        self.fields["profile"].queryset = job.source_system.import_profiles.all()
+        self.fields["profile"].label_from_instance = lambda profile: profile.name
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        action = data.get("profile_action")
+        if action == self.SAVE_NEW and not (data.get("profile_name") or "").strip():
+            self.add_error("profile_name", _("Give the profile a name."))
+        if action == self.SAVE_UPDATE and not data.get("profile"):
+            self.add_error("profile", _("Choose the profile to update."))
+        return data
+
+    def mapping(self) -> dict[str, str | None]:
+        return {h: self.cleaned_data.get(MAP_PREFIX + h) or None for h in self.headers}
+
+    def save_as(self) -> str:
+        if self.cleaned_data.get("profile_action") != self.SAVE_NEW:
+            return ""
+        return self.cleaned_data["profile_name"]
+
+    def update(self) -> ImportProfile | None:
+        if self.cleaned_data.get("profile_action") != self.SAVE_UPDATE:
+            return None
+        return self.cleaned_data["profile"]

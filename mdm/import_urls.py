@@ -8,4 +8,10 @@ urlpatterns = [
     path("<int:pk>/confirm/", imports.import_confirm, name="import_confirm"),
     path("<int:pk>/progress/", imports.import_progress, name="import_progress"),
     path("<int:pk>/errors.xlsx", imports.import_errors, name="import_errors"),
+    path("profiles/", imports.import_profile_list, name="import_profiles"),
+    path(
+        "profiles/<int:pk>/delete/",
+        imports.import_profile_remove,
+        name="import_profile_delete",
+    ),
 ]

@@ -1,96 +1,63 @@
-"""Bulk import pages: upload, confirm the column mapping, follow progress,
-download the error report. The import itself runs in the background worker."""
+"""Bulk import pages: upload, confirm the column mapping (optionally saving it
+as a profile), follow progress, download the error report; and the list of
+import profiles. The import itself runs in the background worker."""
 
 from __future__ import annotations
 
-from django import forms
-from django.conf import settings
+from typing import Any
+
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from mdm.importing import ImportFileError
-from mdm.importing.headers import SYNONYMS
-from mdm.models import ImportJob, SourceSystem
-from mdm.services.import_reports import import_error_report
-from mdm.services.imports import (
-    import_job_confirm,
-    import_job_create,
-    import_job_preview,
+from mdm.forms import (
+    IMPORT_FIELD_LABELS,
+    ImportConfirmForm,
+    ImportUploadForm,
+    import_field_choices,
 )
+from mdm.importing import ImportFileError
+from mdm.models import ImportJob, ImportProfile, ImportProfileUse, SourceSystem
+from mdm.selectors import user_role
+from mdm.services.errors import DomainError
+from mdm.services.import_profiles import (
+    ImportProfileError,
+    import_job_confirm_with_profile,
+    import_job_create_with_profile,
+    import_profile_delete,
+)
+from mdm.services.import_reports import import_error_report
+from mdm.services.imports import import_job_preview
 from mdm.tasks import import_run
-from mdm.views.access import steward_required
+from mdm.views.access import reader_required, steward_required
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FIELD_LABELS = {
-    "legal_name": _("Customer name"),
-    "short_name": _("Short name"),
-    "uscc": _("USCC / tax ID"),
-    "phones": _("Phone"),
-    "emails": _("Email"),
-    "address": _("Address"),
-    "province": _("Province"),
-    "city": _("City"),
-    "district": _("District"),
-    "contact": _("Contact"),
-    "contact_title": _("Contact title"),
-    "industry": _("Industry"),
-    "customer_level": _("Customer level"),
-    "source_id": _("Customer ID"),
-    "created": _("Created on"),
-}
-
-
-class UploadForm(forms.Form):
-    file = forms.FileField(label=_("File"))
-    source_system = forms.ModelChoiceField(
-        SourceSystem.objects.order_by("code"),
-        label=_("Source system"),
-        to_field_name="code",
-    )
-    mode = forms.ChoiceField(choices=ImportJob.Mode.choices, label=_("Mode"))
-    encoding = forms.ChoiceField(
-        required=False,
-        label=_("Text encoding"),
-        choices=[
-            ("", _("detect")),
-            ("utf-8", "UTF-8"),
-            ("gb18030", "GBK / GB18030"),
-            ("utf-16", "UTF-16"),
-        ],
-    )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
-            limit = settings.IMPORT_MAX_UPLOAD_BYTES // 2**20
-            raise forms.ValidationError(
-                _("The file is larger than %(limit)s MiB.") % {"limit": limit}
-            )
-        return upload
 
 
 @steward_required
 def import_list(request: HttpRequest) -> HttpResponse:
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            job = import_job_create(
+            job = import_job_create_with_profile(
                 system=data["source_system"],
                 content=data["file"].read(),
                 filename=data["file"].name,
+                profile=data["profile"],
+                options=form.options(),
                 user=request.user,
-                mode=data["mode"],
-                encoding=data["encoding"] or None,
             )
         except ImportFileError as exc:
             form.add_error("file", exc.message)
+        except ImportProfileError as exc:
+            form.add_error("profile", str(exc))
         else:
             return redirect("import_detail", pk=job.pk)
     status = 400 if form.errors else 200
-    jobs = ImportJob.objects.select_related("source_system")[:50]
+    jobs = ImportJob.objects.select_related("source_system", "profile_use")[:50]
     return render(
         request, "imports/list.html", {"form": form, "jobs": jobs}, status=status
     )
@@ -99,33 +66,35 @@ def import_list(request: HttpRequest) -> HttpResponse:
 @steward_required
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob.objects.select_related("source_system"), pk=pk)
-    context = {"job": job}
-    if job.status == ImportJob.Status.PENDING:
-        preview = import_job_preview(job=job)
-        columns = [
-            (
-                column,
-                [
-                    row[column.index] if column.index < len(row) else ""
-                    for row in preview.sample
-                ],
-            )
-            for column in (preview.mapping.columns if preview.mapping else [])
-            if column.header
-        ]
-        context.update(preview=preview, columns=columns, fields=_field_choices())
-    return render(request, "imports/detail.html", context)
+    return _detail(request, job, form=None)
 
 
 @steward_required
 @require_POST
 def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(ImportJob, pk=pk)
-    mapping = {
-        header: request.POST.get(f"map::{header}") or None for header in job.mapping
-    }
-    import_job_confirm(job=job, mapping=mapping)
+    job = get_object_or_404(ImportJob.objects.select_related("source_system"), pk=pk)
+    form = ImportConfirmForm(request.POST, job=job)
+    if not form.is_valid():
+        return _detail(request, job, form=form, status=400)
+    try:
+        saved = import_job_confirm_with_profile(
+            job=job,
+            mapping=form.mapping(),
+            user=request.user,
+            save_as=form.save_as(),
+            update=form.update(),
+        )
+    except DomainError as exc:
+        job.refresh_from_db()  # the confirmation was rolled back
+        if job.status != ImportJob.Status.PENDING:
+            raise
+        form.add_error(None, str(exc))
+        return _detail(request, job, form=form, status=400)
     import_run.enqueue(job.pk)
+    if saved is not None:
+        messages.success(
+            request, _("Mapping saved as profile %(name)s.") % {"name": saved.name}
+        )
     return redirect("import_detail", pk=job.pk)
 
 
@@ -145,7 +114,80 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def _field_choices() -> list[tuple[str, str]]:
-    return [("", _("(ignore)"))] + [
-        (field, FIELD_LABELS.get(field, field)) for field in SYNONYMS
-    ]
+@reader_required
+def import_profile_list(request: HttpRequest) -> HttpResponse:
+    systems = SourceSystem.objects.order_by("code")
+    profiles = ImportProfile.objects.select_related(
+        "source_system", "created_by", "updated_by"
+    ).order_by("source_system__code", "name")
+    by_system: dict[str, list[tuple[ImportProfile, list]]] = {
+        s.code: [] for s in systems
+    }
+    for profile in profiles:
+        columns = [
+            (header, IMPORT_FIELD_LABELS.get(field, field) if field else None)
+            for header, field in profile.mapping.items()
+        ]
+        by_system[profile.source_system.code].append((profile, columns))
+    context = {
+        "groups": [(system, by_system[system.code]) for system in systems],
+        "can_delete": user_role(request.user).can_decide,
+    }
+    return render(request, "imports/profiles.html", context)
+
+
+@steward_required
+@require_POST
+def import_profile_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    profile = get_object_or_404(
+        ImportProfile.objects.select_related("source_system"), pk=pk
+    )
+    import_profile_delete(profile=profile, user=request.user)
+    messages.success(
+        request,
+        _("Profile %(name)s of %(system)s deleted.")
+        % {"name": profile.name, "system": profile.source_system.code},
+    )
+    return redirect("import_profiles")
+
+
+def _detail(
+    request: HttpRequest, job: ImportJob, *, form: ImportConfirmForm | None, status=200
+) -> HttpResponse:
+    context: dict[str, Any] = {
+        "job": job,
+        "use": ImportProfileUse.objects.filter(job=job).first(),
+    }
+    if job.status == ImportJob.Status.PENDING:
+        context.update(_confirmation(job, form, context["use"]))
+    return render(request, "imports/detail.html", context, status=status)
+
+
+def _confirmation(
+    job: ImportJob, form: ImportConfirmForm | None, use: ImportProfileUse | None
+) -> dict[str, Any]:
+    """The mapping table (posted choices win over the stored mapping, so a
+    refused confirmation keeps what the importer chose) and the save form."""
+    preview = import_job_preview(job=job)
+    new = set(use.new_columns) if use else set()
+    chosen = form.mapping() if form is not None and form.is_valid() else {}
+    columns = []
+    for column in preview.mapping.columns if preview.mapping else []:
+        if not column.header:
+            continue
+        examples = [
+            row[column.index] if column.index < len(row) else ""
+            for row in preview.sample
+        ]
+        field = chosen.get(column.header, column.field)
+        columns.append((column, field, column.header in new, examples))
+    if form is None:
+        initial = {"profile": use.profile_id} if use and use.profile_id else {}
+        form = ImportConfirmForm(initial=initial, job=job)
+    return {
+        "preview": preview,
+        "columns": columns,
+        "fields": import_field_choices(),
+        "confirm_form": form,
+        "has_profiles": form.fields["profile"].queryset.exists(),
+    }

@@ -9,17 +9,24 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from mdm.importing import ImportFileError
-from mdm.models import ImportJob, SourceSystem
+from mdm.models import ImportJob, ImportProfile, ImportProfileUse, SourceSystem
 from mdm.services.errors import DomainError
+from mdm.services.import_profiles import (
+    AUTO,
+    ImportOptions,
+    import_job_confirm_with_profile,
+    import_job_create_with_profile,
+)
 from mdm.services.import_reports import import_error_report
-from mdm.services.imports import import_job_confirm, import_job_create, import_job_run
+from mdm.services.imports import import_job_run
 
 
 class Command(BaseCommand):
     help = (
         "Import customers from .xlsx, .xls, .ods, .csv (UTF-8/GBK/GB18030) or "
-        "JSON Lines. The column mapping is proposed from the headers; pass "
-        "--mapping to use a saved one."
+        "JSON Lines. The column mapping comes from the source's import profile "
+        "that matches the headers best, else from the header synonyms; "
+        "--profile or --mapping choose it, --save-profile keeps it."
     )
 
     def add_arguments(self, parser) -> None:
@@ -27,13 +34,33 @@ class Command(BaseCommand):
         parser.add_argument("--source", required=True, help="source system code")
         parser.add_argument("--encoding", help="override CSV encoding detection")
         parser.add_argument("--sheet", help="sheet name (default: the first visible)")
-        parser.add_argument(
+        chooser = parser.add_mutually_exclusive_group()
+        chooser.add_argument(
             "--mapping", type=Path, help='JSON file {"header": "field" or null}'
         )
+        chooser.add_argument(
+            "--profile", help="the source's import profile to map the columns with"
+        )
+        chooser.add_argument(
+            "--no-profile",
+            action="store_true",
+            help="propose the mapping from the header synonyms only",
+        )
         parser.add_argument(
+            "--save-profile",
+            metavar="NAME",
+            help="save the mapping used as this profile (updated if it exists)",
+        )
+        mode = parser.add_mutually_exclusive_group()
+        mode.add_argument(
             "--all-or-nothing",
             action="store_true",
             help="write nothing if any row is invalid",
+        )
+        mode.add_argument(
+            "--per-row",
+            action="store_true",
+            help="import the good rows even if a profile says all-or-nothing",
         )
         parser.add_argument("--no-match", action="store_true", help="skip matching")
         parser.add_argument(
@@ -45,16 +72,15 @@ class Command(BaseCommand):
         if system is None:
             raise CommandError(f"Unknown source system {opts['source']!r}.")
         try:
-            job = import_job_create(
+            job = import_job_create_with_profile(
                 system=system,
                 content=opts["file"].read_bytes(),
                 filename=opts["file"].name,
-                encoding=opts["encoding"],
-                sheet=opts["sheet"],
-                mode=(
-                    ImportJob.Mode.ALL_OR_NOTHING
-                    if opts["all_or_nothing"]
-                    else ImportJob.Mode.PER_ROW
+                profile=self._profile(system, opts),
+                options=ImportOptions(
+                    sheet=opts["sheet"] or "",
+                    encoding=opts["encoding"] or "",
+                    mode=self._mode(opts),
                 ),
                 run_matching=not opts["no_match"],
             )
@@ -64,16 +90,56 @@ class Command(BaseCommand):
                 else job.mapping
             )
             self._show_mapping(job, mapping)
-            import_job_confirm(job=job, mapping=mapping)
+            saved = import_job_confirm_with_profile(
+                job=job,
+                mapping=mapping,
+                **self._save_target(system, opts["save_profile"]),
+            )
+            if saved is not None:
+                self.stdout.write(f"Mapping saved as profile {saved.name!r}.")
             job = self._run(job)
         except (ImportFileError, DomainError, OSError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         self._report(job, opts["errors_out"])
 
+    def _profile(self, system: SourceSystem, opts) -> ImportProfile | str | None:
+        if opts["mapping"] or opts["no_profile"]:
+            return None
+        if opts["profile"] is None:
+            return AUTO
+        profile = system.import_profiles.filter(name=opts["profile"]).first()
+        if profile is None:
+            names = ", ".join(system.import_profiles.values_list("name", flat=True))
+            raise CommandError(
+                f"Source system {system.code!r} has no profile {opts['profile']!r}"
+                f" (it has: {names or 'none'})."
+            )
+        return profile
+
+    def _mode(self, opts) -> str:
+        if opts["all_or_nothing"]:
+            return ImportJob.Mode.ALL_OR_NOTHING
+        return ImportJob.Mode.PER_ROW if opts["per_row"] else ""
+
+    def _save_target(self, system: SourceSystem, name: str | None) -> dict:
+        if not name:
+            return {}
+        existing = system.import_profiles.filter(name=name).first()
+        return {"update": existing} if existing else {"save_as": name}
+
     def _show_mapping(self, job: ImportJob, mapping: dict) -> None:
         self.stdout.write(f"{job.format} file, header row {job.header_row or '-'}")
+        use = ImportProfileUse.objects.filter(job=job).first()
+        if use is not None:
+            self.stdout.write(f"Columns mapped by profile {use.profile_name!r}.")
+            for header in use.missing_columns:
+                self.stdout.write(
+                    f"  {header!s:>20} -- in the profile, not in the file"
+                )
+        new = set(use.new_columns) if use is not None else set()
         for header, field in mapping.items():
-            self.stdout.write(f"  {header!s:>20} -> {field or '(ignored)'}")
+            flag = "  (new: not in the profile)" if header in new else ""
+            self.stdout.write(f"  {header!s:>20} -> {field or '(ignored)'}{flag}")
 
     def _run(self, job: ImportJob) -> ImportJob:
         with tqdm(total=0, unit="row", desc="import") as bar:

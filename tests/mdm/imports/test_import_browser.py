@@ -10,9 +10,10 @@ import pytest
 from django.core.management import call_command
 from openpyxl import load_workbook
 
-from mdm.models import ImportJob, SourceRecord
+from mdm.models import ImportJob, ImportProfile, SourceRecord
 from tests.browser import BROWSER_TEST_MARKS, log_in
-from tests.mdm.imports.test_import_service import ROWS, gbk_csv, xlsx
+from tests.mdm.imports.profiles import workbook
+from tests.mdm.imports.test_import_service import HEADER, ROWS, gbk_csv, xlsx
 from tests.mdm.ui.helpers import make_steward
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
@@ -89,3 +90,40 @@ def test_a_gbk_csv_is_imported_through_the_page(page, live_server, tmp_path):
     job = import_through_the_page(page, live_server, path)
     assert (job.encoding, job.created_count) == ("gb18030", 3)
     assert SourceRecord.objects.get(source_id="L-1").name == "北京华盛科技有限公司"
+
+
+def test_a_profile_saved_during_one_import_pre_fills_the_next(
+    page, live_server, tmp_path
+):
+    make_steward()
+    first = tmp_path / "一月客户.csv"
+    first.write_bytes(gbk_csv(ROWS))
+    log_in(page, live_server, "alice", "/imports/")
+    page.set_input_files("#id_file", str(first))
+    page.select_option("#id_source_system", "legacy")
+    page.click("form.import-form button[type=submit]")
+    # The synonyms propose 地址 as the address; this importer ignores it.
+    assert page.input_value("select[name='map::地址']") == "address"
+    page.select_option("select[name='map::地址']", "")
+    page.check("input[name=profile_action][value=new]")
+    page.fill("input[name=profile_name]", "月度客户")
+    page.click("form[action$='/confirm/'] button[type=submit]")
+    page.wait_for_selector("#import-progress")
+    assert "映射已保存为方案 月度客户" in page.inner_text(".messages")
+
+    # Next month's file: the same columns, as .xlsx below a title, plus one.
+    second = tmp_path / "二月客户.xlsx"
+    lines = [["2月客户名单"], [], [*HEADER, "邮箱"], *([*r, "a@b.cn"] for r in ROWS)]
+    second.write_bytes(workbook({"客户": lines}))
+    page.goto(f"{live_server.url}/imports/")
+    page.set_input_files("#id_file", str(second))
+    page.select_option("#id_source_system", "legacy")
+    page.click("form.import-form button[type=submit]")
+    page.wait_for_selector(".profile-use")
+    assert "月度客户" in page.inner_text(".profile-use")
+    assert page.input_value("select[name='map::地址']") == ""  # from the profile
+    assert page.input_value("select[name='map::客户名称']") == "legal_name"
+    assert page.inner_text("tr.new-column td:first-child").startswith("邮箱")
+    assert page.input_value("#id_profile") == str(
+        ImportProfile.objects.get(name="月度客户").pk
+    )
