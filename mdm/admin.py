@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin, messages
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -18,6 +19,8 @@ from mdm.models import (
     GoldenIdAllocation,
     GoldenRecord,
     ImportJob,
+    ImportProfile,
+    ImportProfileUse,
     ImportRowError,
     MatchRun,
     OutboxEvent,
@@ -25,8 +28,13 @@ from mdm.models import (
     SourceRecord,
     SourceSystem,
     StewardDecision,
+    SurvivorshipPolicy,
 )
-from mdm.services.api_tokens import api_token_issue, api_token_revoke
+from mdm.services.api_tokens import (
+    api_token_issue,
+    api_token_revoke,
+    api_token_rotate,
+)
 
 
 class NoAddNoDelete:
@@ -135,6 +143,26 @@ class DecisionMemberInline(admin.TabularInline):
     can_delete = False
 
 
+@admin.register(SurvivorshipPolicy)
+class SurvivorshipPolicyAdmin(SimpleHistoryAdmin):
+    list_display = ["attribute", "rules", "note", "updated_at"]
+    fields = ["attribute", "rules", "note"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return ["attribute"] if obj else []
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        self.message_user(
+            request,
+            _(
+                "New and changed golden records follow these rules from now on; "
+                "run “manage.py recompute_golden_records” to apply them to all."
+            ),
+            messages.INFO,
+        )
+
+
 @admin.register(StewardDecision)
 class StewardDecisionAdmin(NoAddNoDelete, admin.ModelAdmin):
     list_display = ["kind", "decided_by", "decided_at", "reason"]
@@ -201,12 +229,26 @@ class ApiTokenAdmin(NoAddNoDelete, admin.ModelAdmin):
         "revoked_at",
         "last_used_at",
     ]
-    actions = ["revoke"]
+    actions = ["revoke", "rotate"]
 
     @admin.action(description=_("Revoke selected tokens"))
     def revoke(self, request, queryset) -> None:
         for token in queryset:
             api_token_revoke(token=token)
+
+    @admin.action(description=_("Rotate: issue successors (old ones end in 24 h)"))
+    def rotate(self, request, queryset) -> None:
+        live = queryset.filter(revoked_at__isnull=True).exclude(
+            expires_at__lte=timezone.now()
+        )
+        for token in live:
+            issued = api_token_rotate(token=token)
+            self.message_user(
+                request,
+                _("Token for %(client)s: %(secret)s — copy it now, it is not stored.")
+                % {"client": token.client.name, "secret": issued.secret},
+                messages.WARNING,
+            )
 
 
 @admin.register(OutboxEvent)
@@ -251,6 +293,37 @@ class ImportJobAdmin(admin.ModelAdmin):
         return False
 
 
+class ImportProfileUseInline(admin.TabularInline):
+    model = ImportProfileUse
+    fields = ["job", "how", "score", "new_columns", "missing_columns", "applied_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ImportProfile)
+class ImportProfileAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "source_system", "mode", "updated_at", "updated_by"]
+    list_filter = ["source_system"]
+    search_fields = ["name"]
+    fields = ["source_system", "name", "mapping", "sheet", "encoding", "mode"]
+    readonly_fields = ["created_by", "created_at", "updated_by", "updated_at"]
+    inlines = [ImportProfileUseInline]
+
+    def get_fields(self, request, obj=None) -> list[str]:
+        return self.fields + (self.readonly_fields if obj else [])
+
+    def save_model(self, request, obj: ImportProfile, form, change) -> None:
+        # The model's clean() has checked the mapping; only who and when remain.
+        obj.updated_by, obj.updated_at = request.user, timezone.now()
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
 @admin.register(MatchRun)
 class MatchRunAdmin(admin.ModelAdmin):
     list_display = [
@@ -265,3 +338,6 @@ class MatchRunAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+from mdm import admin_audit  # noqa: E402, F401  (audit log and erasures)

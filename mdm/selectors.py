@@ -57,17 +57,57 @@ def golden_record_resolve(golden_id: str) -> GoldenResolution:
 
 
 def not_a_match_pairs() -> set[tuple[int, int]]:
-    """Every pair of source-record ids a steward declared not to match."""
-    members: dict[int, list[int]] = {}
-    rows = DecisionMember.objects.filter(
-        decision__kind=StewardDecision.Kind.NOT_A_MATCH
-    ).values_list("decision_id", "source_record_id")
-    for decision_id, record_id in rows:
-        members.setdefault(decision_id, []).append(record_id)
+    """Every pair of source-record ids a steward declared not to match: any
+    two records of a not-a-match decision, and records a standing split put
+    in different groups."""
+    members: dict[int, list[tuple[int, int]]] = {}
+    for decision_id, record_id, group in _apart_members(DecisionMember.objects):
+        members.setdefault(decision_id, []).append((record_id, group))
     return {
         (min(a, b), max(a, b))
         for ids in members.values()
-        for a, b in combinations(sorted(ids), 2)
+        for (a, group_a), (b, group_b) in combinations(ids, 2)
+        if group_a != group_b
+    }
+
+
+def _apart_members(members: Any) -> list[tuple[int, int, int]]:
+    """(decision, source record, group) rows of the decisions that keep
+    records apart: not-a-match (each record a group of its own) and splits
+    not undone."""
+    rows = list(
+        members.filter(
+            Q(decision__kind=StewardDecision.Kind.NOT_A_MATCH)
+            | Q(
+                decision__kind=StewardDecision.Kind.SPLIT,
+                decision__details__has_key="created",
+            )
+        ).values_list("decision_id", "decision__kind", "source_record_id", "group")
+    )
+    split = StewardDecision.Kind.SPLIT
+    undone = splits_undone() if any(row[1] == split for row in rows) else {}
+    return [
+        (decision_id, record_id, group if kind == split else record_id)
+        for decision_id, kind, record_id, group in rows
+        if decision_id not in undone
+    ]
+
+
+def splits_undone() -> dict[int, StewardDecision]:
+    """Splits undone now ({split decision id: the merge that undid it}); an
+    undo that was unmerged since does not count: its split stands again."""
+    unmerged = {
+        details["unmerge_of"]
+        for details in StewardDecision.objects.filter(
+            kind=StewardDecision.Kind.SPLIT, details__has_key="unmerge_of"
+        ).values_list("details", flat=True)
+    }
+    return {
+        merge.details["undo_of"]: merge
+        for merge in StewardDecision.objects.select_related("decided_by")
+        .filter(kind=StewardDecision.Kind.MERGE, details__has_key="undo_of")
+        .order_by("pk")
+        if merge.pk not in unmerged
     }
 
 
@@ -109,15 +149,18 @@ def master_data_overview() -> Overview:
 
 
 def not_a_match_partners(record_id: int) -> set[int]:
-    """Source records a steward declared not to match `record_id`."""
-    decisions = DecisionMember.objects.filter(
-        source_record_id=record_id, decision__kind=StewardDecision.Kind.NOT_A_MATCH
-    ).values("decision_id")
-    return set(
-        DecisionMember.objects.filter(decision_id__in=decisions)
-        .exclude(source_record_id=record_id)
-        .values_list("source_record_id", flat=True)
+    """Source records a steward declared not to match `record_id` (see
+    `not_a_match_pairs`)."""
+    decisions = DecisionMember.objects.filter(source_record_id=record_id).values(
+        "decision_id"
     )
+    rows = _apart_members(DecisionMember.objects.filter(decision_id__in=decisions))
+    own = {decision_id: group for decision_id, pk, group in rows if pk == record_id}
+    return {
+        pk
+        for decision_id, pk, group in rows
+        if pk != record_id and group != own[decision_id]
+    }
 
 
 STEWARDS_GROUP = "stewards"
@@ -562,8 +605,30 @@ def _decision_events(golden: GoldenRecord, ever: set[int]) -> list[TimelineEvent
     splits = {
         d.details.get("unmerge_of"): d
         for d in decisions
-        if d.kind == StewardDecision.Kind.SPLIT
+        if d.kind == StewardDecision.Kind.SPLIT and "unmerge_of" in d.details
     }
+    # A steward's split (not an unmerge) is undone by a merge, on the page of
+    # the record that was split.
+    undone_splits = (
+        splits_undone() if any("created" in d.details for d in decisions) else {}
+    )
+
+    def undone_by(d: StewardDecision) -> StewardDecision | None:
+        if d.kind == StewardDecision.Kind.MERGE:
+            return splits.get(d.pk)
+        return undone_splits.get(d.pk)
+
+    def undoable(d: StewardDecision) -> bool:
+        if not d.snapshot or golden.status != GoldenRecord.Status.ACTIVE:
+            return False
+        if d.kind == StewardDecision.Kind.MERGE:
+            return d.pk not in splits and d.details.get("survivor") == golden.golden_id
+        return (
+            "created" in d.details
+            and d.pk not in undone_splits
+            and d.details.get("golden") == golden.golden_id
+        )
+
     return [
         TimelineEvent(
             at=d.decided_at,
@@ -571,14 +636,8 @@ def _decision_events(golden: GoldenRecord, ever: set[int]) -> list[TimelineEvent
             who=d.decided_by.get_username(),
             reason=d.reason,
             decision=d,
-            undone_by=splits.get(d.pk),
-            undoable=bool(
-                d.kind == StewardDecision.Kind.MERGE
-                and d.snapshot
-                and d.pk not in splits
-                and d.details.get("survivor") == golden.golden_id
-                and golden.status == GoldenRecord.Status.ACTIVE
-            ),
+            undone_by=undone_by(d),
+            undoable=undoable(d),
         )
         for d in decisions
     ]

@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "mdm.audit_context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -101,6 +102,9 @@ def _database_config() -> dict:
         )
         config["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
         config["CONN_MAX_AGE"] = 0
+        # Django's SQLite backend plus the hook that lets a flush pass the
+        # no-delete triggers (mdm/sqlite/base.py).
+        config["ENGINE"] = "mdm.sqlite"
     else:
         # A persistent connection broken by a database restart is replaced
         # at the next request instead of failing it.

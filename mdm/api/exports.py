@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.views import APIView
 
 from mdm.api.permissions import HasScope
+from mdm.api.serializers import StrictSerializer
 from mdm.services.exports import golden_records_csv, golden_records_xlsx, xref_csv
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ExportInputSerializer(StrictSerializer):
+    # "as" is a Python keyword, so the field is declared by name.
+    pass
+
+
+ExportInputSerializer._declared_fields["as"] = serializers.ChoiceField(
+    choices=["csv", "xlsx"], required=False
+)
 
 
 def _attachment(response, filename: str):
@@ -21,8 +35,19 @@ class GoldenRecordExportApi(APIView):
 
     permission_classes = [HasScope]
 
+    @extend_schema(
+        operation_id="export_golden_records",
+        summary="Active golden records as CSV or .xlsx",
+        parameters=[ExportInputSerializer],
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, XLSX): OpenApiTypes.BINARY,
+        },
+    )
     def get(self, request):
-        if request.query_params.get("as") == "xlsx":
+        params = ExportInputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        if params.validated_data.get("as") == "xlsx":
             response = HttpResponse(golden_records_xlsx(), content_type=XLSX)
             return _attachment(response, "golden-records.xlsx")
         response = StreamingHttpResponse(
@@ -34,6 +59,11 @@ class GoldenRecordExportApi(APIView):
 class CrossReferenceExportApi(APIView):
     permission_classes = [HasScope]
 
+    @extend_schema(
+        operation_id="export_cross_reference",
+        summary="The cross-reference as CSV",
+        responses={(200, "text/csv"): OpenApiTypes.BINARY},
+    )
     def get(self, request):
         response = StreamingHttpResponse(
             xref_csv(), content_type="text/csv; charset=utf-8"

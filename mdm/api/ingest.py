@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -37,6 +39,12 @@ class SourceRecordUpsertApi(APIView):
 
     permission_classes = [HasScope, OwnsSourceSystem]
 
+    @extend_schema(
+        operation_id="source_record_put",
+        summary="Create or update a source record and match it at once",
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={200: IngestOutputSerializer, 201: IngestOutputSerializer},
+    )
     def put(self, request, system: str, source_id: str):
         if not isinstance(request.data, dict):
             return Response(
@@ -53,6 +61,18 @@ class SourceRecordUpsertApi(APIView):
         )
         return Response(_shape(result), status=code)
 
+    @extend_schema(
+        operation_id="source_record_delete",
+        summary="Mark a source record deleted in the source (nothing is deleted)",
+        responses=inline_serializer(
+            "SourceRecordDeleted",
+            {
+                "source_system": serializers.CharField(),
+                "source_id": serializers.CharField(),
+                "active": serializers.BooleanField(),
+            },
+        ),
+    )
     def delete(self, request, system: str, source_id: str):
         record = source_record_mark_deleted(system=_system(system), source_id=source_id)
         return Response(
@@ -76,6 +96,15 @@ class SourceRecordBatchApi(APIView):
 
         records = Item(many=True, allow_empty=False, max_length=MAX_BATCH)
 
+    @extend_schema(
+        operation_id="source_record_batch",
+        summary="Create or update up to 1,000 source records",
+        request=InputSerializer,
+        responses=inline_serializer(
+            "SourceRecordBatchResults",
+            {"results": serializers.ListField(child=serializers.DictField())},
+        ),
+    )
     def post(self, request, system: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from mdm.api.authentication import ClientPrincipal
+from mdm.selectors import user_role
 
 
 def request_client(request):
@@ -12,8 +13,18 @@ def request_client(request):
     return user.client if isinstance(user, ClientPrincipal) else None
 
 
+def request_sees_pii(request) -> bool:
+    """True when the caller may read phones, e-mails and ID numbers unmasked:
+    a token with the `pii` (or `admin`) scope, or a steward's session."""
+    client = request_client(request)
+    if client is not None:
+        return client.has_scope("pii")
+    return user_role(request.user).sees_personal_data
+
+
 class HasScope(BasePermission):
-    """Reads need `read`, writes need `write`. Staff sessions may read and write."""
+    """The scope a view names in `required_scope`; without one, reads need
+    `read` and writes `write`. Staff sessions may read and write."""
 
     message = "This token lacks the scope this request needs."
 
@@ -21,7 +32,10 @@ class HasScope(BasePermission):
         client = request_client(request)
         if client is None:
             return bool(request.user and request.user.is_staff)
-        return client.has_scope("read" if request.method in SAFE_METHODS else "write")
+        scope = getattr(view, "required_scope", None) or (
+            "read" if request.method in SAFE_METHODS else "write"
+        )
+        return client.has_scope(scope)
 
 
 class OwnsSourceSystem(BasePermission):

@@ -1,11 +1,17 @@
 """Open an upload as a `Table`: a stream of rows (or JSON records).
 
 Each format goes to a maintained reader: openpyxl in read-only mode for .xlsx
-(it streams row by row; python-calamine has no lazy API and builds the whole
-bounding box of a sheet in memory, 32 bytes per cell, so two stray cells at
-A1 and XFD1048576 abort the process), python-calamine for .xls and .ods (both
-bounded before loading: BIFF8 by its 65,536 x 256 grid, ODS by the extent
-check in `safety`), the csv module for delimited text and json for JSON Lines.
+(it streams row by row), python-calamine for .xls and .ods (both bounded
+before loading: BIFF8 by its 65,536 x 256 grid, ODS by the extent check in
+`safety`), the csv module for delimited text and json for JSON Lines.
+
+python-calamine reads .xlsx some 20 times faster than openpyxl but has no
+lazy API: it builds the whole bounding box of a sheet in memory, 32 bytes per
+cell, so two stray cells at A1 and XFD1048576 would abort the process. A
+caller that reads a whole sheet (the import run, not the mapping preview)
+passes `load_whole=True`; the sheet then goes to calamine only when the cell
+references bound its box within `limits.max_cells`, and is streamed by
+openpyxl otherwise.
 """
 
 from __future__ import annotations
@@ -17,13 +23,19 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from itertools import islice
 from typing import BinaryIO
 
 import openpyxl
 import openpyxl.xml
 from openpyxl.workbook.workbook import Workbook
-from python_calamine import CalamineWorkbook, PasswordError, SheetVisibleEnum
+from python_calamine import (
+    CalamineSheet,
+    CalamineWorkbook,
+    PasswordError,
+    SheetVisibleEnum,
+)
 
 from mdm.importing import safety
 from mdm.importing.encodings import TextEncoding, iter_lines, resolve_encoding
@@ -79,6 +91,7 @@ class Table:
         default=None, repr=False
     )
     _close: Callable[[], None] | None = field(default=None, repr=False)
+    _size_hint: Callable[[], int] | None = field(default=None, repr=False)
 
     def rows(self) -> Iterator[RawRow]:
         """Stream the non-blank rows of the chosen sheet (or of the CSV)."""
@@ -91,6 +104,12 @@ class Table:
         if self._records is None:
             raise TypeError(f"{self.format} files are read with rows(), not records()")
         return self._records()
+
+    def size_hint(self) -> int:
+        """About how many rows or records there are (lines of a text file,
+        the height of a sheet), for progress reports; 0 when unknown. Cheap:
+        nothing is parsed."""
+        return self._size_hint() if self._size_hint is not None else 0
 
     def close(self) -> None:
         """Release the open workbook, if the format keeps one."""
@@ -110,6 +129,7 @@ def open_table(
     encoding: str | None = None,
     sheet: str | int | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    load_whole: bool = False,
 ) -> Table:
     """Detect the format of an upload, run the safety checks and open it.
 
@@ -118,6 +138,10 @@ def open_table(
         encoding: for text files, a codec to use instead of detection.
         sheet: a sheet name or 0-based index; default the first visible one.
         limits: size caps; see `safety.Limits`.
+        load_whole: an .xlsx may be loaded whole (python-calamine, bounded by
+            `limits.max_cells`), and any loaded sheet is kept until `close()`
+            for the next rows(): much faster when every row will be read,
+            wasteful for a preview.
 
     Raises:
         ImportFileError: the file is not a readable table or breaks a limit.
@@ -126,9 +150,11 @@ def open_table(
     if file_format in _ZIP_FORMATS:
         _check_container(source, file_format, limits)
     if file_format is FileFormat.XLSX:
+        if load_whole and _fits_in_memory(source, limits):
+            return _open_calamine(source, file_format, sheet, limits, keep=True)
         return _open_xlsx(source, sheet, limits)
     if file_format in (FileFormat.XLS, FileFormat.ODS):
-        return _open_calamine(source, file_format, sheet, limits)
+        return _open_calamine(source, file_format, sheet, limits, keep=load_whole)
     with open_source(source) as stream:
         text_encoding = resolve_encoding(stream, encoding)
     if file_format is FileFormat.JSONL:
@@ -137,6 +163,7 @@ def open_table(
             sheet_names=[],
             encoding=text_encoding.codec,
             _records=lambda: _jsonl_records(source, text_encoding, limits),
+            _size_hint=lambda: _count_lines(source, text_encoding),
         )
     delimiter = _sniff_delimiter(source, text_encoding)
     return Table(
@@ -145,6 +172,7 @@ def open_table(
         encoding=text_encoding.codec,
         delimiter=delimiter,
         _rows=lambda: _csv_rows(source, text_encoding, delimiter, limits),
+        _size_hint=lambda: _count_lines(source, text_encoding),
     )
 
 
@@ -212,13 +240,25 @@ def _open_xlsx(source: Source, sheet: str | int | None, limits: Limits) -> Table
     except ImportFileError:
         close()
         raise
+    # Read before rows() resets the dimensions (and it may lie: a hint only).
+    declared = _declared_height(workbook, chosen)
     return Table(
         format=FileFormat.XLSX,
         sheet_names=names,
         sheet=chosen,
         _rows=lambda: _xlsx_rows(workbook, chosen, limits),
         _close=close,
+        _size_hint=lambda: declared,
     )
+
+
+def _declared_height(workbook: Workbook, sheet: str) -> int:
+    # The <dimension> the writer declared: may be absent or wrong, which is
+    # fine for a progress bar and nothing else.
+    try:
+        return int(workbook[sheet].max_row or 0)
+    except Exception:
+        return 0
 
 
 def _visible(worksheet: object) -> bool:
@@ -237,8 +277,27 @@ def _xlsx_rows(workbook: Workbook, sheet: str, limits: Limits) -> Iterator[RawRo
                 yield row
 
 
+def _fits_in_memory(source: Source, limits: Limits) -> bool:
+    with open_source(source) as stream, zipfile.ZipFile(stream) as archive:
+        extent = safety.xlsx_cell_extent(archive)
+    if extent is None:
+        return False
+    height, width = extent
+    # Over a row or column cap: let the streaming reader say which, and where.
+    return (
+        height <= limits.max_rows
+        and width <= limits.max_columns
+        and height * width <= limits.max_cells
+    )
+
+
 def _open_calamine(
-    source: Source, file_format: FileFormat, sheet: str | int | None, limits: Limits
+    source: Source,
+    file_format: FileFormat,
+    sheet: str | int | None,
+    limits: Limits,
+    *,
+    keep: bool = False,
 ) -> Table:
     with _damaged_workbook(), _calamine(source) as workbook:
         names = list(workbook.sheet_names)
@@ -248,11 +307,31 @@ def _open_calamine(
             if meta.visible == SheetVisibleEnum.Visible
         ]
     chosen = _pick_sheet(names, visible, sheet)
+    if not keep:
+        return Table(
+            format=file_format,
+            sheet_names=names,
+            sheet=chosen,
+            _rows=lambda: _calamine_rows(_load_sheet(source, chosen), limits),
+        )
+    # Loaded on the first rows() call and kept: callers read rows() several
+    # times (header detection, date order, the data).
+    loaded: list[CalamineSheet] = []
+
+    def rows() -> Iterator[RawRow]:
+        if not loaded:
+            loaded.append(_load_sheet(source, chosen))
+        return _calamine_rows(
+            loaded[0], limits, like_openpyxl=file_format is FileFormat.XLSX
+        )
+
     return Table(
         format=file_format,
         sheet_names=names,
         sheet=chosen,
-        _rows=lambda: _calamine_rows(source, chosen, limits),
+        _rows=rows,
+        _close=loaded.clear,
+        _size_hint=lambda: _sheet_height(loaded[0]) if loaded else 0,
     )
 
 
@@ -266,9 +345,18 @@ def _calamine(source: Source) -> Iterator[CalamineWorkbook]:
         yield workbook
 
 
-def _calamine_rows(source: Source, sheet: str, limits: Limits) -> Iterator[RawRow]:
+def _sheet_height(loaded: CalamineSheet) -> int:
+    return loaded.end[0] + 1 if loaded.end is not None else 0
+
+
+def _load_sheet(source: Source, sheet: str) -> CalamineSheet:
     with _damaged_workbook(), _calamine(source) as workbook:
-        loaded = workbook.get_sheet_by_name(sheet)
+        return workbook.get_sheet_by_name(sheet)
+
+
+def _calamine_rows(
+    loaded: CalamineSheet, limits: Limits, *, like_openpyxl: bool = False
+) -> Iterator[RawRow]:
     if loaded.start is None or loaded.end is None:
         return
     end_row, end_column = loaded.end
@@ -276,8 +364,21 @@ def _calamine_rows(source: Source, sheet: str, limits: Limits) -> Iterator[RawRo
     padding: list[object] = [None] * loaded.start[1]
     # iter_rows() starts at row 0 but at the first used column.
     for number, values in enumerate(loaded.iter_rows(), start=1):
+        if like_openpyxl:
+            values = [_as_openpyxl(value) for value in values]
         if row := _finish_row(number, padding + values, limits):
             yield row
+
+
+def _as_openpyxl(value: object) -> object:
+    """A calamine .xlsx cell as openpyxl gives it, so that a sheet reads the
+    same whichever reader took it: whole numbers as int (.xlsx stores no
+    integer type; openpyxl reads "13800138000" as int), dates as datetime."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if type(value) is date:
+        return datetime(value.year, value.month, value.day)
+    return value
 
 
 @contextmanager
@@ -341,6 +442,18 @@ def _csv_rows(
                 "malformed_csv",
                 f"Line {reader.line_num} of the file is not valid CSV ({exc}).",
             ) from exc
+
+
+def _count_lines(source: Source, encoding: TextEncoding) -> int:
+    # The last unit only: encoding "\n" as UTF-16 may prepend a BOM.
+    newline = "\n".encode(encoding.codec)[-2 if "16" in encoding.codec else -1 :]
+    lines = 0
+    last = b""
+    with open_source(source) as stream:
+        while block := stream.read(4 * 1024 * 1024):
+            lines += block.count(newline)
+            last = block
+    return lines + (1 if last and not last.endswith(newline) else 0)
 
 
 def _jsonl_records(

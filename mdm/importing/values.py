@@ -52,6 +52,11 @@ def clean_text(value: str) -> str:
     forms and the ideographic space into a space, and leaves CJK characters
     alone. Invisible characters go first so NFKC sees what a reader sees.
     """
+    if value.isascii():
+        # Nothing for NFKC or the invisible-character pass to do; most cells.
+        if value.isprintable() and "  " not in value:
+            return value.strip()
+        return _SPACES.sub(" ", value).strip()
     text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", value))
     return _SPACES.sub(" ", text).strip()
 

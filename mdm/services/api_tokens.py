@@ -5,13 +5,20 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from mdm.models import ApiClient, ApiToken
+from mdm.models.audit import AuditEvent
+from mdm.services import audit
+from mdm.services.errors import DomainError
 
 TOKEN_PREFIX = "gr_"
+# After a rotation the old token keeps working this long, so that a client
+# can deploy its new secret without an outage.
+ROTATION_GRACE = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,9 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+@audit.audited(
+    AuditEvent.Action.TOKEN_ISSUE, on="client", describe=audit.describe_issued
+)
 @transaction.atomic
 def api_token_issue(*, client: ApiClient) -> IssuedToken:
     """Issue a new token for `client`; earlier tokens keep working."""
@@ -34,15 +44,32 @@ def api_token_issue(*, client: ApiClient) -> IssuedToken:
     return IssuedToken(token=token, secret=secret)
 
 
+@audit.audited(
+    AuditEvent.Action.TOKEN_ROTATE, on="token", describe=audit.describe_issued
+)
 @transaction.atomic
-def api_token_rotate(*, token: ApiToken) -> IssuedToken:
-    """Issue a successor to `token` and revoke `token`."""
+def api_token_rotate(
+    *, token: ApiToken, grace: timedelta = ROTATION_GRACE
+) -> IssuedToken:
+    """Issue a successor to `token`; `token` itself ends after `grace`
+    (at once for a zero grace, never later than it would have anyway)."""
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if not token.is_usable(timezone.now()):
+        raise DomainError("A revoked or expired token cannot be rotated.")
     issued = api_token_issue(client=token.client)
-    api_token_revoke(token=token)
+    if grace <= timedelta(0):
+        api_token_revoke(token=token)
+    else:
+        ends = timezone.now() + grace
+        if token.expires_at is None or token.expires_at > ends:
+            token.expires_at = ends
+            token.save(update_fields=["expires_at"])
     return issued
 
 
+@audit.audited(AuditEvent.Action.TOKEN_REVOKE, on="token")
 def api_token_revoke(*, token: ApiToken) -> None:
+    """End `token` now (idempotent)."""
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from openpyxl import Workbook
 
 from mdm.models import CrossReference, GoldenRecord
+from mdm.models.audit import AuditEvent
+from mdm.services.audit import audited, ref_fixed
 from mdm.spreadsheet_safety import neutralise
 
 GOLDEN_COLUMNS = [
@@ -93,16 +95,31 @@ def _prepend(header: list[str], rows: Iterator[list[object]]) -> Iterator[list[o
     yield from rows
 
 
+@audited(
+    AuditEvent.Action.EXPORT,
+    on=ref_fixed("export", "golden_records.csv"),
+    atomic=False,
+)
 def golden_records_csv() -> Iterator[bytes]:
     """Active golden records as CSV chunks."""
     return _csv(GOLDEN_COLUMNS, _golden_rows())
 
 
+@audited(
+    AuditEvent.Action.EXPORT,
+    on=ref_fixed("export", "cross_reference.csv"),
+    atomic=False,
+)
 def xref_csv() -> Iterator[bytes]:
     """(source system, source ID, golden ID) for every source record, as CSV."""
     return _csv(XREF_COLUMNS, _xref_rows())
 
 
+@audited(
+    AuditEvent.Action.EXPORT,
+    on=ref_fixed("export", "golden_records.xlsx"),
+    atomic=False,
+)
 def golden_records_xlsx() -> bytes:
     """Active golden records as an .xlsx workbook (streamed write)."""
     book = Workbook(write_only=True)

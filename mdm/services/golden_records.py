@@ -22,6 +22,8 @@ from mdm.models import (
     SourceRecord,
     StewardDecision,
 )
+from mdm.models.audit import AuditEvent
+from mdm.services.audit import audited, describe_attribute
 from mdm.services.errors import ConflictError, DomainError, MergeError
 from mdm.services.outbox import outbox_emit
 from mdm.services.survivorship import Pins, steward_pins, survive
@@ -168,12 +170,17 @@ def golden_record_merge(
 @transaction.atomic
 def golden_record_recompute(*, golden: GoldenRecord, reason: str) -> GoldenRecord:
     """Recompute the golden values from the current member source records;
-    values a steward pinned stay."""
-    golden = _recompute(golden, reason=reason, pins=steward_pins(golden))
+    values a steward pinned stay. The row is locked and re-read first, so
+    concurrent recomputes (two sources updating one customer) each get their
+    own version."""
+    locked = GoldenRecord.objects.select_for_update().get(pk=golden.pk)
+    locked._history_user = getattr(golden, "_history_user", None)
+    golden = _recompute(locked, reason=reason, pins=steward_pins(locked))
     outbox_emit(topic=OutboxEvent.Topic.UPDATED, golden=golden)
     return golden
 
 
+@audited(AuditEvent.Action.GOLDEN_UNPIN, on="golden", describe=describe_attribute)
 @transaction.atomic
 def golden_record_pin_clear(
     *,
@@ -195,6 +202,7 @@ def golden_record_pin_clear(
     return golden
 
 
+@audited(AuditEvent.Action.GOLDEN_PIN, on="golden", describe=describe_attribute)
 @transaction.atomic
 def golden_record_pin_set(
     *,

@@ -14,9 +14,11 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from itertools import islice
 from pathlib import PurePath
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -25,6 +27,7 @@ from mdm.importing import (
     CellError,
     ImportFileError,
     JsonRecord,
+    Limits,
     RawRow,
     RowError,
     Table,
@@ -33,14 +36,19 @@ from mdm.importing import (
 from mdm.importing.headers import ProposedMapping, apply_saved_mapping, propose_mapping
 from mdm.importing.values import clean_cell, day_order
 from mdm.models import ImportJob, ImportRowError, SourceSystem
+from mdm.models.audit import AuditEvent
+from mdm.services import audit
 from mdm.services.batch_matching import matching_run_batch
 from mdm.services.errors import DomainError
 from mdm.services.source_records import (
+    clean_source_id,
     source_record_upsert,
     source_record_upsert_many,
 )
 
-CHUNK_ROWS = 500
+# Rows per transaction in per-row mode: big enough that the per-chunk queries
+# and commits vanish, small enough that a crash loses little.
+CHUNK_ROWS = 2000
 PREVIEW_ROWS = 5
 # Fields of a sheet column that fill the address and contact parts.
 _ADDRESS_FIELDS = {
@@ -65,6 +73,7 @@ class Preview:
     sample: list[list[str]]
 
 
+@audit.audited(AuditEvent.Action.IMPORT_CREATE, on="system")
 @transaction.atomic
 def import_job_create(
     *,
@@ -126,6 +135,7 @@ def import_job_preview(*, job: ImportJob) -> Preview:
         return Preview(mapping=mapping, sample=sample)
 
 
+@audit.audited(AuditEvent.Action.IMPORT_CONFIRM, on="job")
 def import_job_confirm(*, job: ImportJob, mapping: dict[str, str | None]) -> ImportJob:
     """Save the importer's confirmed mapping (header -> field) and queue the job."""
     if job.status not in (ImportJob.Status.PENDING, ImportJob.Status.FAILED):
@@ -143,6 +153,12 @@ def import_job_confirm(*, job: ImportJob, mapping: dict[str, str | None]) -> Imp
     return job
 
 
+@audit.audited(
+    AuditEvent.Action.IMPORT_FINISH,
+    on="job",
+    describe=audit.describe_import,
+    atomic=False,  # commits chunk by chunk
+)
 def import_job_run(*, job: ImportJob, progress: Progress | None = None) -> ImportJob:
     """Load every row of a confirmed job (see the module docstring).
 
@@ -156,9 +172,7 @@ def import_job_run(*, job: ImportJob, progress: Progress | None = None) -> Impor
     job.error = ""
     job.save()
     try:
-        with _open_job(job) as table:
-            job.total_rows = _count_items(table, job)
-            job.save(update_fields=["total_rows"])
+        with _open_job(job, load_whole=True) as table:
             if job.mode == ImportJob.Mode.ALL_OR_NOTHING:
                 _load_all_or_nothing(job, table, progress)
             else:
@@ -187,45 +201,80 @@ class _Item:
 
 
 def _load_per_row(job: ImportJob, table: Table, progress: Progress | None) -> None:
-    chunk: list[_Item] = []
-    for item in _items(job, table):
-        chunk.append(item)
-        if len(chunk) >= CHUNK_ROWS:
-            _commit_chunk(job, chunk, progress)
-            chunk = []
-    _commit_chunk(job, chunk, progress)
+    # Each chunk commits on its own: a crash loses at most one chunk, and the
+    # rerun finds the rows before it unchanged.
+    for chunk in _chunks(job, table):
+        _commit_chunk(job, chunk, progress)
+    _finish_count(job, progress)
 
 
 def _load_all_or_nothing(
     job: ImportJob, table: Table, progress: Progress | None
 ) -> None:
-    items = list(_items(job, table))
-    bad = [item for item in items if item.errors]
+    # One transaction for the whole file, streamed chunk by chunk. After the
+    # first bad row nothing more is written, but every row is still read and
+    # validated so that the report lists all of them.
+    bad: list[_Item] = []
     try:
         with transaction.atomic():
-            for start in range(0, len(items), CHUNK_ROWS):
-                if bad:
-                    break
-                bad = _upsert_chunk(job, items[start : start + CHUNK_ROWS])
+            for chunk in _chunks(job, table):
+                bad += [item for item in chunk if item.errors]
+                if not bad:
+                    bad += _upsert_chunk(job, chunk)
+                job.processed_rows += len(chunk)
+                _report(job, progress)
             if bad:
                 raise _Rollback
     except _Rollback:
         job.created_count = job.updated_count = job.unchanged_count = 0
         _record_errors(job, bad)
         job.failed_count = len(bad)
-        job.processed_rows = len(items)
+        _finish_count(job, progress)
         raise ImportRejected(
-            f"{len(bad)} of {len(items)} rows are invalid; nothing was imported "
-            "(all-or-nothing mode). Fix them and import again."
+            f"{len(bad)} of {job.processed_rows} rows are invalid; nothing was "
+            "imported (all-or-nothing mode). Fix them and import again."
         ) from None
-    job.processed_rows = len(items)
-    job.save()
-    if progress:
-        progress(job.processed_rows, job.total_rows)
+    _finish_count(job, progress)
 
 
 class _Rollback(Exception):
     pass
+
+
+def _chunks(job: ImportJob, table: Table) -> Iterator[list[_Item]]:
+    items = _items(job, table)
+    chunk = list(islice(items, CHUNK_ROWS))
+    # Only now is the file open (a sheet loaded whole knows its height).
+    job.total_rows = max(table.size_hint() - (job.header_row or 0), 0)
+    job.save(update_fields=["total_rows"])
+    while chunk:
+        yield chunk
+        chunk = list(islice(items, CHUNK_ROWS))
+
+
+def _report(job: ImportJob, progress: Progress | None) -> None:
+    # The size hint counts lines or the sheet's height, not data rows: never
+    # let the bar run past its end.
+    job.total_rows = max(job.total_rows, job.processed_rows)
+    job.save(
+        update_fields=[
+            "processed_rows",
+            "total_rows",
+            "created_count",
+            "updated_count",
+            "unchanged_count",
+            "failed_count",
+        ]
+    )
+    if progress:
+        progress(job.processed_rows, job.total_rows)
+
+
+def _finish_count(job: ImportJob, progress: Progress | None) -> None:
+    job.total_rows = job.processed_rows
+    job.save()
+    if progress:
+        progress(job.processed_rows, job.total_rows)
 
 
 @transaction.atomic
@@ -237,27 +286,44 @@ def _commit_chunk(
     _record_errors(job, failed)
     job.failed_count += len(failed)
     job.processed_rows += len(chunk)
-    job.save()
-    if progress:
-        progress(job.processed_rows, job.total_rows)
+    _report(job, progress)
 
 
 def _upsert_chunk(job: ImportJob, items: list[_Item]) -> list[_Item]:
-    """Upsert valid items in bulk; return those rejected on the way."""
+    """Upsert valid items in bulk; return those rejected on the way.
+
+    A key repeated within the chunk is loaded after the chunk, in file order,
+    so the later row wins as it would row by row.
+    """
+    failed: list[_Item] = []
+    first: dict[str, _Item] = {}
+    repeats: list[_Item] = []
+    for item in items:
+        try:
+            key = clean_source_id(item.source_id)
+        except DomainError as exc:
+            item.errors.append(RowError(item.number, "rejected", str(exc)))
+            failed.append(item)
+            continue
+        if key in first:
+            repeats.append(item)
+        else:
+            first[key] = item
+    batch = list(first.values())
     try:
         with transaction.atomic():
             outcomes = source_record_upsert_many(
                 system=job.source_system,
-                items=[(item.source_id, item.payload) for item in items],
+                items=[(item.source_id, item.payload) for item in batch],
                 mapping=_rules(job),
             )
     except (IntegrityError, DomainError):
-        # A repeated key within the chunk, a bad source ID, or a concurrent
-        # import of the same keys: go row by row so each row gets its verdict.
-        return _upsert_one_by_one(job, items)
+        # A concurrent import of the same keys (or a payload the bulk path
+        # refuses): go row by row so each row gets its own verdict.
+        return failed + _upsert_one_by_one(job, batch + repeats)
     for outcome in outcomes:
         _count(job, outcome)
-    return []
+    return failed + _upsert_one_by_one(job, repeats)
 
 
 def _upsert_one_by_one(job: ImportJob, items: list[_Item]) -> list[_Item]:
@@ -335,25 +401,32 @@ def _sheet_items(job: ImportJob, table: Table) -> Iterator[_Item]:
     orders = _day_orders(table, mapping, columns)
     stem = PurePath(job.original_name).stem
     id_header = next((h for _, h, f in columns if f == "source_id"), None)
+    names = [h for _, h, f in columns if f in ("legal_name", "short_name")]
+    cleaners = [
+        (index, header, field, orders.get(index)) for index, header, field in columns
+    ]
     for row in table.rows():
         if row.number <= mapping.header_row:
             continue
-        yield _sheet_item(row, columns, orders, stem, id_header)
+        yield _sheet_item(row, cleaners, names, stem, id_header)
 
 
 def _sheet_item(
-    row: RawRow, columns, orders, stem: str, id_header: str | None
+    row: RawRow, cleaners, names: list[str], stem: str, id_header: str | None
 ) -> _Item:
     payload: dict[str, Any] = {}
     errors: list[CellError | RowError] = []
-    for index, header, field in columns:
-        raw = row.cells[index] if index < len(row.cells) else None
-        value = clean_cell(raw, field, column=header, order=orders.get(index))
+    cells = row.cells
+    width = len(cells)
+    for index, header, field, order in cleaners:
+        raw = cells[index] if index < width else None
+        if raw is None:
+            continue  # clean_cell(None) is None for every field
+        value = clean_cell(raw, field, column=header, order=order)
         if isinstance(value, CellError):
             errors.append(value)
         elif value is not None:
             payload[header] = value.isoformat() if isinstance(value, date) else value
-    names = [h for _, h, f in columns if f in ("legal_name", "short_name")]
     if not any(payload.get(h) for h in names):
         errors.append(
             RowError(row.number, "missing_name", "The customer name is empty.")
@@ -361,7 +434,7 @@ def _sheet_item(
     # Without an ID column, the file's name and the row number are the key: a
     # corrected copy of the same file updates its rows in place.
     source_id = payload.get(id_header) if id_header else None
-    values = ["" if c is None else str(c) for c in row.cells]
+    values = ["" if c is None else str(c) for c in cells]
     return _Item(
         row.number, source_id or f"{stem}#{row.number}", payload, errors, values
     )
@@ -402,12 +475,6 @@ def _rules(job: ImportJob) -> dict[str, Any] | None:
     }
 
 
-def _count_items(table: Table, job: ImportJob) -> int:
-    if _is_jsonl(table):
-        return sum(1 for _ in table.records())
-    return sum(1 for r in table.rows() if r.number > (job.header_row or 0))
-
-
 def _fail(job: ImportJob, message: str) -> None:
     job.status = ImportJob.Status.FAILED
     job.error = message
@@ -415,13 +482,40 @@ def _fail(job: ImportJob, message: str) -> None:
     job.save()
 
 
-def _open(source: bytes | str, *, encoding: str | None, sheet: str | None) -> Table:
-    return open_table(source, encoding=encoding or None, sheet=sheet or None)
+def import_limits() -> Limits:
+    """The size caps every upload is held to (settings IMPORT_*)."""
+    return Limits(
+        max_file_bytes=settings.IMPORT_MAX_UPLOAD_BYTES,
+        max_uncompressed_bytes=settings.IMPORT_MAX_UNCOMPRESSED_BYTES,
+        max_compression_ratio=settings.IMPORT_MAX_COMPRESSION_RATIO,
+        max_rows=settings.IMPORT_MAX_ROWS,
+        max_columns=settings.IMPORT_MAX_COLUMNS,
+        max_cells=settings.IMPORT_MAX_LOADED_CELLS,
+    )
 
 
-def _open_job(job: ImportJob) -> Table:
-    # Read from the stored file's path: big sheets are streamed, not loaded.
-    return _open(job.file.path, encoding=job.encoding, sheet=job.sheet)
+def _open(
+    source: bytes | str,
+    *,
+    encoding: str | None,
+    sheet: str | None,
+    load_whole: bool = False,
+) -> Table:
+    return open_table(
+        source,
+        encoding=encoding or None,
+        sheet=sheet or None,
+        limits=import_limits(),
+        load_whole=load_whole,
+    )
+
+
+def _open_job(job: ImportJob, *, load_whole: bool = False) -> Table:
+    # Read from the stored file's path. Previews stream the first rows; the
+    # run may load an .xlsx whole (python-calamine), within the cell cap.
+    return _open(
+        job.file.path, encoding=job.encoding, sheet=job.sheet, load_whole=load_whole
+    )
 
 
 def _is_jsonl(table: Table) -> bool:

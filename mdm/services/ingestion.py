@@ -15,6 +15,8 @@ from typing import Any
 from django.db import transaction
 
 from mdm.models import CrossReference, GoldenRecord, SourceRecord, SourceSystem
+from mdm.models.audit import AuditEvent
+from mdm.services import audit
 from mdm.services.errors import DomainError
 from mdm.services.golden_records import (
     golden_record_create,
@@ -38,6 +40,7 @@ class IngestResult:
         return None if self.match is None else self.match.as_dict()
 
 
+@audit.audited(AuditEvent.Action.RECORD_UPSERT, on=audit.ref_source_key)
 @transaction.atomic
 def record_ingest(
     *, system: SourceSystem, source_id: str, payload: Mapping[str, Any] | str | bytes
@@ -86,6 +89,12 @@ def record_ingest(
     )
 
 
+@audit.audited(
+    AuditEvent.Action.RECORD_BATCH,
+    on="system",
+    describe=audit.describe_batch,
+    atomic=False,  # each record commits on its own
+)
 def record_ingest_batch(
     *, system: SourceSystem, items: Iterable[Mapping[str, Any]]
 ) -> list[IngestResult | dict[str, Any]]:

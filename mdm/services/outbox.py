@@ -1,6 +1,10 @@
-"""Writing outbox events. Delivery to ERP and CRM reads them later; writing
+"""Writing outbox events and the deliveries they make due.
+
+Delivery to ERP, CRM and webhooks reads them later (connectors/); writing
 them inside the change's transaction means a committed change always has
-its event and a rolled-back one never does."""
+its event and one delivery per subscribed target, and a rolled-back change
+has neither.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,20 @@ from typing import Any
 from django.db import transaction
 
 from mdm.id_card import ATTRIBUTES
-from mdm.models import CrossReference, GoldenRecord, OutboxEvent
+from mdm.models import (
+    CrossReference,
+    Delivery,
+    DeliveryTarget,
+    GoldenRecord,
+    OutboxEvent,
+)
 
 
 def outbox_emit(
     *, topic: str, golden: GoldenRecord, extra: dict[str, Any] | None = None
 ) -> OutboxEvent:
-    """Record that `golden` changed; must run inside the writing transaction."""
+    """Record that `golden` changed, and make it due at every enabled target
+    subscribed to `topic`; must run inside the writing transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox_emit must run inside the change's transaction")
     members = (
@@ -31,6 +42,40 @@ def outbox_emit(
         "members": [{"system": system, "source_id": sid} for system, sid in members],
         **(extra or {}),
     }
-    return OutboxEvent.objects.create(
+    if topic == OutboxEvent.Topic.MERGED:
+        # loser -> winner, so a receiver can re-point what it holds for them.
+        payload["redirects"] = {
+            absorbed: golden.golden_id for absorbed in payload.get("absorbed", ())
+        }
+    event = OutboxEvent.objects.create(
         topic=topic, golden_id=golden.golden_id, version=golden.version, payload=payload
     )
+    outbox_schedule_deliveries(event=event)
+    return event
+
+
+def outbox_schedule_deliveries(*, event: OutboxEvent) -> list[Delivery]:
+    """One pending delivery of `event` per enabled target subscribed to its
+    topic (suspended targets too: they get it when resumed)."""
+    targets = [
+        target
+        for target in DeliveryTarget.objects.filter(enabled=True).only("pk", "topics")
+        if target.subscribes_to(event.topic)
+    ]
+    return Delivery.objects.bulk_create(
+        Delivery(
+            target=target,
+            event=event,
+            golden_id=event.golden_id,
+            version=event.version,
+            topic=event.topic,
+            idempotency_key=outbox_idempotency_key(event.pk),
+            next_attempt_at=event.created_at,
+        )
+        for target in targets
+    )
+
+
+def outbox_idempotency_key(event_id: int) -> str:
+    """The id receivers deduplicate on (webhook-id, Idempotency-Key)."""
+    return f"evt_{event_id}"

@@ -18,11 +18,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mdm.models import CrossReference, GoldenRecord, ReviewTask, StewardDecision
+from mdm.models.audit import AuditEvent
 from mdm.selectors import (
     review_task_default_keep,
     review_task_sides,
     user_role,
 )
+from mdm.services import audit
 from mdm.services.decisions import decision_record_not_a_match
 from mdm.services.errors import ConflictError, DomainError
 from mdm.services.golden_records import (
@@ -33,6 +35,7 @@ from mdm.services.golden_records import (
 KEEP_SIDES = ("left", "right")
 
 
+@audit.audited(AuditEvent.Action.TASK_CLAIM, on="task")
 @transaction.atomic
 def review_task_claim(*, task: ReviewTask, steward: AbstractBaseUser) -> ReviewTask:
     """Take an open task so that no one else decides it meanwhile."""
@@ -41,6 +44,7 @@ def review_task_claim(*, task: ReviewTask, steward: AbstractBaseUser) -> ReviewT
     return _save(task, steward, reason=f"claimed by {steward.get_username()}")
 
 
+@audit.audited(AuditEvent.Action.TASK_ASSIGN, on="task")
 @transaction.atomic
 def review_task_assign(
     *, task: ReviewTask, assignee: AbstractBaseUser, steward: AbstractBaseUser
@@ -61,6 +65,7 @@ def review_task_assign(
     )
 
 
+@audit.audited(AuditEvent.Action.TASK_RELEASE, on="task")
 @transaction.atomic
 def review_task_release(*, task: ReviewTask, steward: AbstractBaseUser) -> ReviewTask:
     """Give a claimed task back to the queue."""
@@ -69,6 +74,7 @@ def review_task_release(*, task: ReviewTask, steward: AbstractBaseUser) -> Revie
     return _save(task, steward, reason=f"released by {steward.get_username()}")
 
 
+@audit.audited(AuditEvent.Action.TASK_MERGE, on="task", describe=audit.describe_golden)
 @transaction.atomic
 def review_task_merge(
     *,
@@ -107,6 +113,7 @@ def review_task_merge(
     return merged
 
 
+@audit.audited(AuditEvent.Action.TASK_NOT_A_MATCH, on="task")
 @transaction.atomic
 def review_task_not_a_match(
     *,
@@ -128,6 +135,7 @@ def review_task_not_a_match(
     return decision
 
 
+@audit.audited(AuditEvent.Action.TASK_SKIP, on="task")
 @transaction.atomic
 def review_task_skip(
     *, task: ReviewTask, steward: AbstractBaseUser, comment: str = ""
@@ -139,6 +147,7 @@ def review_task_skip(
     return _close(task, steward, reason="skipped")
 
 
+@audit.audited(AuditEvent.Action.TASK_DEFER, on="task")
 @transaction.atomic
 def review_task_defer(
     *, task: ReviewTask, steward: AbstractBaseUser, comment: str
@@ -152,6 +161,7 @@ def review_task_defer(
     return _close(task, steward, reason="deferred")
 
 
+@audit.audited(AuditEvent.Action.TASK_REOPEN, on="task")
 @transaction.atomic
 def review_task_reopen(*, task: ReviewTask, steward: AbstractBaseUser) -> ReviewTask:
     """Put a skipped or deferred task back in the open queue."""
@@ -184,6 +194,11 @@ class BulkOutcome:
     left_alone: list[tuple[int, str]] = field(default_factory=list)
 
 
+@audit.audited(
+    AuditEvent.Action.TASK_BULK_APPROVE,
+    on=audit.ref_bulk_items,
+    describe=audit.describe_bulk,
+)
 @transaction.atomic
 def review_tasks_bulk_approve(
     *,

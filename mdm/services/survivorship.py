@@ -1,9 +1,13 @@
 """Survivorship: which member's value becomes the golden value.
 
-Scalars: the most trusted source for that attribute wins; ties go to the most
-recently updated record. A USCC with a correct check digit beats one without.
-Lists (phones, emails, addresses, contacts): the union over members, best
-source first, duplicates folded on their standardised form.
+The rules are data: `SurvivorshipPolicy` rows (edited in the admin) give
+each attribute its chain of rules; `mdm.survivorship_rules` ranks plain
+offers under a chain. This module turns member source records into offers
+and the ranking back into values and lineage.
+
+Lineage records where each value came from and which rule decided it:
+{"source": "erp:CUST-1", "source_record": 17, "rule": "source_trust"}; a
+list attribute has one such entry per item (rule "union").
 
 A steward may pin a scalar value ("this name, not the ERP's"): the pin lives
 in the lineage as {"steward": "alice", "value": "..."} and beats every source
@@ -12,24 +16,58 @@ at every recomputation until a steward clears it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+import logging
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from mdm.id_card import LIST_ATTRIBUTES, SCALAR_ATTRIBUTES
-from mdm.models import GoldenRecord, SourceRecord
+from django.core.exceptions import ValidationError
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from mdm.id_card import ADDRESS_PARTS, LIST_ATTRIBUTES, SCALAR_ATTRIBUTES
+from mdm.models import GoldenRecord, SourceRecord, SurvivorshipPolicy
+from mdm.survivorship_rules import (
+    DEFAULT_POLICY,
+    UNION,
+    Offer,
+    Policy,
+    address_fold_key,
+    decide,
+    rank,
+    union,
+)
 
+logger = logging.getLogger(__name__)
 
 Pins = Mapping[str, Mapping[str, Any]]
 
 
+def survivorship_policy_get() -> dict[str, tuple[str, ...]]:
+    """The chain of rules in force for every attribute: the stored policy,
+    or the shipped default where a row is missing or fails validation (a
+    row written around the admin must not stop every recomputation)."""
+    policy = dict(DEFAULT_POLICY)
+    for row in SurvivorshipPolicy.objects.all():
+        try:
+            row.clean()
+        except ValidationError as error:
+            logger.error(
+                "survivorship policy for %r ignored, default used: %s",
+                row.attribute,
+                "; ".join(error.messages),
+            )
+            continue
+        policy[row.attribute] = tuple(row.rules)
+    return policy
+
+
 def survive(
-    members: Sequence[SourceRecord], pins: Pins | None = None
+    members: Sequence[SourceRecord],
+    pins: Pins | None = None,
+    policy: Policy | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return (golden values, lineage) computed from active member records;
-    `pins` ({attribute: {"steward": ..., "value": ...}}) win over sources."""
+    """Return (golden values, lineage) computed from active member records
+    under `policy` (default: the one in force); `pins` ({attribute:
+    {"steward": ..., "value": ...}}) win over sources."""
+    policy = {**DEFAULT_POLICY, **(policy or survivorship_policy_get())}
     active = [m for m in members if m.is_active] or list(members)
     values: dict[str, Any] = {}
     lineage: dict[str, Any] = {}
@@ -39,17 +77,15 @@ def survive(
             values[attribute] = pin["value"]
             lineage[attribute] = dict(pin)
             continue
-        ranked = sorted(active, key=_rank_key(attribute), reverse=True)
-        winner = next((m for m in ranked if m.attributes.get(attribute)), None)
-        values[attribute] = _scalar_value(winner, attribute)
-        if winner is not None:
-            lineage[attribute] = _origin(winner)
+        decision = decide(list(_offers(active, attribute)), policy[attribute])
+        values[attribute] = decision.winner.value if decision else ""
+        if decision is not None:
+            lineage[attribute] = _origin(decision.winner, decision.rule)
     values["uscc_valid"] = _uscc_valid(active, values["uscc"])
     for attribute in LIST_ATTRIBUTES:
-        ranked = sorted(active, key=_rank_key(attribute), reverse=True)
-        items, origins = _union(ranked, attribute)
-        values[attribute] = items
-        lineage[attribute] = origins
+        kept = union(list(_offers(active, attribute)), policy[attribute])
+        values[attribute] = [offer.value for offer in kept]
+        lineage[attribute] = [_origin(offer, UNION) for offer in kept]
     return values, lineage
 
 
@@ -64,35 +100,66 @@ def steward_pins(golden: GoldenRecord) -> dict[str, dict[str, Any]]:
 
 
 def candidate_values(
-    members: Sequence[SourceRecord], attribute: str
+    members: Sequence[SourceRecord], attribute: str, policy: Policy | None = None
 ) -> dict[str, list[SourceRecord]]:
     """The distinct values the members offer for a scalar attribute, each with
     the members that hold it, in survivorship order (the winner first)."""
+    chain = (policy or survivorship_policy_get()).get(attribute) or DEFAULT_POLICY[
+        attribute
+    ]
+    by_id = {member.pk: member for member in members}
     offers: dict[str, list[SourceRecord]] = {}
-    for member in sorted(members, key=_rank_key(attribute), reverse=True):
-        if member.attributes.get(attribute):
-            offers.setdefault(_scalar_value(member, attribute), []).append(member)
+    for offer in rank(list(_offers(members, attribute)), chain):
+        if offer.fold_key:
+            offers.setdefault(offer.value, []).append(by_id[offer.record_id])
     return offers
 
 
-def _rank_key(attribute: str) -> Callable[[SourceRecord], tuple]:
-    def key(member: SourceRecord) -> tuple:
-        valid_first = attribute == "uscc" and bool(
-            member.standardised.get("uscc_valid")
-        )
+def _offers(members: Sequence[SourceRecord], attribute: str) -> Iterator[Offer]:
+    for member in members:
         trust = member.source_system.trust_for(attribute)
-        recency = member.source_updated_at or member.updated_at or _EPOCH
-        return (valid_first, trust, recency, member.pk or 0)
+        updated_at = member.source_updated_at or member.updated_at
+        for value, valid in _values(member, attribute):
+            yield Offer(
+                value=value,
+                record_id=member.pk,
+                source=member.key,
+                trust=trust,
+                updated_at=updated_at,
+                valid=valid,
+                fold=(
+                    address_fold_key(value, ADDRESS_PARTS)
+                    if attribute == "addresses" and isinstance(value, dict)
+                    else None
+                ),
+            )
 
-    return key
 
-
-def _scalar_value(member: SourceRecord | None, attribute: str) -> str:
-    if member is None:
-        return ""
+def _values(member: SourceRecord, attribute: str) -> list[tuple[Any, bool | None]]:
+    """A member's values for an attribute, each with its validity: True
+    passed a check, False failed it, None has no check."""
+    raw = member.attributes.get(attribute)
+    standardised = member.standardised
     if attribute == "uscc":
-        return member.standardised.get("uscc") or member.attributes["uscc"]
-    return member.attributes[attribute]
+        return [(standardised.get("uscc") or raw, standardised.get("uscc_valid"))]
+    if attribute == "legal_name":
+        # A registered name carries its legal form (有限公司, Co., Ltd.) or is
+        # a named branch; "华盛科技" alone is a trade name, not a legal one.
+        well_formed = bool(
+            standardised.get("name_legal_form") or standardised.get("name_is_branch")
+        )
+        return [(raw, well_formed)]
+    if attribute in ("phones", "emails"):
+        # Standardised phones and emails (E.164, lower-case) where they
+        # parsed; the raw text is kept when nothing parsed, rather than
+        # losing the value, and ranks as invalid.
+        parsed = standardised.get(attribute)
+        if parsed:
+            return [(item, True) for item in parsed]
+        return [(item, False) for item in raw or []]
+    if attribute in LIST_ATTRIBUTES:
+        return [(item, None) for item in raw or []]
+    return [(raw, None)]
 
 
 def _uscc_valid(members: Sequence[SourceRecord], uscc: str) -> bool | None:
@@ -102,35 +169,5 @@ def _uscc_valid(members: Sequence[SourceRecord], uscc: str) -> bool | None:
     return None
 
 
-def _union(ranked: Sequence[SourceRecord], attribute: str) -> tuple[list, list]:
-    items: list = []
-    origins: list = []
-    seen: set[str] = set()
-    for member in ranked:
-        for item in _items(member, attribute):
-            fold_key = _fold_key(item)
-            if fold_key and fold_key not in seen:
-                seen.add(fold_key)
-                items.append(item)
-                origins.append(_origin(member))
-    return items, origins
-
-
-def _items(member: SourceRecord, attribute: str) -> list:
-    # Standardised phones and emails (E.164, lower-case) where they parsed;
-    # the raw text is kept when nothing parsed, rather than losing the value.
-    if attribute in ("phones", "emails"):
-        return member.standardised.get(attribute) or member.attributes.get(
-            attribute, []
-        )
-    return member.attributes.get(attribute, [])
-
-
-def _fold_key(item: Any) -> str:
-    if isinstance(item, dict):
-        return "|".join("".join(str(v).split()).lower() for v in item.values() if v)
-    return "".join(str(item).split()).lower()
-
-
-def _origin(member: SourceRecord) -> dict[str, Any]:
-    return {"source": member.key, "source_record": member.pk}
+def _origin(offer: Offer, rule: str) -> dict[str, Any]:
+    return {"source": offer.source, "source_record": offer.record_id, "rule": rule}

@@ -5,7 +5,8 @@ unmerge moves the absorbed records' members back, makes their golden IDs live
 again, and restores their values and lineage from the snapshot, byte for
 byte. Where the members changed since the merge (a source record was updated
 or another one joined), the values are recomputed instead, pins kept, since
-the old values would no longer describe the members.
+the old values would no longer describe the members. `golden_record_restore`
+is shared with the undo of a split (mdm/services/split.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from mdm.models import (
     SourceRecord,
     StewardDecision,
 )
+from mdm.models.audit import AuditEvent
 from mdm.selectors import decision_unmerged_by, user_role
+from mdm.services import audit
 from mdm.services.errors import DomainError
 from mdm.services.golden_records import (
     golden_record_check_versions,
@@ -41,6 +44,9 @@ class UnmergeError(DomainError):
     """A merge that cannot be undone (any more)."""
 
 
+@audit.audited(
+    AuditEvent.Action.GOLDEN_UNMERGE, on="decision", describe=audit.describe_decision
+)
 @transaction.atomic
 def golden_record_unmerge(
     *,
@@ -83,6 +89,17 @@ def golden_record_unmerge(
             "source_record_id", flat=True
         )
     )
+    leaving = {pk for gid in absorbed_ids for pk in decision.snapshot[gid]["members"]}
+    if not still_members - leaving:
+        # A later split moved the survivor's own records away: undoing this
+        # merge now would leave a live golden record with no source record.
+        raise UnmergeError(
+            _(
+                "%(survivor)s would be left without a source record: undo the "
+                "later split first."
+            )
+            % {"survivor": survivor_id}
+        )
     change_reason = f"unmerge of decision {decision.pk}: {reason}"
     groups: dict[int, list[int]] = {}
     for group, golden_id in enumerate(absorbed_ids, start=1):
@@ -100,14 +117,14 @@ def golden_record_unmerge(
             )
         record.status = GoldenRecord.Status.ACTIVE
         record.merged_into = None
-        _restore(record, snapshot, steward=steward, reason=change_reason)
+        golden_record_restore(record, snapshot, steward=steward, reason=change_reason)
         groups[group] = returning
     groups[0] = sorted(
         CrossReference.objects.filter(golden=survivor).values_list(
             "source_record_id", flat=True
         )
     )
-    _restore(
+    golden_record_restore(
         survivor, decision.snapshot[survivor_id], steward=steward, reason=change_reason
     )
     split = StewardDecision.objects.create(
@@ -156,13 +173,17 @@ def _check_still_undoable(survivor: GoldenRecord, absorbed: list[GoldenRecord]) 
             )
 
 
-def _restore(
+def golden_record_restore(
     golden: GoldenRecord,
     snapshot: dict[str, Any],
     *,
     steward: AbstractBaseUser,
     reason: str,
 ) -> None:
+    """Give `golden` back the values and lineage of `snapshot` (taken by
+    `golden_record_snapshot`), byte for byte; if its members changed since,
+    recompute instead, keeping the snapshot's pins. The version goes on
+    rising. Call inside the undoing transaction, with `golden` locked."""
     golden._history_user = steward
     if golden_record_members_digest(golden) != snapshot["members_digest"]:
         # The members changed since the merge: values from then would lie.

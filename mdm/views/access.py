@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from mdm.selectors import user_role
+from mdm.services.audit import audit_request_denied
 from mdm.services.errors import ConflictError, DomainError
 
 View = Callable[..., HttpResponse]
@@ -38,6 +39,7 @@ def steward_required(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not user_role(request.user).can_decide:
+            audit_request_denied(request)
             raise PermissionDenied
         try:
             return view(request, *args, **kwargs)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mdm.id_card import ADDRESS_PARTS, ATTRIBUTES, LIST_ATTRIBUTES, SCALAR_ATTRIBUTES
 from mdm.masking import mask_json, mask_value
-from mdm.models import GoldenRecord, SourceRecord
+from mdm.models import GoldenRecord, SourceRecord, SurvivorshipPolicy
 
 LIST_SEPARATOR = " · "
 _E164_RE = re.compile(r"^\+\d{6,15}$")
@@ -92,6 +92,21 @@ class AttributeRow:
     def pinned_by(self) -> str:
         origin = self.origins[0] if len(self.origins) == 1 else {}
         return origin.get("steward", "")
+
+    @property
+    def rule(self) -> str:
+        """The survivorship rule that decided the value, in words."""
+        names = {origin.get("rule") for origin in self.origins} - {None}
+        return str(RULE_LABELS.get(names.pop(), "")) if len(names) == 1 else ""
+
+
+# What decided an attribute (the "rule" in lineage; mdm/survivorship_rules.py).
+RULE_LABELS: dict[str, Promise] = {
+    **{rule.value: rule.label for rule in SurvivorshipPolicy.Rule},
+    "only_value": _("no other value offered"),
+    "tie_break": _("full tie: the oldest record"),
+    "union": _("union of all sources"),
+}
 
 
 def attribute_rows(

@@ -143,7 +143,7 @@ def test_it_refuses_too_many_zip_entries() -> None:
 
 def test_it_ignores_a_declared_dimension_of_the_whole_grid() -> None:
     xml = files.sheet_xml(XLSX)
-    assert '<dimension ref="A1:E3" />' in xml
+    assert '<dimension ref="A1:E3"' in xml
     forged = xml.replace('ref="A1:E3"', 'ref="A1:XFD1048576"')
     started = time.perf_counter()
     rows = list(open_table(attack_xlsx(SHEET, forged.encode())).rows())

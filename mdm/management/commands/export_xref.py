@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
+from mdm.audit_context import audit_as
 from mdm.services.exports import xref_csv
 
 
@@ -16,6 +17,6 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, required=True)
 
     def handle(self, *args, out: Path, **options) -> None:
-        with out.open("wb") as handle:
+        with audit_as("command:export_xref"), out.open("wb") as handle:
             lines = sum(handle.write(chunk) > 0 for chunk in xref_csv()) - 2
         self.stdout.write(self.style.SUCCESS(f"{lines} cross-references -> {out}"))

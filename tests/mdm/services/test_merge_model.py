@@ -1,12 +1,22 @@
-"""A model of merges and unmerges (RELIABILITY C3): whatever the sequence,
-source records are never lost, each belongs to exactly one golden record,
-golden IDs are never reused, merged-away IDs resolve to a live survivor, and
-an unmerge restores the mapping and the values exactly."""
+"""A model of merges, splits and their undoing (RELIABILITY C3): whatever the
+sequence, source records are never lost, each belongs to exactly one golden
+record, golden IDs are never reused, merged-away IDs resolve to a live
+record, every live record has a source record, and undoing the latest
+merge or split restores the mapping and the values byte for byte.
 
+How many examples run is a settings profile chosen by HYPOTHESIS_PROFILE:
+unset, a short run for every test session; `ci`, C3's 1,000 examples of up
+to 50 steps; `nightly`, 10,000. Each example runs in a savepoint rolled back
+at its end, so the 1,000th example is as fast as the first.
+"""
+
+import os
 from itertools import count
 
 import pytest
-from hypothesis import settings
+from django.db import transaction
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -20,17 +30,37 @@ from hypothesis.stateful import (
 from mdm.id_card import ATTRIBUTES
 from mdm.models import CrossReference, GoldenRecord, SourceRecord, StewardDecision
 from mdm.selectors import golden_record_resolve
+from mdm.services.errors import DomainError
 from mdm.services.golden_records import golden_record_create, golden_record_merge
+from mdm.services.split import golden_record_split, golden_record_split_undo
 from mdm.services.unmerge import golden_record_unmerge
 from tests.builders import make_source_record
 from tests.mdm.ui.helpers import make_steward
 
+_COMMON = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+hypothesis_settings.register_profile(
+    "c3-default", max_examples=25, stateful_step_count=20, **_COMMON
+)
+hypothesis_settings.register_profile(
+    "c3-ci", max_examples=1000, stateful_step_count=50, **_COMMON
+)
+hypothesis_settings.register_profile(
+    "c3-nightly", max_examples=10_000, stateful_step_count=50, **_COMMON
+)
+PROFILE = f"c3-{os.environ.get('HYPOTHESIS_PROFILE') or 'default'}"
+
 _serial = count(1)
 NAMES = ["北京华盛科技有限公司", "华盛科技", "上海明远贸易有限公司", "明远贸易", "华盛"]
 PHONES = ["010-65521234", "138 0013 8000", "021-5555 0000", ""]
+FIELDS = [*ATTRIBUTES, "uscc_valid"]
 
 
-class MergeModel(RuleBasedStateMachine):
+class MergeSplitModel(RuleBasedStateMachine):
+    steward = None  # set by the test: one steward for every example
+
     @initialize(
         records=st.lists(
             st.tuples(st.sampled_from(NAMES), st.sampled_from(PHONES)),
@@ -39,7 +69,7 @@ class MergeModel(RuleBasedStateMachine):
         )
     )
     def create(self, records):
-        self.steward = make_steward(f"s{next(_serial)}")
+        self.savepoint = transaction.savepoint()
         self.sources = []
         self.golden_pks = []
         for name, phone in records:
@@ -48,26 +78,65 @@ class MergeModel(RuleBasedStateMachine):
             )
             self.sources.append(record.pk)
             self.golden_pks.append(golden_record_create(members=[record]).pk)
+        self.view = self.decisions = None
         self.issued = {g.golden_id: g.pk for g in self._goldens()}
-        self.merges = []  # (decision, mapping before, values before), LIFO
+        # (kind, decision, state before it): the undo of the latest restores it.
+        self.done = []
+
+    def teardown(self):
+        if hasattr(self, "savepoint"):
+            transaction.savepoint_rollback(self.savepoint)
 
     def _goldens(self):
         return GoldenRecord.objects.filter(pk__in=self.golden_pks)
 
+    def _view(self):
+        """Golden records and members as the database has them now, read once
+        per step (preconditions and invariants all look at it)."""
+        if self.view is None:
+            goldens = {g.pk: g for g in self._goldens().order_by("pk")}
+            members = {pk: [] for pk in goldens}
+            mapping = dict(
+                CrossReference.objects.filter(
+                    source_record_id__in=self.sources
+                ).values_list("source_record_id", "golden_id")
+            )
+            for source, golden in sorted(mapping.items()):
+                members[golden].append(source)
+            self.view = (goldens, members, mapping)
+        return self.view
+
+    def _changed(self):
+        self.view = self.decisions = None
+
     def _active(self):
-        return list(self._goldens().filter(status="active").order_by("pk"))
+        goldens, _members, _mapping = self._view()
+        return [g for g in goldens.values() if g.status == "active"]
+
+    def _members(self, golden):
+        return self._view()[1][golden.pk]
+
+    def _splittable(self):
+        return [g for g in self._active() if len(self._members(g)) >= 2]
 
     def _state(self):
-        mapping = dict(
-            CrossReference.objects.filter(
-                source_record_id__in=self.sources
-            ).values_list("source_record_id", "golden_id")
-        )
+        goldens, _members, mapping = self._view()
         values = {
-            g.pk: ({a: getattr(g, a) for a in ATTRIBUTES}, g.status, g.merged_into_id)
-            for g in self._goldens()
+            g.pk: (
+                {f: getattr(g, f) for f in FIELDS},
+                g.lineage,
+                g.status,
+                g.merged_into_id,
+            )
+            for g in goldens.values()
         }
         return mapping, values
+
+    def _assert_restored(self, before):
+        mapping, values = self._state()
+        assert mapping == before[0]
+        # Records made since (by a split) are left merged into a live record.
+        assert {pk: values[pk] for pk in before[1]} == before[1]
 
     @precondition(lambda self: len(self._active()) >= 2)
     @rule(data=st.data())
@@ -76,51 +145,144 @@ class MergeModel(RuleBasedStateMachine):
         survivor = data.draw(st.sampled_from(active))
         others = [g for g in active if g.pk != survivor.pk]
         absorbed = data.draw(st.lists(st.sampled_from(others), min_size=1, unique=True))
+        chosen = data.draw(st.none() | st.sampled_from(NAMES))
         before = self._state()
         golden_record_merge(
-            survivor=survivor, absorbed=absorbed, steward=self.steward, reason="model"
+            survivor=survivor,
+            absorbed=absorbed,
+            steward=self.steward,
+            reason="model",
+            overrides={"legal_name": chosen} if chosen else None,
         )
+        self._changed()
         decision = StewardDecision.objects.filter(kind="merge").latest("pk")
-        self.merges.append((decision, before))
+        self.done.append(("merge", decision, before))
 
-    @precondition(lambda self: bool(self.merges))
+    @precondition(lambda self: bool(self._splittable()))
+    @rule(data=st.data())
+    def split(self, data):
+        golden = data.draw(st.sampled_from(self._splittable()))
+        members = self._members(golden)
+        labels = data.draw(
+            st.lists(st.integers(1, 3), min_size=len(members), max_size=len(members))
+        )
+        if len(set(labels)) < 2:
+            labels[-1] = labels[0] % 3 + 1
+        keep = data.draw(st.none() | st.sampled_from(sorted(set(labels))))
+        before = self._state()
+        decision = golden_record_split(
+            golden=golden,
+            groups=dict(zip(members, labels, strict=True)),
+            keep=keep,
+            steward=self.steward,
+            reason="model",
+            expected_version=golden.version,
+        )
+        self._changed()
+        for golden_id in decision.details["created"]:
+            assert golden_id not in self.issued  # a golden ID is never reused
+            record = GoldenRecord.objects.get(golden_id=golden_id)
+            assert record.pk not in self.golden_pks
+            self.issued[golden_id] = record.pk
+            self.golden_pks.append(record.pk)
+        self.done.append(("split", decision, before))
+
+    @precondition(lambda self: bool(self.done))
     @rule()
-    def unmerge_the_latest(self):
-        decision, before = self.merges.pop()
-        golden_record_unmerge(decision=decision, steward=self.steward, reason="model")
-        mapping, values = self._state()
-        assert mapping == before[0]
-        assert {pk: v[0] for pk, v in values.items()} == {
-            pk: v[0] for pk, v in before[1].items()
-        }
-        assert {pk: v[1:] for pk, v in values.items()} == {
-            pk: v[1:] for pk, v in before[1].items()
-        }
+    def undo_the_latest(self):
+        kind, decision, before = self.done.pop()
+        self._undo(kind, decision)
+        self._changed()
+        self._assert_restored(before)
+
+    @rule(data=st.data())
+    def look_up_a_golden_id(self, data):
+        """Any golden ID ever issued finds a live record (always possible, so
+        that some rule is enabled whatever swarm testing switches off)."""
+        golden_id = data.draw(st.sampled_from(sorted(self.issued)))
+        resolution = golden_record_resolve(golden_id)
+        assert resolution.record.status == "active"
+        assert resolution.chain[0] == golden_id
+
+    @precondition(lambda self: bool(self._decisions()))
+    @rule(data=st.data())
+    def undo_any_decision(self, data):
+        """Undo any earlier decision, out of order: it is done, or refused
+        with a clear reason and nothing written."""
+        decision = data.draw(st.sampled_from(self._decisions()))
+        kind = "merge" if decision.kind == StewardDecision.Kind.MERGE else "split"
+        before = self._state()
+        try:
+            self._undo(kind, decision)
+        except DomainError:
+            self._changed()
+            assert self._state() == before
+        else:
+            self._changed()
+            # The latest decision's "before" no longer describes the state.
+            self.done = []
+
+    def _decisions(self):
+        if self.decisions is None:
+            self.decisions = list(
+                StewardDecision.objects.filter(
+                    members__source_record_id__in=self.sources
+                )
+                .exclude(details__has_key="unmerge_of")
+                .distinct()
+                .order_by("pk")
+            )
+        return self.decisions
+
+    def _undo(self, kind, decision):
+        if kind == "merge":
+            golden_record_unmerge(decision=decision, steward=self.steward, reason="m")
+        else:
+            golden = GoldenRecord.objects.get(golden_id=decision.details["golden"])
+            golden_record_split_undo(
+                decision=decision,
+                steward=self.steward,
+                reason="m",
+                expected_version=golden.version,
+            )
 
     @invariant()
     def every_source_record_is_kept_and_in_exactly_one_golden_record(self):
         assert SourceRecord.objects.filter(pk__in=self.sources).count() == len(
             self.sources
         )
-        links = CrossReference.objects.filter(source_record_id__in=self.sources)
-        assert sorted(links.values_list("source_record_id", flat=True)) == sorted(
-            self.sources
-        )
+        _goldens, _members, mapping = self._view()
+        # The link is one row per source record (a OneToOne), so "in exactly
+        # one" is "in at least one", and each link's record is one of ours.
+        assert sorted(mapping) == sorted(self.sources)
 
     @invariant()
     def golden_ids_are_stable_and_never_reused(self):
-        for golden in self._goldens():
-            assert self.issued[golden.golden_id] == golden.pk
+        goldens, _members, _mapping = self._view()
+        assert {g.golden_id: g.pk for g in goldens.values()} == self.issued
 
     @invariant()
-    def merged_away_ids_resolve_to_a_live_survivor(self):
-        for golden_id in self.issued:
-            assert golden_record_resolve(golden_id).record.status == "active"
+    def merged_away_ids_resolve_to_a_live_record(self):
+        goldens, _members, _mapping = self._view()
+        for golden in goldens.values():
+            seen = {golden.pk}
+            while golden.merged_into_id is not None:
+                golden = goldens[golden.merged_into_id]
+                assert golden.pk not in seen  # no cycle
+                seen.add(golden.pk)
+            assert golden.status == "active"
+
+    @invariant()
+    def every_live_record_has_a_source_record(self):
+        for golden in self._active():
+            assert self._members(golden)
 
 
 @pytest.mark.django_db
-def test_merges_and_unmerges_keep_the_invariants():
+def test_merges_splits_and_undos_keep_the_invariants(settings):
+    # One steward for every example; a cheap hasher, as no one logs in.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    MergeSplitModel.steward = make_steward()
     run_state_machine_as_test(
-        MergeModel,
-        settings=settings(max_examples=20, stateful_step_count=12, deadline=None),
+        MergeSplitModel, settings=hypothesis_settings.get_profile(PROFILE)
     )

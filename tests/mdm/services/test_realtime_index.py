@@ -1,8 +1,16 @@
+import time
+
 import pytest
 
+import matching
+from mdm.models import SourceRecord
 from mdm.services import realtime_matching
 from mdm.services.match_models import match_config_current
-from tests.builders import make_source_record
+from mdm.services.source_records import (
+    source_record_mark_deleted,
+    source_record_upsert,
+)
+from tests.builders import make_golden, make_source_record
 
 pytestmark = pytest.mark.django_db
 
@@ -23,3 +31,94 @@ def test_each_change_is_indexed_once_and_later_changes_are_seen(monkeypatch):
 
 def test_the_same_model_is_parsed_once_per_process():
     assert match_config_current() is match_config_current()
+
+
+def _indexed(index, record) -> bool:
+    try:
+        index.remove(str(record.pk))
+    except KeyError:
+        return False
+    index.add(realtime_matching.source_record_as_matching_record(record))
+    return True
+
+
+def test_changes_are_followed_through_the_history():
+    config = match_config_current()
+    kept = make_source_record(FName="北京华盛科技有限公司")
+    gone = make_source_record(FName="上海明远贸易有限公司")
+    index = realtime_matching._synced_index(config)
+    assert _indexed(index, kept) and _indexed(index, gone)
+    source_record_mark_deleted(system=gone.source_system, source_id=gone.source_id)
+    renamed = source_record_upsert(
+        system=kept.source_system,
+        source_id=kept.source_id,
+        payload={"FNumber": kept.source_id, "FName": "深圳前海微众银行股份有限公司"},
+    ).record
+    index = realtime_matching._synced_index(config)
+    assert not _indexed(index, gone)
+    found = matching.match_one(
+        realtime_matching.source_record_as_matching_record(renamed),
+        index,
+        config,
+    )
+    assert all(c.id != str(kept.pk) for c in found)  # the record itself is skipped
+    query = matching.Record(
+        id="query", source="crm", fields={"name": "深圳前海微众银行股份有限公司"}
+    )
+    assert str(kept.pk) in [c.id for c in matching.match_one(query, index, config)]
+
+
+def test_a_history_gap_is_looked_at_again_until_the_margin_passes():
+    config = match_config_current()
+    realtime_matching._synced_index(config)
+    late = make_source_record(FName="杭州云栖软件有限公司")
+    history_id = late.history.latest().history_id
+    # As if a later transaction had been seen first: `late` is a gap.
+    holder = realtime_matching._holder
+    holder.watermark = history_id + 1
+    holder.pending = {history_id: time.monotonic()}
+    index = realtime_matching._synced_index(config)
+    assert _indexed(index, late)
+    assert holder.pending == {}
+    holder.pending = {history_id + 5: time.monotonic() - 3600}  # rolled back
+    realtime_matching._synced_index(config)
+    assert holder.pending == {}
+
+
+def test_a_large_catch_up_is_indexed_as_one_segment(monkeypatch):
+    monkeypatch.setattr(realtime_matching, "BULK_CATCH_UP", 2)
+    config = match_config_current()
+    realtime_matching._synced_index(config)
+    names = ["北京华盛科技有限公司", "上海明远贸易有限公司", "广州市天河电子有限公司"]
+    records = [make_source_record(FName=name) for name in names]
+    tables = []
+    original = realtime_matching.source_rows_as_matching_table
+    monkeypatch.setattr(
+        realtime_matching,
+        "source_rows_as_matching_table",
+        lambda rows, schema: tables.append(1) or original(rows, schema),
+    )
+    index = realtime_matching._synced_index(config)
+    assert len(tables) == 1
+    assert all(_indexed(index, r) for r in records)
+
+
+def test_warm_builds_once_and_reports_the_build():
+    make_source_record(FName="北京华盛科技有限公司")
+    build = realtime_matching.realtime_index_warm()
+    assert build is not None and build.records >= 1 and build.segments >= 1
+    assert realtime_matching.realtime_index_warm() is None
+
+
+def test_an_unsaved_record_can_be_matched():
+    # The lookup API's "what would happen" path matches a record it never saves.
+    golden = make_golden("北京华盛科技有限公司", FTel="010-65521234")
+    existing = golden.xrefs.get().source_record
+    probe = SourceRecord(
+        source_system=existing.source_system,
+        source_id="",
+        attributes={"legal_name": "北京华盛科技有限公司", "phones": ["010-65521234"]},
+    )
+    outcome = realtime_matching.source_record_match(probe)
+    assert outcome.decision == outcome.AUTO_MERGE
+    assert outcome.best.record.pk == existing.pk and outcome.best.golden == golden

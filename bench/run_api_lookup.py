@@ -1,0 +1,308 @@
+"""Lookup and search API under load: 50 concurrent clients against gunicorn.
+
+    # load 1,000,000+ golden records once (helper loader of run_rest_ingest.py):
+    .venv/bin/python bench/run_rest_ingest.py --database-url $DB \\
+        --records 1300000 --load-only
+    .venv/bin/python bench/run_api_lookup.py --database-url $DB \\
+        --out var/bench/api_lookup_1m.json
+
+1. Server: gunicorn with deploy/gunicorn.conf.py (`--workers` sync workers,
+   the real-time index not warmed: lookups do not match), settings
+   `bench/api_bench_settings.py` = the product's settings plus one bare
+   Django JSON view (`/bench/bare`, no database, no DRF) as the baseline,
+   behind the same middleware. Rate limits stay on (counted in the database
+   cache, as by default) but are raised so they never refuse.
+2. Client: this script, in a second process: an asyncio loop with httpx and
+   `--concurrency` tasks, each sending its next request as soon as the last
+   answered (closed loop). Why not locust: one small file with exact
+   per-request latencies and no gevent/Flask stack; its own CPU cost is the
+   same for every phase, so the ratio to the bare view is fair.
+3. Phases, `--seconds` each after a warm-up: bare, golden-ID lookup, source-ID
+   lookup, bare again (the baseline is the mean of the two), fuzzy name
+   search. Keys are drawn with a fixed seed from the loaded records.
+
+With a closed loop, latency = concurrency / throughput (Little's law): on a
+saturated 2-core machine a p99 target is a throughput target in disguise.
+So each lookup phase is also run open-loop at `--paced-rate` requests/s,
+which is what a latency target usually means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def django_setup(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("SECRET_KEY", "bench-only")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mdm.settings")
+    import django
+
+    django.setup()
+
+
+def sample_keys(seed: int, count: int) -> dict:
+    """Golden IDs, source keys and names drawn from the loaded data."""
+    from django.db import connection
+
+    from mdm.models import GoldenRecord
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(id) FROM mdm_crossreference")
+        top = cursor.fetchone()[0]
+        rng = random.Random(seed)
+        ids = sorted({rng.randint(1, top) for _ in range(count)})
+        cursor.execute(
+            "SELECT g.golden_id, s.code, r.source_id, r.name "
+            "FROM mdm_crossreference x "
+            "JOIN mdm_goldenrecord g ON g.id = x.golden_id "
+            "JOIN mdm_sourcerecord r ON r.id = x.source_record_id "
+            "JOIN mdm_sourcesystem s ON s.id = r.source_system_id "
+            "WHERE x.id = ANY(%s)",
+            [ids],
+        )
+        rows = cursor.fetchall()
+    rng.shuffle(rows)
+    return {
+        "goldens": GoldenRecord.objects.count(),
+        "golden_ids": [r[0] for r in rows],
+        "source_keys": [(r[1], r[2]) for r in rows],
+        "names": [r[3] for r in rows if r[3]],
+    }
+
+
+def issue_token() -> str:
+    from mdm.models import ApiClient
+    from mdm.services.api_tokens import api_token_issue
+
+    client, _ = ApiClient.objects.get_or_create(
+        name="bench-api-lookup", defaults={"scopes": ["read"]}
+    )
+    return api_token_issue(client=client).secret
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(database_url: str, workers: int, port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "api_bench_settings",
+        "PYTHONPATH": f"{ROOT / 'bench'}:{ROOT}",
+        "SECRET_KEY": "bench-only",
+        "DEBUG": "false",
+        "SECURE_SSL_REDIRECT": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "WEB_CONCURRENCY": str(workers),
+        "REALTIME_INDEX_WARM": "false",
+        "LOG_LEVEL": "WARNING",
+        "API_RATE_LOOKUP": "1000000/s",
+        "API_RATE_SEARCH": "1000000/s",
+    }
+    return subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "-c",
+            str(ROOT / "deploy/gunicorn.conf.py"),
+            "-b",
+            f"127.0.0.1:{port}",
+            "mdm.wsgi",
+        ],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+
+
+async def run_phase(
+    base: str,
+    paths: list[str],
+    headers: dict,
+    *,
+    seconds: float,
+    concurrency: int,
+    rate: float | None = None,
+) -> dict:
+    """Closed loop (`rate` None) or open loop at `rate` requests/s."""
+    import httpx
+
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits) as http:
+
+        async def one(path: str) -> None:
+            started = time.perf_counter()
+            try:
+                response = await http.get(path, timeout=30)
+                code = response.status_code
+            except httpx.HTTPError:
+                code = 0
+            latencies.append(time.perf_counter() - started)
+            statuses[code] = statuses.get(code, 0) + 1
+
+        deadline = time.perf_counter() + seconds
+        started = time.perf_counter()
+        if rate is None:
+
+            async def loop(offset: int) -> None:
+                i = offset
+                while time.perf_counter() < deadline:
+                    await one(paths[i % len(paths)])
+                    i += concurrency
+
+            await asyncio.gather(*(loop(n) for n in range(concurrency)))
+        else:
+            gate = asyncio.Semaphore(concurrency)
+            tasks = []
+
+            async def paced(path: str) -> None:
+                async with gate:
+                    await one(path)
+
+            i = 0
+            while time.perf_counter() < deadline:
+                tasks.append(asyncio.create_task(paced(paths[i % len(paths)])))
+                i += 1
+                await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
+            await asyncio.gather(*tasks)
+        wall = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return round(
+            latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 1
+        )
+
+    return {
+        "requests": len(latencies),
+        "throughput": round(len(latencies) / wall, 1),
+        "p50_ms": pct(0.50),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
+        "statuses": statuses,
+    }
+
+
+async def run_all(args, base: str, token: str, keys: dict) -> dict:
+    from urllib.parse import quote
+
+    auth = {"Authorization": f"Bearer {token}"}
+    bare = ["/bench/bare"]
+    golden = [f"/api/v1/golden-records/{g}" for g in keys["golden_ids"]]
+    source = [
+        f"/api/v1/golden-records/by-source/{s}/{quote(i, safe='')}"
+        for s, i in keys["source_keys"]
+    ]
+    names = [f"/api/v1/golden-records/search?name={quote(n)}" for n in keys["names"]]
+    common = {"seconds": args.seconds, "concurrency": args.concurrency}
+    await run_phase(base, golden[:500], auth, seconds=3, concurrency=args.concurrency)
+    results = {}
+    for name, paths in [
+        ("bare_1", bare),
+        ("golden_id", golden),
+        ("source_id", source),
+        ("bare_2", bare),
+        ("name_search", names),
+    ]:
+        results[name] = await run_phase(base, paths, auth, **common)
+        print(name, results[name], file=sys.stderr, flush=True)
+    for name, paths in [("bare", bare), ("golden_id", golden), ("source_id", source)]:
+        key = f"{name}_paced_{int(args.paced_rate)}"
+        results[key] = await run_phase(
+            base, paths, auth, rate=args.paced_rate, **common
+        )
+        print(key, results[key], file=sys.stderr, flush=True)
+    return results
+
+
+def wait_listening(base: str, server: subprocess.Popen, timeout: float = 120) -> None:
+    import httpx
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("gunicorn exited")
+        try:
+            httpx.get(base + "/bench/bare", timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    raise SystemExit("gunicorn did not answer")
+
+
+def main() -> None:
+    import logging
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--database-url", required=True, help="a loaded PostgreSQL DB")
+    ap.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    ap.add_argument("--concurrency", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--paced-rate", type=float, default=200, help="open-loop req/s")
+    ap.add_argument("--keys", type=int, default=20_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--out")
+    args = ap.parse_args()
+
+    django_setup(args.database_url)
+    # Django's logging config would log every client request at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    keys = sample_keys(args.seed, args.keys)
+    token = issue_token()
+    from django.db import connections
+
+    connections.close_all()
+    port = free_port()
+    server = start_server(args.database_url, args.workers, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_listening(base, server)
+        results = asyncio.run(run_all(args, base, token, keys))
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=60)
+    baseline = (results["bare_1"]["throughput"] + results["bare_2"]["throughput"]) / 2
+    summary = {
+        "golden_records": keys["goldens"],
+        "workers": args.workers,
+        "concurrency": args.concurrency,
+        "seconds": args.seconds,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "bare_throughput": round(baseline, 1),
+        "golden_id_ratio": round(results["golden_id"]["throughput"] / baseline, 3),
+        "source_id_ratio": round(results["source_id"]["throughput"] / baseline, 3),
+        "phases": results,
+    }
+    text = json.dumps(summary, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

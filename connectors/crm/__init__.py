@@ -1,0 +1,1 @@
+"""CRM connectors: Salesforce (REST)."""

@@ -1,0 +1,5 @@
+"""Tryton ERP (trytond + party module) over JSON-RPC."""
+
+from connectors.erp.tryton.connector import TrytonConnector
+
+__all__ = ["TrytonConnector"]

@@ -1,0 +1,1 @@
+"""Generic webhook target: signed JSON POSTs (the Standard Webhooks scheme)."""

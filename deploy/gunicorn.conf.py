@@ -1,0 +1,59 @@
+"""gunicorn settings for golden-record.
+
+    gunicorn -c deploy/gunicorn.conf.py -b 0.0.0.0:8000 mdm.wsgi
+
+The application is loaded once in the master (`preload_app`), and the
+real-time matching index is built there too, before the workers are forked:
+the workers share it (copy-on-write) and none makes the first ingest request
+wait for a build of every record (minutes at a million records). A worker
+forked later (after `max_requests`, or a crash) starts from the master's
+index and catches up from the source-record history on its first match.
+Set REALTIME_INDEX_WARM=false to skip the warm-up (each worker then builds
+its index on its first match).
+
+Workers: WEB_CONCURRENCY (gunicorn's own variable), default 2.
+"""
+
+import logging
+import os
+
+preload_app = True
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# A 1,000-record ingest call matches each record in turn: tens of seconds,
+# more on a busy machine.
+timeout = 300
+graceful_timeout = 30
+# Recycle workers now and then; the replacement inherits the master's index.
+max_requests = 20_000
+max_requests_jitter = 2_000
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def when_ready(server):
+    """In the master, after the app is loaded, before any worker exists."""
+    if os.environ.get("REALTIME_INDEX_WARM", "true").lower() == "false":
+        return
+    from django.db import connections
+    from django.urls import get_resolver
+
+    from mdm.services.realtime_matching import realtime_index_warm
+
+    logging.basicConfig(level=logging.INFO)
+    _ = get_resolver().url_patterns  # import every view module once, here
+    try:
+        build = realtime_index_warm()
+    except Exception:  # a warm-up failure must not stop the server
+        server.log.exception("real-time index warm-up failed; workers build lazily")
+    else:
+        if build is not None:
+            server.log.info(
+                "real-time index warmed: %d records in %.1f s, RSS %.0f MiB",
+                build.records,
+                build.seconds,
+                build.rss_after_mib,
+            )
+    finally:
+        # The workers must not share the master's database connection.
+        connections.close_all()

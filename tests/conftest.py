@@ -1,0 +1,93 @@
+"""Session-wide checks for the whole suite.
+
+No personal data in logs (RELIABILITY W7): every log record emitted while
+the suite runs, at the levels the loggers are configured for, is formatted
+(message and traceback) and scanned for an unmasked mainland mobile number,
+a valid USCC or a valid 18-digit resident ID number. Any hit fails the
+session, with the offending records listed masked.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+from stdnum.cn import ric, uscc
+
+# 1[3-9]x xxxx xxxx, with spaces or hyphens between the groups, and an
+# optional +86 / 0086; not part of a longer run of digits or letters.
+MOBILE_RE = re.compile(
+    r"(?<![0-9A-Za-z])(?:(?:\+|00)86[\s\-]?)?(1[3-9]\d[\s\-]?\d{4}[\s\-]?\d{4})"
+    r"(?![0-9A-Za-z])"
+)
+# 18 characters: a USCC (digits and capitals) or an ID number (X last).
+IDENTIFIER_RE = re.compile(
+    r"(?<![0-9A-Za-z])([0-9A-Z]{18}|\d{17}[\dXx])(?![0-9A-Za-z])"
+)
+
+
+def pii_found(text: str) -> list[str]:
+    """The phones and valid identifiers in `text` (empty: none)."""
+    found = [m.group(1) for m in MOBILE_RE.finditer(text)]
+    for match in IDENTIFIER_RE.finditer(text):
+        value = match.group(1).upper()
+        if ric.is_valid(value) or uscc.is_valid(value):
+            found.append(value)
+    return found
+
+
+class _PiiLogScanner(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.NOTSET)
+        self.formatter = logging.Formatter("%(levelname)s %(name)s %(message)s")
+        self.leaks: list[str] = []
+        self.records = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records += 1
+        try:
+            text = self.format(record)
+        except Exception:  # a broken log call is not this check's business
+            return
+        if pii_found(text):
+            from mdm.masking import mask_text
+
+            self.leaks.append(mask_text(text)[:500])
+
+
+_scanner = _PiiLogScanner()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    logging.getLogger().addHandler(_scanner)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Anything that reconfigures logging (dictConfig) drops root handlers.
+    root = logging.getLogger()
+    if _scanner not in root.handlers:
+        root.addHandler(_scanner)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    logging.getLogger().removeHandler(_scanner)
+    if _scanner.leaks and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    if _scanner.leaks:
+        terminalreporter.section("personal data in logs (W7)", red=True)
+        for leak in _scanner.leaks[:50]:
+            terminalreporter.line(leak)
+        terminalreporter.line(
+            f"{len(_scanner.leaks)} of {_scanner.records} log records hold an "
+            "unmasked phone or ID number: the session fails."
+        )
+
+
+@pytest.fixture
+def pii_log_scanner() -> _PiiLogScanner:
+    """The session's scanner, for the test that proves it catches a leak."""
+    return _scanner

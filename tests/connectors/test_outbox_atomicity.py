@@ -1,0 +1,114 @@
+"""RELIABILITY D1 at its CI size: 1,000 merge transactions (merges and
+their undos on a small pool of records), 100 of them failing after the
+domain write and 50 "killed" at random points inside (an exception raised
+mid-write stands in for SIGKILL: either way the transaction never
+commits). Committed merges equal merge events equal due deliveries; no
+orphans either way."""
+
+import random
+
+import pytest
+
+import mdm.services.golden_records as golden_records
+import mdm.services.outbox as outbox
+from mdm.models import Delivery, DeliveryTarget, OutboxEvent, StewardDecision
+from mdm.services.golden_records import golden_record_merge
+from mdm.services.unmerge import golden_record_unmerge
+from tests.builders import make_golden
+from tests.mdm.ui.helpers import make_steward
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+TRANSACTIONS, FAIL_AFTER, KILLS = 1000, 100, 50
+
+
+class Killed(Exception):
+    pass
+
+
+def test_d1_committed_merges_equal_merge_events_exactly(monkeypatch):
+    from django.db import transaction
+
+    DeliveryTarget.objects.create(name="erp", kind="file", config={"path": "x"})
+    DeliveryTarget.objects.create(name="crm", kind="file", config={"path": "y"})
+    steward = make_steward()
+    pool = [make_golden(f"公司{n}有限公司", FNumber=f"P{n}") for n in range(8)]
+    rng = random.Random(1)
+    plan = ["ok"] * TRANSACTIONS
+    for index in rng.sample(range(TRANSACTIONS), FAIL_AFTER + KILLS)[:FAIL_AFTER]:
+        plan[index] = "fail_after"
+    kill_at = set(rng.sample([i for i, p in enumerate(plan) if p == "ok"], KILLS))
+    kill_point = {"armed": False, "countdown": 0}
+    real_link, real_schedule = (
+        golden_records.golden_record_link,
+        outbox.outbox_schedule_deliveries,
+    )
+
+    def maybe_die():
+        if kill_point["armed"]:
+            kill_point["countdown"] -= 1
+            if kill_point["countdown"] <= 0:
+                kill_point["armed"] = False
+                raise Killed
+
+    def link(**kw):
+        maybe_die()
+        return real_link(**kw)
+
+    def schedule(**kw):
+        created = real_schedule(**kw)
+        maybe_die()  # after the event and its deliveries were written
+        return created
+
+    monkeypatch.setattr(golden_records, "golden_record_link", link)
+    monkeypatch.setattr(outbox, "outbox_schedule_deliveries", schedule)
+
+    outcomes = {"committed": 0, "fail_after": 0, "killed": 0}
+    stack = []  # committed merges, undone last-in first-out (always undoable)
+    for index in range(TRANSACTIONS):
+        if index in kill_at:
+            kill_point.update(armed=True, countdown=rng.randint(1, 3))
+        active = [g for g in pool if _refresh(g).status == "active"]
+        undo = stack and (len(active) < 2 or rng.random() < 0.4)
+        try:
+            with transaction.atomic():
+                if undo:
+                    golden_record_unmerge(
+                        decision=stack[-1], steward=steward, reason="u"
+                    )
+                else:
+                    survivor, absorbed = rng.sample(active, 2)
+                    golden_record_merge(
+                        survivor=survivor,
+                        absorbed=[absorbed],
+                        steward=steward,
+                        reason="d",
+                    )
+                if plan[index] == "fail_after":
+                    raise Killed("fails after the domain write")
+        except Killed:
+            outcomes["fail_after" if plan[index] == "fail_after" else "killed"] += 1
+            kill_point["armed"] = False
+            continue
+        outcomes["committed"] += 1
+        if undo:
+            stack.pop()
+        else:
+            stack.append(StewardDecision.objects.filter(kind="merge").latest("pk"))
+
+    merges = StewardDecision.objects.filter(kind="merge").count()
+    splits = StewardDecision.objects.filter(kind="split").count()
+    assert outcomes["fail_after"] == FAIL_AFTER
+    assert outcomes["killed"] >= KILLS * 0.8  # a kill armed on a short path may miss
+    assert merges + splits == outcomes["committed"]
+    assert OutboxEvent.objects.filter(topic="golden.merged").count() == merges
+    # An undo announces the survivor and each restored record.
+    assert OutboxEvent.objects.filter(topic="golden.unmerged").count() == 2 * splits
+    events = OutboxEvent.objects.count()
+    assert Delivery.objects.count() == 2 * events
+    assert not OutboxEvent.objects.exclude(deliveries__isnull=False).exists()
+
+
+def _refresh(golden):
+    golden.refresh_from_db()
+    return golden
