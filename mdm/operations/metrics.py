@@ -24,6 +24,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from mdm.models import (
     CrossReference,
+    Delivery,
     GoldenRecord,
     ImportJob,
     OutboxEvent,
@@ -128,6 +129,34 @@ def _outbox() -> Iterator[Metric]:
         "Golden-record changes written to the outbox.",
         value=OutboxEvent.objects.count(),
     )
+    deliveries = GaugeMetricFamily(
+        f"{PREFIX}_deliveries",
+        "Deliveries to ERP/CRM targets by target and state (dead: dead letters).",
+        labels=["target", "state"],
+    )
+    rows = (
+        Delivery.objects.values_list("target__name", "state")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for target, state, n in rows:
+        deliveries.add_metric([target, state], n)
+    yield deliveries
+    lag = GaugeMetricFamily(
+        f"{PREFIX}_outbox_lag_seconds",
+        "Age of the oldest delivery not yet made, per target (0: none waiting).",
+        labels=["target"],
+    )
+    now = timezone.now()
+    oldest = (
+        Delivery.objects.filter(state__in=Delivery.OPEN_STATES)
+        .values_list("target__name")
+        .annotate(oldest=Min("created_at"))
+        .order_by()
+    )
+    for target, created in oldest:
+        lag.add_metric([target], (now - created).total_seconds())
+    yield lag
 
 
 _registry = CollectorRegistry(auto_describe=False)

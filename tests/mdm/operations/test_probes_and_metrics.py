@@ -104,3 +104,15 @@ def test_json_log_lines_parse_as_json(settings):
         assert line["name"] == "mdm.test"
     finally:
         dictConfig(settings.LOGGING)
+
+
+def test_metrics_show_deliveries_per_target_and_the_outbox_lag():
+    from mdm.models import DeliveryTarget
+
+    DeliveryTarget.objects.create(name="erp-hook", kind="file", config={})
+    make_task()  # two golden records created: two deliveries due
+    text = Client().get(reverse("metrics")).content.decode()
+    assert (
+        metric(text, 'golden_record_deliveries{state="pending",target="erp-hook"}') == 2
+    )
+    assert metric(text, 'golden_record_outbox_lag_seconds{target="erp-hook"}') >= 0
