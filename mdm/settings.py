@@ -69,6 +69,10 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# History rows keep the whole reason a steward typed (up to 500 characters),
+# not the default 100.
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
 ROOT_URLCONF = "mdm.urls"
 WSGI_APPLICATION = "mdm.wsgi.application"
 

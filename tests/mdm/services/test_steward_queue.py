@@ -257,3 +257,11 @@ def test_bulk_approval_merges_what_qualifies_and_leaves_the_rest(steward):
         conflict.pk: "open",
         stale.pk: "open",
     }
+
+
+def test_a_long_merge_reason_is_kept_whole_in_history(steward):
+    task = make_task()
+    reason = "同一家公司，财务确认过税号和开户行。" * 25  # 475 characters
+    golden = merge(task, steward, reason=reason)
+    absorbed = GoldenRecord.objects.get(merged_into=golden)
+    assert reason in absorbed.history.first().history_change_reason
