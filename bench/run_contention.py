@@ -51,6 +51,7 @@ import threading
 import time
 import traceback
 from collections import Counter, defaultdict
+from functools import partial
 from itertools import combinations
 from pathlib import Path
 
@@ -183,17 +184,18 @@ def read_undoable_merge(record_ids: list[int], rng: random.Random):
     from mdm.models import StewardDecision
 
     live = {gid: version for _, gid, version in goldens_of(record_ids).values()}
-    merges = list(
-        StewardDecision.objects.filter(
-            kind=StewardDecision.Kind.MERGE, details__survivor__in=list(live)
+    undone = set(
+        StewardDecision.objects.filter(kind=StewardDecision.Kind.SPLIT).values_list(
+            "details__unmerge_of", flat=True
         )
-        .exclude(
-            pk__in=StewardDecision.objects.filter(
-                kind=StewardDecision.Kind.SPLIT
-            ).values("details__unmerge_of")
-        )
-        .only("pk", "details")
     )
+    merges = [
+        merge
+        for merge in StewardDecision.objects.filter(
+            kind=StewardDecision.Kind.MERGE, details__survivor__in=list(live)
+        ).only("pk", "details")
+        if merge.pk not in undone
+    ]
     if not merges:
         return None
     merge = rng.choice(merges)
@@ -224,15 +226,14 @@ def classify(exc: BaseException) -> str:
     return "error"
 
 
+RETRIED = ("deadlock", "serialization", "lock_timeout")
+
+
 def steward_loop(
-    steward_id: int, clusters: list[list[int]], args, deadline: float, out: dict
+    steward_id: int, clusters: list[str], args, deadline: float, out: dict
 ) -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
-
-    from mdm.services.golden_records import golden_record_pin_set
-    from mdm.services.steward_queue import review_task_merge, review_task_not_a_match
-    from mdm.services.unmerge import golden_record_unmerge
 
     rng = random.Random(args.seed * 1000 + steward_id)
     steward = get_user_model().objects.get(pk=steward_id)
@@ -241,91 +242,136 @@ def steward_loop(
     try:
         while time.time() < deadline:
             n += 1
-            kind = rng.choices(kinds, weights)[0]
-            members = members_of(rng.choice(clusters))
-            call, note = None, {}
-            if kind in ("merge", "not_a_match"):
-                seen = read_open_task(members, rng)
-                if seen is None:
-                    kind = "pin"
-                else:
-                    task, versions = seen
-                    # Both records already in one golden record (the feeder
-                    # opened the task as a merge joined them): the service
-                    # closes it as obsolete, which is no merge.
-                    if kind == "merge" and len(versions) == 1:
-                        kind = "obsolete"
-                    note = {"task": task.pk}
-                    if kind in ("merge", "obsolete"):
-                        call = lambda t=task, v=versions: review_task_merge(  # noqa: E731
-                            task=t,
-                            steward=steward,
-                            reason="c8",
-                            keep=rng.choice(("left", "right")),
-                            overrides={},
-                            versions=v,
-                        )
-                    else:
-                        call = lambda t=task, v=versions: review_task_not_a_match(  # noqa: E731
-                            task=t, steward=steward, reason="c8", versions=v
-                        )
-            if kind == "unmerge":
-                seen = read_undoable_merge(members, rng)
-                if seen is None:
-                    kind = "pin"
-                else:
-                    merge, version = seen
-                    note = {"merge": merge.pk}
-                    call = lambda d=merge, v=version: golden_record_unmerge(  # noqa: E731
-                        decision=d, steward=steward, reason="c8", expected_version=v
-                    )
-            if kind == "pin":
-                golden = read_golden(members, rng)
-                value = f"华盛科技 {steward.username} {n}"
-                note = {"value": value}
-                call = lambda g=golden, val=value: golden_record_pin_set(  # noqa: E731
-                    golden=g,
-                    attribute="legal_name",
-                    value=val,
-                    steward=steward,
-                    expected_version=g.version,
+            try:
+                kind, call, note = plan(
+                    rng.choices(kinds, weights)[0],
+                    members_of(rng.choice(clusters)),
+                    steward,
+                    n,
+                    rng,
                 )
+            except Exception as exc:  # noqa: BLE001 - a failed page read, counted
+                record_error(out, "read", exc)
+                continue
             if args.think_ms:
                 time.sleep(rng.uniform(0, 2 * args.think_ms) / 1000)
-            started = time.perf_counter()
-            outcome, result = "won", None
-            for _ in range(args.max_tries):
-                try:
-                    result = call()
-                    outcome = "won"
-                    break
-                except Exception as exc:  # noqa: BLE001 - classified and counted
-                    outcome = classify(exc)
-                    out["counts"][f"{kind}:{outcome}"] += 1
-                    if outcome in ("deadlock", "serialization", "lock_timeout"):
-                        out["retries"][outcome] += 1
-                        continue
-                    if outcome == "error" and len(out["errors"]) < 20:
-                        out["errors"].append(
-                            "".join(traceback.format_exception_only(exc)).strip()
-                        )
-                    break
-            elapsed = time.perf_counter() - started
-            out["latency"][kind].append(elapsed)
-            if outcome != "won":
-                out["latency"][f"{kind}:{outcome}"].append(elapsed)
-                continue
-            out["counts"][f"{kind}:won"] += 1
-            out["latency"][f"{kind}:won"].append(elapsed)
-            out["won"].append(won_record(kind, result, steward_id, note))
+            act(kind, call, note, steward_id, args, out)
     finally:
         connection.close()
 
 
+def plan(kind: str, members: list[int], steward, n: int, rng: random.Random):
+    """Read what the steward's page shows; return the call its form makes."""
+    from mdm.services.golden_records import golden_record_pin_set
+    from mdm.services.steward_queue import review_task_merge, review_task_not_a_match
+    from mdm.services.unmerge import golden_record_unmerge
+
+    if kind in ("merge", "not_a_match"):
+        seen = read_open_task(members, rng)
+        if seen is not None:
+            task, versions = seen
+            note = {"task": task.pk}
+            if kind == "not_a_match":
+                return (
+                    kind,
+                    partial(
+                        review_task_not_a_match,
+                        task=task,
+                        steward=steward,
+                        reason="c8",
+                        versions=versions,
+                    ),
+                    note,
+                )
+            # Both records already in one golden record (the feeder opened
+            # the task as a merge joined them): the service closes the task
+            # as obsolete, which is no merge.
+            kind = "merge" if len(versions) > 1 else "obsolete"
+            return (
+                kind,
+                partial(
+                    review_task_merge,
+                    task=task,
+                    steward=steward,
+                    reason="c8",
+                    keep=rng.choice(("left", "right")),
+                    overrides={},
+                    versions=versions,
+                ),
+                note,
+            )
+    if kind == "unmerge":
+        seen = read_undoable_merge(members, rng)
+        if seen is not None:
+            merge, version = seen
+            return (
+                "unmerge",
+                partial(
+                    golden_record_unmerge,
+                    decision=merge,
+                    steward=steward,
+                    reason="c8",
+                    expected_version=version,
+                ),
+                {"merge": merge.pk},
+            )
+    # "pin", or nothing left to merge / undo in this cluster: edit a value.
+    golden = read_golden(members, rng)
+    value = f"华盛科技 {steward.get_username()} {n}"
+    return (
+        "pin",
+        partial(
+            golden_record_pin_set,
+            golden=golden,
+            attribute="legal_name",
+            value=value,
+            steward=steward,
+            expected_version=golden.version,
+        ),
+        {"value": value},
+    )
+
+
+def act(kind: str, call, note: dict, steward_id: int, args, out: dict) -> None:
+    """Call the service; retry a deadlock or serialization failure as
+    pgbench --max-tries does; time the whole, retries included."""
+    started = time.perf_counter()
+    outcome, result = "error", None
+    for _ in range(args.max_tries):
+        try:
+            result = call()
+            outcome = "won"
+            break
+        except Exception as exc:  # noqa: BLE001 - classified and counted
+            outcome = classify(exc)
+            out["counts"][f"{kind}:{outcome}"] += 1
+            if outcome in RETRIED:
+                out["retries"][outcome] += 1
+                continue
+            if outcome == "error":
+                record_error(out, kind, exc, counted=True)
+            break
+    if outcome in RETRIED:
+        outcome = "gave_up"  # still deadlocking after --max-tries: an error
+        out["counts"][f"{kind}:gave_up"] += 1
+    elapsed = time.perf_counter() - started
+    out["latency"][kind].append(elapsed)
+    out["latency"][f"{kind}:{outcome}"].append(elapsed)
+    if outcome == "won":
+        out["counts"][f"{kind}:won"] += 1
+        out["won"].append(won_record(kind, result, steward_id, note))
+
+
+def record_error(out: dict, kind: str, exc: BaseException, counted=False) -> None:
+    if not counted:
+        out["counts"][f"{kind}:error"] += 1
+    if len(out["errors"]) < 20:
+        text = "".join(traceback.format_exception_only(exc)).strip()
+        out["errors"].append(f"{kind}: {text[:500]}")
+
+
 def won_record(kind: str, result, steward_id: int, note: dict) -> dict:
-    if kind == "merge":
-        note |= {"golden": result.golden_id, "version": result.version}
-    elif kind == "pin":
+    if kind in ("merge", "pin"):
         note |= {"golden": result.golden_id, "version": result.version}
     elif kind == "obsolete":
         pass
@@ -617,6 +663,20 @@ def percentiles(values: list[float]) -> dict:
     }
 
 
+def pg_deadlock_count() -> int:
+    """Deadlocks PostgreSQL detected in this database so far (its statistics
+    are sent with a delay of up to a second: the run sleeps first)."""
+    from django.db import connection
+
+    time.sleep(1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        )
+        return cursor.fetchone()[0]
+
+
 def parse_mix(text: str) -> dict[str, float]:
     mix = {}
     for part in text.split(","):
@@ -666,7 +726,7 @@ def main() -> None:
         [PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True
     )
     django_setup(args.database_url)
-    from django.db import connection, connections
+    from django.db import connections
 
     tag = time.strftime("%m%d%H%M%S")
     steward_ids = make_stewards(tag, args.clients)
@@ -675,6 +735,7 @@ def main() -> None:
         f"setup done: {args.clients} stewards, {args.clusters} clusters",
         file=sys.stderr,
     )
+    deadlocks_before = pg_deadlock_count()
     connections.close_all()
 
     ctx = multiprocessing.get_context("fork")
@@ -719,11 +780,7 @@ def main() -> None:
     started = time.perf_counter()
     verdict = verify(won, tag, steward_ids)
     verdict["seconds"] = round(time.perf_counter() - started, 1)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
-        )
-        pg_deadlocks = cursor.fetchone()[0]
+    pg_deadlocks = pg_deadlock_count() - deadlocks_before
     summary = {
         "command": " ".join(sys.argv),
         "machine": machine(),
@@ -735,8 +792,10 @@ def main() -> None:
         "attempts": {kind: len(latency.get(kind, [])) for kind in (*KINDS, "obsolete")},
         "outcomes": dict(sorted(counts.items())),
         "retried": dict(retries),
-        "pg_stat_database_deadlocks_total": pg_deadlocks,
-        "unretried_errors": sum(n for k, n in counts.items() if k.endswith(":error")),
+        "pg_deadlocks_during_run": pg_deadlocks,
+        "unretried_errors": sum(
+            n for k, n in counts.items() if k.endswith((":error", ":gave_up"))
+        ),
         "error_samples": errors[:10],
         "actions_per_s": round(
             sum(len(latency.get(k, [])) for k in (*KINDS, "obsolete")) / wall, 1

@@ -172,8 +172,11 @@ IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("IMPORT_MAX_UNCOMPRESSED_MB", 200) * 2**
 IMPORT_MAX_COMPRESSION_RATIO = env_int("IMPORT_MAX_COMPRESSION_RATIO", 100)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_048_576)
 IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 256)
-# Cells an .xlsx/.xls/.ods may have to be loaded whole (~50 bytes each).
+# Cells an .xls/.ods sheet may span: it is loaded whole (~100 bytes a cell).
 IMPORT_MAX_LOADED_CELLS = env_int("IMPORT_MAX_LOADED_CELLS", 10_000_000)
+# An .xlsx up to this many cells is loaded whole by the fast reader; a bigger
+# one is streamed (flat memory, ~20x slower to read).
+IMPORT_FAST_XLSX_MAX_CELLS = env_int("IMPORT_FAST_XLSX_MAX_CELLS", 3_000_000)
 MEDIA_URL = "media/"  # never served: uploads are read by the importer only
 
 LOGIN_URL = "login"
@@ -297,4 +300,11 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Django logs the path of every 4xx/5xx request, and a lookup by USCC has
+    # the number in its path: mask it before any handler sees it (W7).
+    "filters": {"mask_pii": {"()": "mdm.log_masking.MaskPersonalData"}},
+    "loggers": {
+        "django.request": {"filters": ["mask_pii"]},
+        "django.server": {"filters": ["mask_pii"]},
+    },
 }

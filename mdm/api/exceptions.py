@@ -12,7 +12,7 @@ from rest_framework.views import exception_handler
 
 from mdm.selectors_api import LookupKeyError
 from mdm.services.audit import audit_request_denied
-from mdm.services.errors import DomainError
+from mdm.services.errors import ConflictError, DomainError
 
 # Django's own exceptions, named as DRF names the errors it turns them into.
 _KIND = {Http404: "NotFound", PermissionDenied: "PermissionDenied"}
@@ -23,9 +23,13 @@ def api_exception_handler(exc, context):
         audit_request_denied(context["request"], exc)  # refused before any service
     if isinstance(exc, DomainError | LookupKeyError):
         kind = "InvalidKey" if isinstance(exc, LookupKeyError) else type(exc).__name__
-        return Response(
-            {"error": kind, "detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST
+        # A write against a version that moved on: 409, as in the web UI.
+        code = (
+            status.HTTP_409_CONFLICT
+            if isinstance(exc, ConflictError)
+            else status.HTTP_400_BAD_REQUEST
         )
+        return Response({"error": kind, "detail": str(exc)}, status=code)
     if isinstance(exc, ObjectDoesNotExist):
         # A record a service was asked about does not exist: the client's
         # mistake (e.g. DELETE of an unknown source record), never a 500.

@@ -90,5 +90,5 @@ urlpatterns = [
         name="api-docs",
     ),
     # Anything else under /api/v1/ is a JSON 404, like every other API error.
-    re_path(r"^.*$", api_not_found),
+    re_path(r"^[\s\S]*", api_not_found),  # [\s\S]: a path may hold a newline
 ]

@@ -10,8 +10,8 @@ lazy API: it builds the whole bounding box of a sheet in memory, 32 bytes per
 cell, so two stray cells at A1 and XFD1048576 would abort the process. A
 caller that reads a whole sheet (the import run, not the mapping preview)
 passes `load_whole=True`; the sheet then goes to calamine only when the cell
-references bound its box within `limits.max_cells`, and is streamed by
-openpyxl otherwise.
+references bound its box within `limits.max_fast_xlsx_cells`, and is
+streamed by openpyxl otherwise.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def open_table(
         sheet: a sheet name or 0-based index; default the first visible one.
         limits: size caps; see `safety.Limits`.
         load_whole: an .xlsx may be loaded whole (python-calamine, bounded by
-            `limits.max_cells`), and any loaded sheet is kept until `close()`
+            `limits.max_fast_xlsx_cells`), and any loaded sheet is kept until `close()`
             for the next rows(): much faster when every row will be read,
             wasteful for a preview.
 
@@ -287,7 +287,7 @@ def _fits_in_memory(source: Source, limits: Limits) -> bool:
     return (
         height <= limits.max_rows
         and width <= limits.max_columns
-        and height * width <= limits.max_cells
+        and height * width <= min(limits.max_cells, limits.max_fast_xlsx_cells)
     )
 
 

@@ -108,8 +108,7 @@ class _Needles:
 
     def pattern(self, *, private: bool) -> re.Pattern[str] | None:
         parts = [
-            _COUNTRY_OR_START + _DIGIT_GAP.join(p) + r"(?!\d)"
-            for p in self.phones
+            _COUNTRY_OR_START + _DIGIT_GAP.join(p) + r"(?!\d)" for p in self.phones
         ]
         parts += [
             r"(?<![0-9A-Za-z])"

@@ -108,9 +108,9 @@ def golden_record_merge(
         raise MergeError("A golden record cannot absorb itself.")
     locked = {
         r.pk: r
-        for r in GoldenRecord.objects.select_for_update().filter(
-            pk__in=absorbed_ids | {survivor.pk}
-        )
+        for r in GoldenRecord.objects.select_for_update()
+        .filter(pk__in=absorbed_ids | {survivor.pk})
+        .order_by("pk")  # one lock order for every service: no deadlock
     }
     inactive = [
         r.golden_id for r in locked.values() if r.status != GoldenRecord.Status.ACTIVE

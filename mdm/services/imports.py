@@ -491,6 +491,7 @@ def import_limits() -> Limits:
         max_rows=settings.IMPORT_MAX_ROWS,
         max_columns=settings.IMPORT_MAX_COLUMNS,
         max_cells=settings.IMPORT_MAX_LOADED_CELLS,
+        max_fast_xlsx_cells=settings.IMPORT_FAST_XLSX_MAX_CELLS,
     )
 
 

@@ -93,8 +93,9 @@ def review_task_merge(
     """
     if keep not in KEEP_SIDES:
         raise DomainError(f"keep must be one of {KEEP_SIDES}, not {keep!r}.")
-    task = _lock_open(task, steward)
+    _check_decider(steward)
     left, right = _lock_goldens(task, versions)
+    task = _lock_open(task, steward)
     if left.pk == right.pk:
         task.status = ReviewTask.Status.OBSOLETE
         _close(task, steward, reason="both records already in one golden record")
@@ -123,8 +124,9 @@ def review_task_not_a_match(
     versions: Mapping[str, int],
 ) -> StewardDecision:
     """Record that the two source records are different customers, for ever."""
-    task = _lock_open(task, steward)
+    _check_decider(steward)
     _lock_goldens(task, versions)
+    task = _lock_open(task, steward)
     decision = decision_record_not_a_match(
         records=[task.left, task.right],
         steward=steward,
@@ -276,12 +278,20 @@ def _lock_open(task: ReviewTask, steward: AbstractBaseUser) -> ReviewTask:
 def _lock_goldens(
     task: ReviewTask, versions: Mapping[str, int]
 ) -> tuple[GoldenRecord, GoldenRecord]:
+    # Lock order, everywhere: golden records (by id) before review tasks.
+    # A merge locks the other open tasks of its cluster (_obsolete_within)
+    # while it holds the golden records; a decision that took its task first
+    # and then waited for those golden records deadlocked with it (C8 bench).
     golden_of = dict(
         CrossReference.objects.filter(
             source_record_id__in=[task.left_id, task.right_id]
         ).values_list("source_record_id", "golden_id")
     )
-    locked = GoldenRecord.objects.select_for_update().in_bulk(set(golden_of.values()))
+    locked = (
+        GoldenRecord.objects.select_for_update()
+        .order_by("pk")
+        .in_bulk(set(golden_of.values()))
+    )
     golden_record_check_versions(list(locked.values()), versions)
     return locked[golden_of[task.left_id]], locked[golden_of[task.right_id]]
 

@@ -75,9 +75,9 @@ def golden_record_unmerge(
     absorbed_ids = decision.details["absorbed"]
     locked = {
         r.golden_id: r
-        for r in GoldenRecord.objects.select_for_update().filter(
-            golden_id__in=[survivor_id, *absorbed_ids]
-        )
+        for r in GoldenRecord.objects.select_for_update()
+        .filter(golden_id__in=[survivor_id, *absorbed_ids])
+        .order_by("pk")  # the lock order of merges: no deadlock
     }
     survivor = locked[survivor_id]
     _check_still_undoable(survivor, [locked[gid] for gid in absorbed_ids])

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from mdm.selectors import master_data_overview
 from mdm.views.access import reader_required
 
 
 @reader_required
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "mdm/home.html", {"overview": master_data_overview()})

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from mdm.selectors import dashboard_stats
 from mdm.views.access import reader_required
@@ -17,6 +18,7 @@ PALETTE_SIZE = 6
 
 
 @reader_required
+@require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     stats = dashboard_stats(now=now)

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from mdm.forms import (
     GROUP_PREFIX,
@@ -55,6 +55,7 @@ def _resolve(golden_id: str) -> GoldenResolution:
 
 
 @reader_required
+@require_GET
 def golden_detail(request: HttpRequest, golden_id: str) -> HttpResponse:
     resolution = _resolve(golden_id)
     golden = resolution.record
@@ -83,6 +84,7 @@ def golden_detail(request: HttpRequest, golden_id: str) -> HttpResponse:
 
 
 @reader_required
+@require_GET
 def source_record_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record = source_record_get(get_object_or_404(SourceRecord.objects, pk=pk).pk)
     reveal = user_role(request.user).sees_personal_data

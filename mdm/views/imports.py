@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from mdm.forms import (
     IMPORT_FIELD_LABELS,
@@ -64,6 +64,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
 
 
 @steward_required
+@require_GET
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob.objects.select_related("source_system"), pk=pk)
     return _detail(request, job, form=None)
@@ -99,12 +100,14 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @steward_required
+@require_GET
 def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob, pk=pk)
     return render(request, "imports/_progress.html", {"job": job})
 
 
 @steward_required
+@require_GET
 def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob, pk=pk)
     response = HttpResponse(import_error_report(job=job), content_type=XLSX)
@@ -115,6 +118,7 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @reader_required
+@require_GET
 def import_profile_list(request: HttpRequest) -> HttpResponse:
     systems = SourceSystem.objects.order_by("code")
     profiles = ImportProfile.objects.select_related(

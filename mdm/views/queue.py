@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from mdm.forms import (
     AssignForm,
@@ -75,6 +75,7 @@ def _filters(request: HttpRequest) -> QueueFilters:
 
 
 @reader_required
+@require_GET
 def queue_list(request: HttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET)
     tasks = review_task_list(
@@ -101,11 +102,13 @@ def _task_or_404(pk: int) -> ReviewTask:
 
 
 @reader_required
+@require_GET
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _task_page(request, _task_or_404(pk))
 
 
 @reader_required
+@require_GET
 def task_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The merged golden record as the steward's current choices would make it
     (htmx swaps it in as radio buttons change)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from mdm.forms import SearchForm
 from mdm.selectors import golden_record_search, user_role
@@ -12,6 +13,7 @@ from mdm.views.display import attribute_text, shown
 
 
 @reader_required
+@require_GET
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""

@@ -105,7 +105,8 @@ def test_a_sheet_with_unreferenced_cells_is_streamed(no_calamine: None) -> None:
 
 
 def test_a_sheet_over_the_cell_cap_is_streamed_not_refused(no_calamine: None) -> None:
-    assert cells(XLSX, load_whole=True, limits=Limits(max_cells=14)) == cells(XLSX)
+    limits = Limits(max_fast_xlsx_cells=14)
+    assert cells(XLSX, load_whole=True, limits=limits) == cells(XLSX)
 
 
 def test_a_stray_cell_far_away_is_refused_without_loading_anything(
@@ -129,7 +130,7 @@ xml = files.sheet_xml(XLSX).replace(
     '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
     "</sheetData>",
 )
-limits = Limits(max_rows=2_000_000, max_columns=20_000)
+limits = Limits(max_rows=2_000_000, max_columns=20_000, max_fast_xlsx_cells=10**12)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
     with open_table(with_sheet(xml), load_whole=True, limits=limits) as table:
@@ -142,8 +143,8 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
 
 def test_a_two_cell_sheet_spanning_the_grid_does_not_reach_calamine() -> None:
     # Loaded whole, A1 + XFD1048576 would ask calamine for 17 billion cells
-    # and abort the process; even with the row and column caps lifted, the
-    # cell cap sends it to the streaming reader instead.
+    # and abort the process; even with the row, column and fast-reader caps
+    # lifted, the cell cap sends it to the streaming reader instead.
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run(
         [sys.executable, "-c", BOMB_PROBE],

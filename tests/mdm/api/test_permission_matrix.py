@@ -171,3 +171,11 @@ def test_an_unknown_api_url_is_a_json_404(world):
     response = world["clients"]["read"].get("/api/v1/nothing/here")
     assert response.status_code == 404
     assert response.json()["error"] == "NotFound"
+
+
+def test_an_api_url_with_a_newline_is_a_json_404_too(world):
+    response = world["clients"]["read"].get(
+        "/api/v1/golden-records/by-source/%C2%A5/%0Ax"
+    )
+    assert response.status_code == 404
+    assert response.json()["error"] == "NotFound"

@@ -7,6 +7,8 @@ import json
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
@@ -54,7 +56,19 @@ schema = _load_schema()
 
 
 @pytest.fixture
-def admin_token(db, settings):
+def in_test_transaction():
+    # The WSGI app runs in this process, inside the test's transaction: like
+    # Django's test client, keep request start/end from closing the
+    # connection (on PostgreSQL that would end the transaction).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def admin_token(db, settings, in_test_transaction):
     config = dict(settings.REST_FRAMEWORK)
     config["DEFAULT_THROTTLE_RATES"] = dict.fromkeys(
         config["DEFAULT_THROTTLE_RATES"], "100000/s"

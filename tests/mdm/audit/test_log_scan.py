@@ -45,3 +45,10 @@ def test_a_record_with_a_phone_is_reported_masked():
 
 def test_the_session_scanner_is_installed(pii_log_scanner):
     assert pii_log_scanner in logging.getLogger().handlers
+
+
+def test_request_paths_are_masked_in_djangos_request_log(client, caplog, db):
+    client.get("/api/v1/golden-records/by-uscc/91110108MA01KPGK0L")
+    messages = [r.getMessage() for r in caplog.records if r.name == "django.request"]
+    assert messages and all("91110108MA01KPGK0L" not in m for m in messages)
+    assert any("9111**********0L" in m for m in messages)

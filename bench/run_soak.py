@@ -1,0 +1,690 @@
+"""Lookup soak at a fixed rate, and a PostgreSQL restart under load (RELIABILITY
+L1, L6).
+
+    # a loaded database (the loader of run_rest_ingest.py):
+    .venv/bin/python bench/run_rest_ingest.py --database-url $DB \\
+        --records 100000 --load-only
+    .venv/bin/python bench/run_soak.py --database-url $DB --rate 200 --seconds 1800 \\
+        --out var/bench/soak.json
+    # the fault: restart PostgreSQL 120 s in, steward merges running beside
+    .venv/bin/python bench/run_soak.py --database-url $DB --seconds 300 \\
+        --restart-db-at 120 --pgdata /tmp/pg/data --out var/bench/soak_restart.json
+
+1. Server: gunicorn with deploy/gunicorn.conf.py, the product's settings
+   (DEBUG off, rate limits on, counted in the default database cache),
+   `--workers` sync workers, the real-time index not warmed (lookups do not
+   match). Requests carry `X-Forwarded-Proto: https`, as behind the
+   TLS-terminating proxy of docs/operations.md.
+2. Lookups: GET /api/v1/golden-records/by-source/<system>/<source id>, keys
+   drawn with a fixed seed from the loaded cross-references, shared by
+   `--clients` API clients (tokens from `api_token_issue`) so that no client
+   passes its own 100 req/s limit: 200 req/s is several ERP/CRM systems.
+3. Client, a separate process: asyncio + httpx, open loop. Request i is due
+   at start + i / rate whatever happened to the earlier ones, and its
+   latency is measured from that due time, so a stall shows up in every
+   request it delays (no coordinated omission). 10 s time-out; no cap on
+   connections in flight beyond `--max-in-flight`.
+4. Merges beside (`--merge-rate` per second, on by default): a second
+   process with its own database connection calls `review_task_merge`, as
+   the web UI does, on review tasks opened before the run between pairs of
+   loaded golden records, reading the versions first. Each merge it sees
+   succeed is appended to a file and fsynced. A database error is counted;
+   the process drops the connection and retries the task.
+5. Fault (`--restart-db-at S`): S seconds in, `pg_ctl restart -m fast` on
+   `--pgdata` (as the postgres user when run as root). The report gives how
+   long non-200 answers lasted around it, their statuses, and when every
+   answer was a 200 again (nothing is restarted but PostgreSQL).
+6. Afterwards, every merge the side process saw succeed is checked in the
+   database: task MERGED, its merge decision, the survivor's history row at
+   the returned version, the golden.merged outbox event.
+
+Prints one JSON object (and writes it to `--out`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PYTHON = sys.executable
+TIMEOUT_S = 10
+
+
+def server_env(database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "mdm.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key"),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def django_setup(database_url: str) -> None:
+    os.environ.update(server_env(database_url))
+    import django
+
+    django.setup()
+
+
+# --- preparation (orchestrator) ------------------------------------------------
+
+
+def sample_keys(seed: int, count: int) -> list[tuple[str, str]]:
+    """(system, source ID) of `count` loaded source records."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(id), max(id) FROM mdm_sourcerecord")
+        low, high = cursor.fetchone()
+        rng = random.Random(seed)
+        ids = sorted({rng.randint(low, high) for _ in range(count)})
+        cursor.execute(
+            "SELECT s.code, r.source_id FROM mdm_sourcerecord r "
+            "JOIN mdm_sourcesystem s ON s.id = r.source_system_id "
+            "WHERE r.id = ANY(%s)",
+            [ids],
+        )
+        keys = cursor.fetchall()
+    rng.shuffle(keys)
+    return keys
+
+
+def issue_tokens(count: int) -> list[str]:
+    from mdm.models import ApiClient
+    from mdm.services.api_tokens import api_token_issue
+
+    tokens = []
+    for n in range(count):
+        client, _ = ApiClient.objects.get_or_create(
+            name=f"bench-soak-{n}", defaults={"scopes": ["read"]}
+        )
+        tokens.append(api_token_issue(client=client).secret)
+    return tokens
+
+
+def open_merge_tasks(seed: int, count: int) -> list[int]:
+    """Review tasks between pairs of loaded golden records (one record of
+    each), as a matching run would open them; never two on one record."""
+    from django.db import connection
+
+    from mdm.models import SourceRecord
+    from mdm.services.review_queue import review_task_open
+
+    with connection.cursor() as cursor:
+        # One record per active golden record, in random order.
+        cursor.execute(
+            "SELECT DISTINCT ON (x.golden_id) x.source_record_id "
+            "FROM mdm_crossreference x "
+            "JOIN mdm_goldenrecord g ON g.id = x.golden_id "
+            "WHERE g.status = 'active' AND NOT EXISTS ("
+            "  SELECT 1 FROM mdm_reviewtask t WHERE t.status = 'open' "
+            "  AND x.source_record_id IN (t.left_id, t.right_id)) "
+            "ORDER BY x.golden_id, x.source_record_id"
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    rng = random.Random(seed)
+    rng.shuffle(ids)
+    ids = ids[: 2 * count]
+    records = SourceRecord.objects.in_bulk(ids)
+    tasks = []
+    for a, b in zip(ids[0::2], ids[1::2], strict=False):
+        tasks.append(
+            review_task_open(a=records[a], b=records[b], score=0.8, evidence=[]).pk
+        )
+    return tasks
+
+
+def make_steward() -> int:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from mdm.selectors import STEWARDS_GROUP
+
+    user, created = get_user_model().objects.get_or_create(username="soak-steward")
+    if created:
+        user.set_unusable_password()
+        user.save()
+    user.groups.add(Group.objects.get_or_create(name=STEWARDS_GROUP)[0])
+    return user.pk
+
+
+# --- the server --------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(database_url: str, workers: int, log: Path):
+    port = free_port()
+    env = {
+        **server_env(database_url),
+        "WEB_CONCURRENCY": str(workers),
+        "REALTIME_INDEX_WARM": "false",
+    }
+    server = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(ROOT / "deploy" / "gunicorn.conf.py"),
+            "-b",
+            f"127.0.0.1:{port}",
+            "mdm.wsgi",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited:\n{log.read_text()[-3000:]}")
+        try:
+            httpx.get(url + "/healthz", timeout=5)
+            return server, url
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    raise SystemExit("gunicorn did not answer")
+
+
+def pg_restart(pgdata: str, pg_log: str) -> dict:
+    """`pg_ctl restart -m fast`, as the postgres user when we are root. The
+    new server logs to `pg_log` (pg_ctl does not remember the -l of the
+    first start; without it the server would hold our stdout open)."""
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    cmd = [str(bins[-1]), "-D", pgdata, "-l", pg_log, "-m", "fast", "-w", "restart"]
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--", *cmd]
+    started = time.time()
+    with tempfile.TemporaryFile("w+") as out:
+        done = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        out.seek(0)
+        output = out.read()
+    return {
+        "started_at": started,
+        "pg_ctl_s": round(time.time() - started, 2),
+        "returncode": done.returncode,
+        "output": output.strip()[-500:],
+    }
+
+
+# --- the lookup client (its own process) --------------------------------------
+
+
+async def drive(args) -> dict:
+    import httpx
+
+    keys = json.loads(Path(args.keys).read_text())
+    tokens = args.tokens.split(",")
+    paths = [
+        f"/api/v1/golden-records/by-source/{system}/{quote(source_id)}"
+        for system, source_id in keys
+    ]
+    total = int(args.seconds * args.rate)
+    scheduled = [0.0] * total
+    latency = [0.0] * total
+    status = [0] * total
+    gate = asyncio.Semaphore(args.max_in_flight)
+    limits = httpx.Limits(
+        max_connections=args.max_in_flight, max_keepalive_connections=0
+    )
+    headers = {"X-Forwarded-Proto": "https"}
+    async with httpx.AsyncClient(
+        base_url=args.url, headers=headers, limits=limits
+    ) as http:
+
+        async def get(i: int) -> int:
+            async with gate:
+                response = await http.get(
+                    paths[i % len(paths)],
+                    headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"},
+                )
+                return response.status_code
+
+        async def one(i: int, due: float) -> None:
+            # The caller's 10 s time-out runs from when it wanted to ask,
+            # waiting for a free connection included.
+            try:
+                code = await asyncio.wait_for(get(i), TIMEOUT_S - (time.time() - due))
+            except (httpx.HTTPError, TimeoutError):
+                code = 0
+            latency[i] = time.time() - due  # from the due time, not the send
+            status[i] = code
+
+        start = args.start_at
+        await asyncio.sleep(max(0.0, start - time.time()))
+        tasks = set()
+        for i in range(total):
+            due = start + i / args.rate
+            delay = due - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            scheduled[i] = due - start
+            task = asyncio.create_task(one(i, due))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        await asyncio.gather(*tasks)
+    return {"scheduled": scheduled, "latency": latency, "status": status}
+
+
+def quote(text: str) -> str:
+    from urllib.parse import quote as q
+
+    return q(text, safe="")
+
+
+def client_main(argv: list[str]) -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--url", required=True)
+    ap.add_argument("--keys", required=True)
+    ap.add_argument("--tokens", required=True)
+    ap.add_argument("--rate", type=float, required=True)
+    ap.add_argument("--seconds", type=float, required=True)
+    ap.add_argument("--start-at", type=float, required=True)
+    ap.add_argument("--max-in-flight", type=int, required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args(argv)
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    result = asyncio.run(drive(args))
+    Path(args.out).write_text(json.dumps(result))
+
+
+# --- the steward merging beside (its own process) -----------------------------
+
+
+def merger_main(argv: list[str]) -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--database-url", required=True)
+    ap.add_argument("--tasks", required=True)
+    ap.add_argument("--steward", type=int, required=True)
+    ap.add_argument("--rate", type=float, required=True)
+    ap.add_argument("--start-at", type=float, required=True)
+    ap.add_argument("--until", type=float, required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args(argv)
+    django_setup(args.database_url)
+    from django.contrib.auth import get_user_model
+    from django.db import InterfaceError, OperationalError, connection
+
+    from mdm.models import CrossReference, ReviewTask
+    from mdm.services.errors import ConflictError, DomainError
+    from mdm.services.steward_queue import review_task_merge
+
+    steward = get_user_model().objects.get(pk=args.steward)
+    tasks = json.loads(Path(args.tasks).read_text())
+    time.sleep(max(0.0, args.start_at - time.time()))
+    with open(args.out, "a") as log:
+
+        def note(**entry) -> None:
+            log.write(json.dumps({"at": time.time(), **entry}) + "\n")
+            log.flush()
+            os.fsync(log.fileno())
+
+        i, failed_before = 0, False
+        while i < len(tasks) and time.time() < args.until:
+            due = args.start_at + i / args.rate
+            time.sleep(max(0.0, due - time.time()))
+            try:
+                task = ReviewTask.objects.get(pk=tasks[i])
+                versions = {
+                    gid: version
+                    for gid, version in CrossReference.objects.filter(
+                        source_record_id__in=[task.left_id, task.right_id]
+                    ).values_list("golden__golden_id", "golden__version")
+                }
+                merged = review_task_merge(
+                    task=task,
+                    steward=steward,
+                    reason="soak",
+                    keep="left",
+                    overrides={},
+                    versions=versions,
+                )
+            except (OperationalError, InterfaceError) as exc:
+                # The database went away: drop the connection (Django would
+                # at the end of a request) and try the same task again.
+                note(task=tasks[i], outcome="db_error", error=type(exc).__name__)
+                connection.close()
+                failed_before = True
+                time.sleep(0.5)
+                continue
+            except ConflictError as exc:
+                # After a database error the earlier attempt may have
+                # committed (the answer was lost): the task is then closed.
+                outcome = "ambiguous" if failed_before else "conflict"
+                note(task=tasks[i], outcome=outcome, error=str(exc)[:200])
+            except DomainError as exc:
+                note(task=tasks[i], outcome="refused", error=str(exc)[:200])
+            else:
+                note(
+                    task=tasks[i],
+                    outcome="merged",
+                    golden=merged.golden_id,
+                    version=merged.version,
+                )
+            i, failed_before = i + 1, False
+
+
+def verify_merges(lines: list[dict], steward_id: int) -> dict:
+    from mdm.models import GoldenRecord, OutboxEvent, ReviewTask, StewardDecision
+
+    merged = [e for e in lines if e["outcome"] == "merged"]
+    tasks = dict(
+        ReviewTask.objects.filter(pk__in=[e["task"] for e in lines]).values_list(
+            "pk", "status"
+        )
+    )
+    decisions = Counter(
+        reason.split("review task ")[1].split(",")[0]
+        for reason in StewardDecision.objects.filter(
+            kind=StewardDecision.Kind.MERGE, decided_by_id=steward_id
+        ).values_list("reason", flat=True)
+    )
+    history = set(
+        GoldenRecord.history.model.objects.filter(
+            history_user_id=steward_id
+        ).values_list("golden_id", "version")
+    )
+    events = set(
+        OutboxEvent.objects.filter(topic=OutboxEvent.Topic.MERGED).values_list(
+            "golden_id", "version"
+        )
+    )
+    lost = []
+    for e in merged:
+        key = (e["golden"], e["version"])
+        if not (
+            tasks.get(e["task"]) == ReviewTask.Status.MERGED
+            and decisions[str(e["task"])] == 1
+            and key in history
+            and key in events
+        ):
+            lost.append(e)
+    ambiguous = [e["task"] for e in lines if e["outcome"] == "ambiguous"]
+    return {
+        "merges_seen_succeeding": len(merged),
+        "lost": len(lost),
+        "lost_samples": lost[:10],
+        "db_errors_seen": sum(1 for e in lines if e["outcome"] == "db_error"),
+        "conflicts": sum(1 for e in lines if e["outcome"] == "conflict"),
+        # Committed although the side process saw an error: not lost.
+        "ambiguous_then_found_merged": sum(
+            1 for t in ambiguous if tasks.get(t) == ReviewTask.Status.MERGED
+        ),
+        "ambiguous": len(ambiguous),
+    }
+
+
+# --- reporting ------------------------------------------------------------------
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 1)
+
+
+def summarise(raw: dict, rate: float, restart: dict | None, start_at: float) -> dict:
+    scheduled, latency, status = raw["scheduled"], raw["latency"], raw["status"]
+    n = len(status)
+    ok = sorted(lat for lat, code in zip(latency, status, strict=True) if code == 200)
+    every = sorted(latency)
+    codes = Counter(status)
+    end = max(scheduled, default=0)
+    minutes: dict[int, dict] = defaultdict(lambda: {"n": 0, "errors": 0, "lat": []})
+    answered: Counter = Counter()  # 200s by the minute they came back
+    for when, lat, code in zip(scheduled, latency, status, strict=True):
+        minute = minutes[int(when // 60)]
+        minute["n"] += 1
+        minute["lat"].append(lat)
+        minute["errors"] += code != 200
+        answered[int((when + lat) // 60)] += code == 200
+    per_minute = []
+    for m in sorted(minutes):
+        lat = sorted(minutes[m]["lat"])
+        per_minute.append(
+            {
+                "minute": m + 1,
+                "requests": minutes[m]["n"],
+                "due_per_s": round(minutes[m]["n"] / max(1, min(60, end - 60 * m)), 1),
+                "ok_per_s": round(answered[m] / max(1, min(60, end - 60 * m)), 1),
+                "errors": minutes[m]["errors"],
+                "p50_ms": pct(lat, 0.5),
+                "p99_ms": pct(lat, 0.99),
+            }
+        )
+    summary = {
+        "requests": n,
+        "rate_per_s": rate,
+        "statuses": {str(k): v for k, v in sorted(codes.items())},
+        "error_rate": round(1 - codes.get(200, 0) / n, 5) if n else None,
+        "latency_all_ms": {
+            "p50": pct(every, 0.5),
+            "p95": pct(every, 0.95),
+            "p99": pct(every, 0.99),
+            "max": pct(every, 1.0),
+        },
+        "latency_200_ms": {
+            "p50": pct(ok, 0.5),
+            "p95": pct(ok, 0.95),
+            "p99": pct(ok, 0.99),
+        },
+        "per_minute": per_minute,
+    }
+    if restart:
+        summary["outage"] = outage(scheduled, latency, status, restart, start_at)
+    return summary
+
+
+def outage(scheduled, latency, status, restart: dict, start_at: float) -> dict:
+    """How long answers other than 200 lasted around the restart."""
+    at = restart["started_at"] - start_at
+    near = [
+        (when, when + lat, code)
+        for when, lat, code in zip(scheduled, latency, status, strict=True)
+        if at - 5 <= when <= at + 300
+    ]
+    bad = [(when, done, code) for when, done, code in near if code != 200]
+    if not bad:
+        return {"restart_at_s": round(at, 1), "non_200": 0}
+    first_bad = min(when for when, _, _ in bad)
+    last_bad = max(when for when, _, _ in bad)
+    # Slow answers count too: a 200 that took 10 s is an outage for its caller.
+    slow = [when for when, done, code in near if code == 200 and done - when > 1]
+    return {
+        "restart_at_s": round(at, 1),
+        "pg_ctl_restart_s": restart["pg_ctl_s"],
+        "non_200": len(bad),
+        "statuses": {str(k): v for k, v in Counter(c for _, _, c in bad).items()},
+        "first_non_200_at_s": round(first_bad, 2),
+        "last_non_200_at_s": round(last_bad, 2),
+        "non_200_window_s": round(last_bad - first_bad, 2),
+        "after_restart_began_s": round(last_bad - at, 2),
+        "answers_over_1s": len(slow),
+        "last_answer_over_1s_at_s": round(max(slow), 2) if slow else None,
+    }
+
+
+def machine() -> dict:
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(
+            os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
+        ),
+        "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+# --- main -----------------------------------------------------------------------
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["client"]:
+        return client_main(sys.argv[2:])
+    if sys.argv[1:2] == ["merger"]:
+        return merger_main(sys.argv[2:])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--database-url", required=True, help="a loaded PostgreSQL DB")
+    ap.add_argument("--rate", type=float, default=200, help="lookups per second")
+    ap.add_argument("--seconds", type=float, default=1800)
+    ap.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    ap.add_argument("--clients", type=int, default=4, help="API tokens sharing it")
+    ap.add_argument("--max-in-flight", type=int, default=256)
+    ap.add_argument("--keys", type=int, default=20_000)
+    ap.add_argument("--merge-rate", type=float, default=1.0, help="0: no merges")
+    ap.add_argument("--restart-db-at", type=float, help="seconds into the run")
+    ap.add_argument("--pgdata", help="the server's data directory (for pg_ctl)")
+    ap.add_argument("--pg-log", help="server log after the restart; default: ../log")
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--out")
+    args = ap.parse_args()
+    if args.restart_db_at is not None and not args.pgdata:
+        ap.error("--restart-db-at needs --pgdata")
+
+    env = server_env(args.database_url)
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True
+    )
+    django_setup(args.database_url)
+    from django.db import connections
+
+    from mdm.models import GoldenRecord, SourceRecord
+
+    work = Path(tempfile.mkdtemp(prefix="gr-soak-"))
+    keys = sample_keys(args.seed, args.keys)
+    (work / "keys.json").write_text(json.dumps(keys))
+    tokens = issue_tokens(args.clients)
+    steward_id = make_steward()
+    merge_count = int(args.merge_rate * args.seconds) + 10 if args.merge_rate else 0
+    tasks = open_merge_tasks(args.seed, merge_count) if merge_count else []
+    (work / "tasks.json").write_text(json.dumps(tasks))
+    database = {
+        "source_records": SourceRecord.objects.count(),
+        "golden_records": GoldenRecord.objects.count(),
+    }
+    connections.close_all()
+    print(f"prepared: {database}, {len(tasks)} merge tasks, in {work}", file=sys.stderr)
+
+    server, url = start_server(args.database_url, args.workers, work / "gunicorn.log")
+    procs = []
+    restart = None
+    try:
+        start_at = time.time() + 5
+        client = subprocess.Popen(
+            [
+                PYTHON, __file__, "client", "--url", url,
+                "--keys", str(work / "keys.json"), "--tokens", ",".join(tokens),
+                "--rate", str(args.rate), "--seconds", str(args.seconds),
+                "--start-at", str(start_at),
+                "--max-in-flight", str(args.max_in_flight),
+                "--out", str(work / "client.json"),
+            ],
+            cwd=ROOT,
+        )  # fmt: skip
+        procs.append(client)
+        if tasks:
+            procs.append(
+                subprocess.Popen(
+                    [
+                        PYTHON,
+                        __file__,
+                        "merger",
+                        "--database-url",
+                        args.database_url,
+                        "--tasks",
+                        str(work / "tasks.json"),
+                        "--steward",
+                        str(steward_id),
+                        "--rate",
+                        str(args.merge_rate),
+                        "--start-at",
+                        str(start_at),
+                        "--until",
+                        str(start_at + args.seconds),
+                        "--out",
+                        str(work / "merges.jsonl"),
+                    ],
+                    cwd=ROOT,
+                )  # fmt: skip
+            )
+        if args.restart_db_at is not None:
+            time.sleep(max(0.0, start_at + args.restart_db_at - time.time()))
+            pg_log = args.pg_log or str(Path(args.pgdata).resolve().parent / "log")
+            restart = pg_restart(args.pgdata, pg_log)
+            print(f"restarted PostgreSQL: {restart}", file=sys.stderr)
+        for proc in procs:
+            proc.wait()
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=60)
+    if client.returncode:
+        raise SystemExit("the client failed")
+    raw = json.loads((work / "client.json").read_text())
+    result = {
+        "command": " ".join(sys.argv),
+        "machine": machine(),
+        "database": database,
+        "workers": args.workers,
+        "api_clients": args.clients,
+        "seconds": args.seconds,
+        "lookups": summarise(raw, args.rate, restart, start_at),
+    }
+    if restart:
+        result["restart"] = restart
+    if tasks:
+        lines = [
+            json.loads(line)
+            for line in (work / "merges.jsonl").read_text().splitlines()
+            if line.strip()
+        ]
+        result["merges"] = verify_merges(lines, steward_id)
+    errors = [
+        line
+        for line in (work / "gunicorn.log").read_text().splitlines()
+        if "Traceback" in line or " 500 " in line or "ERROR" in line
+    ]
+    result["server_log_error_lines"] = len(errors)
+    result["work_dir"] = str(work)
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
