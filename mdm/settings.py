@@ -210,6 +210,10 @@ CONNECTOR_ALLOWED_NETWORKS = env_list("CONNECTOR_ALLOWED_NETWORKS", [])
 # dead and its deliveries are claimed again.
 DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 300)
 
+# API writes sent with an Idempotency-Key replay their first response for at
+# least this long (`manage.py purge_idempotency_keys` deletes older keys).
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "mdm.api.authentication.BearerTokenAuthentication",

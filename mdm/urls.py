@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from mdm import views
 from mdm.operations import metrics, probes
-from mdm.views import auth, dashboard, golden, queue, search
+from mdm.views import auth, dashboard, deliveries, golden, queue, search
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -40,6 +40,12 @@ urlpatterns = [
     path("source/<int:pk>/", golden.source_record_detail, name="source_record"),
     path("search/", search.search, name="search"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("deliveries/", deliveries.deliveries, name="deliveries"),
+    path(
+        "deliveries/<int:pk>/replay/",
+        deliveries.delivery_replay_one,
+        name="delivery_replay",
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", probes.healthz, name="healthz"),
     path("readyz", probes.readyz, name="readyz"),

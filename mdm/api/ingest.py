@@ -9,6 +9,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mdm.api import idempotency
+from mdm.api.idempotency import idempotent
 from mdm.api.permissions import HasScope, OwnsSourceSystem
 from mdm.models import SourceSystem
 from mdm.services.ingestion import IngestResult, record_ingest, record_ingest_batch
@@ -43,8 +45,14 @@ class SourceRecordUpsertApi(APIView):
         operation_id="source_record_put",
         summary="Create or update a source record and match it at once",
         request={"application/json": OpenApiTypes.OBJECT},
-        responses={200: IngestOutputSerializer, 201: IngestOutputSerializer},
+        parameters=[idempotency.PARAMETER],
+        responses={
+            200: IngestOutputSerializer,
+            201: IngestOutputSerializer,
+            **idempotency.RESPONSES,
+        },
     )
+    @idempotent
     def put(self, request, system: str, source_id: str):
         if not isinstance(request.data, dict):
             return Response(
@@ -64,15 +72,20 @@ class SourceRecordUpsertApi(APIView):
     @extend_schema(
         operation_id="source_record_delete",
         summary="Mark a source record deleted in the source (nothing is deleted)",
-        responses=inline_serializer(
-            "SourceRecordDeleted",
-            {
-                "source_system": serializers.CharField(),
-                "source_id": serializers.CharField(),
-                "active": serializers.BooleanField(),
-            },
-        ),
+        parameters=[idempotency.PARAMETER],
+        responses={
+            200: inline_serializer(
+                "SourceRecordDeleted",
+                {
+                    "source_system": serializers.CharField(),
+                    "source_id": serializers.CharField(),
+                    "active": serializers.BooleanField(),
+                },
+            ),
+            **idempotency.RESPONSES,
+        },
     )
+    @idempotent
     def delete(self, request, system: str, source_id: str):
         record = source_record_mark_deleted(system=_system(system), source_id=source_id)
         return Response(
@@ -100,11 +113,16 @@ class SourceRecordBatchApi(APIView):
         operation_id="source_record_batch",
         summary="Create or update up to 1,000 source records",
         request=InputSerializer,
-        responses=inline_serializer(
-            "SourceRecordBatchResults",
-            {"results": serializers.ListField(child=serializers.DictField())},
-        ),
+        parameters=[idempotency.PARAMETER],
+        responses={
+            200: inline_serializer(
+                "SourceRecordBatchResults",
+                {"results": serializers.ListField(child=serializers.DictField())},
+            ),
+            **idempotency.RESPONSES,
+        },
     )
+    @idempotent
     def post(self, request, system: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -3,6 +3,7 @@ from mdm.models.audit import AuditEvent, ErasureRecord
 from mdm.models.decisions import DecisionMember, StewardDecision
 from mdm.models.delivery import Delivery, DeliveryAttempt, DeliveryTarget, RemoteLink
 from mdm.models.golden import GoldenIdAllocation, GoldenRecord
+from mdm.models.idempotency import IdempotencyKey
 from mdm.models.import_profiles import ImportProfile, ImportProfileUse
 from mdm.models.imports import ImportJob, ImportRowError
 from mdm.models.match_runs import MatchRun
@@ -23,6 +24,7 @@ __all__ = [
     "ErasureRecord",
     "GoldenIdAllocation",
     "GoldenRecord",
+    "IdempotencyKey",
     "ImportJob",
     "ImportProfile",
     "ImportProfileUse",

@@ -56,6 +56,7 @@ def po_entries() -> list[dict[str, str]]:
     return [
         {
             "msgid": e["msgid"],
+            "context": e.get("msgctxt", ""),
             "plural": e.get("msgid_plural", ""),
             "msgstr": e.get("msgstr", e.get("msgstr[0]", "")),
             "references": e["#:"].split(),
@@ -80,10 +81,12 @@ def test_the_compiled_catalogue_matches_the_po_file():
     with (CATALOGUE / "django.mo").open("rb") as handle:
         compiled = gettext.GNUTranslations(handle)
     for entry in po_entries():
-        msgid, plural = entry["msgid"], entry["plural"]
+        msgid, plural, context = entry["msgid"], entry["plural"], entry["context"]
         expected = entry["msgstr"] or msgid
         if plural:
             assert compiled.ngettext(msgid, plural, 1) == expected, msgid
+        elif context:
+            assert compiled.pgettext(context, msgid) == expected, msgid
         else:
             assert compiled.gettext(msgid) == expected, msgid
 

@@ -22,6 +22,7 @@ from mdm.services.imports import import_job_create
 from mdm.services.split import golden_record_split
 from tests.builders import make_user
 from tests.mdm.api.conftest import client_with_token
+from tests.mdm.ui.delivery_builders import make_dead_delivery, make_file_target
 from tests.mdm.ui.helpers import golden_of, make_steward, make_task, make_viewer
 
 pytestmark = pytest.mark.django_db
@@ -95,6 +96,7 @@ EXPECTED: dict[str, dict[str, dict[str, object]]] = {
     "import_detail": steward_page(),
     "import_progress": steward_page(),
     "import_errors": steward_page(),
+    "deliveries": steward_page(),
     **{
         name: action()
         for name in (
@@ -112,6 +114,7 @@ EXPECTED: dict[str, dict[str, dict[str, object]]] = {
             "golden_unpin",
             "import_confirm",
             "import_profile_delete",
+            "delivery_replay",
         )
     },
 }
@@ -196,6 +199,7 @@ def world():
         "import_errors": [job.pk],
         "import_confirm": [job.pk],
         "import_profile_delete": [profile.pk],
+        "delivery_replay": [make_dead_delivery(make_file_target("matrix")).pk],
         **{
             name: [task.pk]
             for name in EXPECTED
