@@ -31,6 +31,7 @@ from mdm.selectors import (
     user_role,
 )
 from mdm.services.golden_records import golden_record_pin_clear, golden_record_pin_set
+from mdm.services.pii_access import personal_data_shown
 from mdm.services.split import (
     SplitError,
     golden_record_split,
@@ -67,7 +68,12 @@ def golden_detail(request: HttpRequest, golden_id: str) -> HttpResponse:
                 % {"old": resolution.chain[0], "new": golden.golden_id},
             )
         return redirect("golden", golden.golden_id)
-    reveal = user_role(request.user).sees_personal_data
+    reveal = personal_data_shown(
+        user=request.user,
+        object_type="golden",
+        object_refs=[golden.golden_id],
+        where="golden record page",
+    )
     timeline = [
         (event, change_rows(event.changes, reveal=reveal))
         for event in golden_record_timeline(golden)
@@ -87,7 +93,12 @@ def golden_detail(request: HttpRequest, golden_id: str) -> HttpResponse:
 @require_GET
 def source_record_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record = source_record_get(get_object_or_404(SourceRecord.objects, pk=pk).pk)
-    reveal = user_role(request.user).sees_personal_data
+    reveal = personal_data_shown(
+        user=request.user,
+        object_type="source",
+        object_refs=[record.key],
+        where="source record page",
+    )
     context = {
         "record": record,
         "payload": payload_text(record.raw_payload, reveal=reveal),

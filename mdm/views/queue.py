@@ -44,6 +44,7 @@ from mdm.selectors import (
     user_role,
 )
 from mdm.services.golden_records import golden_record_merge_preview
+from mdm.services.pii_access import personal_data_shown
 from mdm.services.steward_queue import (
     BulkItem,
     review_task_assign,
@@ -165,11 +166,15 @@ def _task_page(
         if role.can_decide and context["is_open"]:
             choices = _choices(candidates, context["auto"], picks)
     context["choices"] = choices
+    reveal = personal_data_shown(
+        user=request.user,
+        object_type="source",
+        object_refs=[left.record.key, right.record.key],
+        where=f"review task {task.pk}",
+    )
     context["rows"] = [
         (row, choices.get(row.attribute))
-        for row in comparison_rows(
-            left.record, right.record, reveal=role.sees_personal_data
-        )
+        for row in comparison_rows(left.record, right.record, reveal=reveal)
     ]
     return render(request, "mdm/queue/task.html", context, status=status)
 

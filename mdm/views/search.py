@@ -7,7 +7,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from mdm.forms import SearchForm
-from mdm.selectors import golden_record_search, user_role
+from mdm.selectors import golden_record_search
+from mdm.services.pii_access import personal_data_shown
 from mdm.views.access import reader_required
 from mdm.views.display import attribute_text, shown
 
@@ -18,7 +19,12 @@ def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     result = golden_record_search(query)
-    reveal = user_role(request.user).sees_personal_data
+    reveal = personal_data_shown(
+        user=request.user,
+        object_type="golden",
+        object_refs=[hit.golden.golden_id for hit in result.hits],
+        where="search",
+    )
     hits = [
         {
             "golden": hit.golden,
