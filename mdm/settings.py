@@ -134,7 +134,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords
 # an account, or a client address, is locked for LOGIN_LOCKOUT_MINUTES; the
-# address is REMOTE_ADDR (a spoofed X-Forwarded-For changes nothing). An admin unlocks with `manage.py axes_reset_username NAME`.
+# address is REMOTE_ADDR (a spoofed X-Forwarded-For changes nothing). An
+# admin unlocks with `manage.py axes_reset_username NAME`.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
