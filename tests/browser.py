@@ -54,7 +54,8 @@ def page(browser, live_server, settings):
         viewport={"width": 1366, "height": 768}, locale="zh-CN"
     )
     page = context.new_page()
-    page.set_default_timeout(5000)
+    # Generous: CI machines are often busy; a wait only lasts until it is met.
+    page.set_default_timeout(20000)
     yield page
     context.close()
 
