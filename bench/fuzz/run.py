@@ -84,6 +84,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("target", choices=sorted(TARGETS))
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument(
+        "--runs", type=int, help="stop after this many inputs (with --seed: repeatable)"
+    )
+    parser.add_argument("--seed", type=int, help="libFuzzer's random seed")
     parser.add_argument("--corpus", type=Path)
     args, libfuzzer_args = parser.parse_known_args()
     corpus = args.corpus or ROOT / "var" / "fuzz" / args.target
@@ -97,6 +101,8 @@ def main() -> None:
             "-rss_limit_mb=2048",
             "-timeout=20",
             f"-artifact_prefix={artifacts}/crash-{args.target}-",
+            *([f"-runs={args.runs}"] if args.runs else []),
+            *([f"-seed={args.seed}"] if args.seed is not None else []),
             *libfuzzer_args,
             str(corpus),
         ],

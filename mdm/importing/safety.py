@@ -90,6 +90,11 @@ def check_zip_directory(archive: zipfile.ZipFile, limits: Limits) -> None:
     and fails the CRC check), so the declared sizes bound what openpyxl reads.
     """
     entries = archive.infolist()
+    if any(not entry.filename for entry in entries):
+        # Found by fuzzing: zipfile itself fails on a part with no name.
+        raise ImportFileError(
+            "corrupt_file", "The file has a part with no name; it is damaged."
+        )
     if len(entries) > limits.max_zip_entries:
         raise ImportFileError(
             "zip_bomb",
