@@ -89,10 +89,17 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, help="libFuzzer's random seed")
     parser.add_argument("--corpus", type=Path)
+    parser.add_argument(
+        "--artifacts",
+        type=Path,
+        default=ROOT / "var" / "fuzz",
+        help="where crash-* files go (created if missing)",
+    )
     args, libfuzzer_args = parser.parse_known_args()
     corpus = args.corpus or ROOT / "var" / "fuzz" / args.target
     seed_corpus(args.target, corpus)
-    artifacts = ROOT / "var" / "fuzz"
+    artifacts = args.artifacts
+    artifacts.mkdir(parents=True, exist_ok=True)
     atheris.Setup(
         [
             sys.argv[0],

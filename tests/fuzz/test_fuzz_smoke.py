@@ -43,6 +43,7 @@ def test_a_fuzz_run_finds_no_undeclared_exception(target, tmp_path):
             f"--runs={int(RUNS[target] * SCALE)}",
             f"--seed={SEED}",
             f"--corpus={corpus}",
+            f"--artifacts={tmp_path}",
         ],
         cwd=settings.BASE_DIR,
         capture_output=True,

@@ -85,7 +85,10 @@ class MergeSplitModel(RuleBasedStateMachine):
 
     def teardown(self):
         if hasattr(self, "savepoint"):
+            # Roll back to it and release it: an unreleased savepoint stays
+            # open, and hundreds of them nested slow SQLite down ever more.
             transaction.savepoint_rollback(self.savepoint)
+            transaction.savepoint_commit(self.savepoint)
 
     def _goldens(self):
         return GoldenRecord.objects.filter(pk__in=self.golden_pks)
