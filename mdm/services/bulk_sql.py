@@ -45,7 +45,11 @@ def insert_rows(
         if connection.vendor == "postgresql":
             # COPY is several times faster than a multi-row INSERT and needs
             # no statement per batch; the values go through psycopg's adapters.
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            # The raw cursor's errors are not Django's: wrap them, so that a
+            # duplicate key is an IntegrityError as for any other write.
+            with connection.wrap_database_errors, cursor.cursor.copy(
+                f"COPY {table} ({columns}) FROM STDIN"
+            ) as copy:
                 for row in values:
                     copy.write_row(row)
         else:
