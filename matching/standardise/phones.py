@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType
+from phonenumbers import NumberParseException, PhoneNumberType, phonenumberutil
 
 from matching.standardise.text import normalise
 
@@ -38,6 +38,8 @@ _RUN_RE = re.compile(
 _DASH_EXTENSION_RE = re.compile(r"^(.*[0-9])-([0-9]{1,5})$")
 _LAYOUT_RE = re.compile(r"[\s\-.()]+")
 _CN_MOBILE_SHAPE_RE = re.compile(r"(\+86|0086|86)?(1[3-9][0-9]{9})")
+# A number dialled inside China with its trunk 0: 010 6552 1234, 0755-…
+_CN_TRUNK_SHAPE_RE = re.compile(r"0([2-9][0-9]{8,10}|10[0-9]{8})")
 _MAX_PARTS = 6  # "+86 138 0013 8000" is four parts; no number needs more than six
 
 
@@ -110,6 +112,10 @@ def _parse_one(text: str, region: str) -> Phone | None:
         if not _cn_mobile_pattern().fullmatch(mobile.group(2)):
             return None
         return Phone(e164="+86" + mobile.group(2), kind="mobile", extension=None)
+    if region == "CN":
+        trunk = _CN_TRUNK_SHAPE_RE.fullmatch(_LAYOUT_RE.sub("", text))
+        if trunk and _cn_is_landline(trunk.group(1)):
+            return Phone(e164="+86" + trunk.group(1), kind="landline", extension=None)
     phone = _valid(text, region, None)
     if phone is None and (match := _DASH_EXTENSION_RE.match(text)):
         phone = _valid(match.group(1), region, match.group(2))
@@ -120,6 +126,28 @@ def _parse_one(text: str, region: str) -> Phone | None:
 def _cn_mobile_pattern() -> re.Pattern[str]:
     metadata = phonenumbers.PhoneMetadata.metadata_for_region("CN")
     return re.compile(metadata.mobile.national_number_pattern)
+
+
+def _cn_is_landline(national: str) -> bool:
+    """True when phonenumbers would type this CN national number FIXED_LINE:
+    the same metadata checks, in the order `number_type` makes them
+    (anything else, including a miss here, goes the long way through
+    `phonenumbers.parse`). About 10 µs instead of ~200 µs."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+    matches = phonenumberutil._is_number_matching_desc
+    return (
+        matches(national, metadata.general_desc)
+        and not any(
+            matches(national, desc)
+            for desc in (
+                metadata.premium_rate,
+                metadata.toll_free,
+                metadata.shared_cost,
+            )
+        )
+        and matches(national, metadata.fixed_line)
+        and not matches(national, metadata.mobile)
+    )
 
 
 def _valid(text: str, region: str, extension: str | None) -> Phone | None:

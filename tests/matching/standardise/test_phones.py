@@ -1,8 +1,17 @@
 import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from phonenumbers import PhoneNumberType
 
-from matching.standardise.phones import Phone, phones
+from matching.standardise.phones import (
+    _CN_TRUNK_SHAPE_RE,
+    _LAYOUT_RE,
+    Phone,
+    _cn_is_landline,
+    _valid,
+    phones,
+)
 
 MOBILE = Phone("+8613800138000", "mobile", None)
 LANDLINE = Phone("+861065521234", "landline", None)
@@ -102,3 +111,39 @@ def test_the_chinese_mobile_shortcut_agrees_with_phonenumbers():
                 kind = phonenumbers.number_type(parsed) == PhoneNumberType.MOBILE
                 expected = (Phone("+86" + number, "mobile" if kind else "?", None),)
             assert phones(number) == expected, number
+
+
+NATIONAL_LANDLINE_SHAPES = st.one_of(
+    st.integers(10**8, 10**9 - 1).map(lambda n: f"10{n:08d}"[:10]),
+    st.tuples(st.integers(2, 9), st.integers(10**7, 10**10 - 1)).map(
+        lambda t: f"{t[0]}{t[1]}"
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    national=NATIONAL_LANDLINE_SHAPES,
+    cut=st.integers(min_value=1, max_value=4),
+    layout=st.sampled_from(["0{}-{}", "0{} {}", "(0{}){}", "0{}{}"]),
+)
+def test_the_chinese_landline_shortcut_agrees_with_phonenumbers(national, cut, layout):
+    text = layout.format(national[:cut], national[cut:])
+    shortcut = _CN_TRUNK_SHAPE_RE.fullmatch(_LAYOUT_RE.sub("", text))
+    assert shortcut is not None
+    slow = _valid(text, "CN", None)
+    if _cn_is_landline(shortcut.group(1)):
+        assert slow == Phone("+86" + national, "landline", None), text
+    else:
+        assert slow is None or slow.kind != "landline" or slow.e164 != "+86" + national
+
+
+def test_the_landline_shortcut_takes_the_common_area_codes():
+    # Beijing, Shanghai, Shenzhen, Hangzhou, Zhengzhou, Lhasa: the shortcut
+    # must take them (or it saves nothing).
+    for national in (
+        "1065521234", "2161234567", "75586001234", "57187654321", "37163456789",
+        "8915123456",
+    ):  # fmt: skip
+        assert _cn_is_landline(national), national
+        assert phones("0" + national) == (Phone("+86" + national, "landline", None),)
