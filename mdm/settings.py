@@ -9,6 +9,7 @@ TIME_ZONE        default Asia/Shanghai
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -178,6 +179,9 @@ IMPORT_MAX_LOADED_CELLS = env_int("IMPORT_MAX_LOADED_CELLS", 10_000_000)
 # An .xlsx up to this many cells is loaded whole by the fast reader; a bigger
 # one is streamed (flat memory, ~20x slower to read).
 IMPORT_FAST_XLSX_MAX_CELLS = env_int("IMPORT_FAST_XLSX_MAX_CELLS", 3_000_000)
+# Processes that map and standardise a big import's rows, most of its CPU
+# (1: the importer does it all itself).
+IMPORT_WORKERS = env_int("IMPORT_WORKERS", min(os.cpu_count() or 1, 4))
 MEDIA_URL = "media/"  # never served: uploads are read by the importer only
 
 LOGIN_URL = "login"
@@ -261,13 +265,17 @@ SPECTACULAR_SETTINGS = {
 }
 
 # The cache holds API rate-limit counters, so it must be shared by every app
-# process: Redis when REDIS_URL is set, else a table in the database (created
-# by migration 0011; `manage.py createcachetable` makes it by hand).
+# process: Redis when REDIS_URL is set (production: a counter costs two small
+# Redis commands), else a table in the database (created by migration 0011;
+# `manage.py createcachetable` makes it by hand), which costs a write and a
+# commit per API request (docs/operations.md). CACHE_KEY_PREFIX separates
+# installations (or test runs) sharing one Redis database.
 if env_str("REDIS_URL"):
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": env_str("REDIS_URL"),
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", ""),
         }
     }
 else:
@@ -275,6 +283,7 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "mdm_cache",
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", ""),
             "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 20000)},
         }
     }

@@ -11,7 +11,10 @@ only what changed. Matching runs over the loaded records afterwards.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
@@ -172,11 +175,11 @@ def import_job_run(*, job: ImportJob, progress: Progress | None = None) -> Impor
     job.error = ""
     job.save()
     try:
-        with _open_job(job, load_whole=True) as table:
+        with _open_job(job, load_whole=True) as table, _fill_pool() as pool:
             if job.mode == ImportJob.Mode.ALL_OR_NOTHING:
-                _load_all_or_nothing(job, table, progress)
+                _load_all_or_nothing(job, table, progress, pool)
             else:
-                _load_per_row(job, table, progress)
+                _load_per_row(job, table, progress, pool)
     except (ImportFileError, ImportRejected) as exc:
         _fail(job, str(exc))
         return job
@@ -200,16 +203,35 @@ class _Item:
     values: list[str]
 
 
-def _load_per_row(job: ImportJob, table: Table, progress: Progress | None) -> None:
+@contextmanager
+def _fill_pool() -> Iterator[Executor | None]:
+    """Worker processes for the rows' mapping and standardisation, forked
+    from this one on first use (a small file never starts them); None where
+    IMPORT_WORKERS is 1 or the platform cannot fork. The workers only
+    compute: every database write stays in this process and transaction."""
+    workers = settings.IMPORT_WORKERS
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _load_per_row(
+    job: ImportJob, table: Table, progress: Progress | None, pool: Executor | None
+) -> None:
     # Each chunk commits on its own: a crash loses at most one chunk, and the
     # rerun finds the rows before it unchanged.
     for chunk in _chunks(job, table):
-        _commit_chunk(job, chunk, progress)
+        _commit_chunk(job, chunk, progress, pool)
     _finish_count(job, progress)
 
 
 def _load_all_or_nothing(
-    job: ImportJob, table: Table, progress: Progress | None
+    job: ImportJob, table: Table, progress: Progress | None, pool: Executor | None
 ) -> None:
     # One transaction for the whole file, streamed chunk by chunk. After the
     # first bad row nothing more is written, but every row is still read and
@@ -220,7 +242,7 @@ def _load_all_or_nothing(
             for chunk in _chunks(job, table):
                 bad += [item for item in chunk if item.errors]
                 if not bad:
-                    bad += _upsert_chunk(job, chunk)
+                    bad += _upsert_chunk(job, chunk, pool)
                 job.processed_rows += len(chunk)
                 _report(job, progress)
             if bad:
@@ -279,17 +301,22 @@ def _finish_count(job: ImportJob, progress: Progress | None) -> None:
 
 @transaction.atomic
 def _commit_chunk(
-    job: ImportJob, chunk: list[_Item], progress: Progress | None
+    job: ImportJob,
+    chunk: list[_Item],
+    progress: Progress | None,
+    pool: Executor | None,
 ) -> None:
     failed = [item for item in chunk if item.errors]
-    failed += _upsert_chunk(job, [item for item in chunk if not item.errors])
+    failed += _upsert_chunk(job, [item for item in chunk if not item.errors], pool)
     _record_errors(job, failed)
     job.failed_count += len(failed)
     job.processed_rows += len(chunk)
     _report(job, progress)
 
 
-def _upsert_chunk(job: ImportJob, items: list[_Item]) -> list[_Item]:
+def _upsert_chunk(
+    job: ImportJob, items: list[_Item], pool: Executor | None = None
+) -> list[_Item]:
     """Upsert valid items in bulk; return those rejected on the way.
 
     A key repeated within the chunk is loaded after the chunk, in file order,
@@ -316,6 +343,7 @@ def _upsert_chunk(job: ImportJob, items: list[_Item]) -> list[_Item]:
                 system=job.source_system,
                 items=[(item.source_id, item.payload) for item in batch],
                 mapping=_rules(job),
+                pool=pool,
             )
     except (IntegrityError, DomainError):
         # A concurrent import of the same keys (or a payload the bulk path

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from itertools import chain, repeat
 from typing import Any
 
 from django.conf import settings
@@ -61,19 +63,34 @@ def payload_fingerprint(payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-@transaction.atomic
 def source_record_upsert(
     *,
     system: SourceSystem,
     source_id: str,
     payload: dict[str, Any] | str | bytes,
     mapping: dict[str, Any] | None = None,
+    savepoint: bool = True,
 ) -> UpsertResult:
     """Create or update the record (system, source_id); a re-send of the same
     content is a no-op. Invalid tax IDs are stored and flagged, never fixed.
 
     `mapping` overrides the system's mapping preset (rules of the same shape).
+    `savepoint=False` is for a caller whose own transaction ends with any
+    error raised here (the real-time ingest): no savepoint round trips.
     """
+    with transaction.atomic(savepoint=savepoint):
+        return _upsert(
+            system=system, source_id=source_id, payload=payload, mapping=mapping
+        )
+
+
+def _upsert(
+    *,
+    system: SourceSystem,
+    source_id: str,
+    payload: dict[str, Any] | str | bytes,
+    mapping: dict[str, Any] | None,
+) -> UpsertResult:
     source_id = clean_source_id(source_id)
     data, raw = payload_parse(payload)
     fingerprint = payload_fingerprint(data)
@@ -82,6 +99,8 @@ def source_record_upsert(
         .filter(source_system=system, source_id=source_id)
         .first()
     )
+    if record is not None:
+        record.source_system = system  # the caller's row: no query to read it
     if record is not None and record.fingerprint == fingerprint and record.is_active:
         return UpsertResult(record=record, outcome="unchanged")
     outcome = "updated" if record is not None else "created"
@@ -96,7 +115,8 @@ def source_record_upsert(
     )
     record._change_reason = f"{outcome} from {system.code}"
     try:
-        with transaction.atomic():
+        # A savepoint only where an error is recovered from: the insert race.
+        with transaction.atomic(savepoint=outcome == "created"):
             record.save()
     except IntegrityError:
         # Another writer created the same key between our read and our insert:
@@ -115,13 +135,15 @@ def source_record_upsert_many(
     system: SourceSystem,
     items: Sequence[tuple[str, dict[str, Any]]],
     mapping: dict[str, Any] | None = None,
+    pool: Executor | None = None,
 ) -> list[str]:
     """Upsert many (source_id, payload) pairs in a few queries; same rules as
     `source_record_upsert`, history rows included. Returns each item's
     outcome. Source IDs must be distinct within one call.
 
     Unchanged payloads are recognised by fingerprint alone, before any mapping
-    or standardisation runs, so re-sending a big file costs little.
+    or standardisation runs, so re-sending a big file costs little. With a
+    process `pool`, mapping and standardisation (most of the CPU) run there.
 
     Raises IntegrityError if another writer inserts one of the keys
     meanwhile; callers then fall back to `source_record_upsert` per item.
@@ -141,8 +163,8 @@ def source_record_upsert_many(
     }
     rules = mapping or system.mapping_rules
     now = timezone.now()
-    created: list[dict[str, Any]] = []
-    updated: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    to_fill: list[tuple[dict[str, Any], str, str]] = []
     outcomes: list[str] = []
     for source_id, data, raw in prepared:
         fingerprint = payload_fingerprint(data)
@@ -152,18 +174,55 @@ def source_record_upsert_many(
         if old_fingerprint == fingerprint and is_active:
             outcomes.append("unchanged")
             continue
-        row = {
-            "id": pk,
-            "source_system_id": system.pk,
-            "source_id": source_id,
-            "received_at": received_at or now,
-            "updated_at": now,
-            **_filled_values(rules=rules, data=data, raw=raw, fingerprint=fingerprint),
-        }
-        (created if pk is None else updated).append(row)
+        rows.append(
+            {
+                "id": pk,
+                "source_system_id": system.pk,
+                "source_id": source_id,
+                "received_at": received_at or now,
+                "updated_at": now,
+            }
+        )
+        to_fill.append((data, raw, fingerprint))
         outcomes.append("created" if pk is None else "updated")
-    source_record_bulk_write(system=system, created=created, updated=updated)
+    filled = _filled_values_many(rules, to_fill, pool)
+    for row, values in zip(rows, filled, strict=True):
+        row.update(values)
+    source_record_bulk_write(
+        system=system,
+        created=[row for row in rows if row["id"] is None],
+        updated=[row for row in rows if row["id"] is not None],
+    )
     return outcomes
+
+
+# Payloads per task sent to a fill pool: enough to amortise the round trip.
+_FILL_BATCH = 200
+
+
+def _filled_values_many(
+    rules: str | dict[str, Any],
+    items: list[tuple[dict[str, Any], str, str]],
+    pool: Executor | None,
+) -> Iterator[dict[str, Any]]:
+    if pool is None or len(items) < 2 * _FILL_BATCH:
+        return _filled_values_batch(rules, items)
+    batches = [
+        items[start : start + _FILL_BATCH]
+        for start in range(0, len(items), _FILL_BATCH)
+    ]
+    results = pool.map(_filled_values_batch, repeat(rules), batches)
+    return chain.from_iterable(results)
+
+
+def _filled_values_batch(
+    rules: str | dict[str, Any], items: list[tuple[dict[str, Any], str, str]]
+) -> list[dict[str, Any]]:
+    """`_filled_values` of each (data, raw, fingerprint): a fill pool's task."""
+    return [
+        _filled_values(rules=rules, data=data, raw=raw, fingerprint=fingerprint)
+        for data, raw, fingerprint in items
+    ]
 
 
 def source_record_bulk_write(

@@ -10,8 +10,18 @@ from django.test.utils import CaptureQueriesContext
 from mdm.importing import ImportFileError
 from mdm.models import ImportJob, SourceRecord, SourceSystem
 from mdm.services import imports
-from mdm.services.imports import import_job_confirm, import_job_create, import_job_run
-from mdm.services.source_records import source_record_upsert, source_record_upsert_many
+from mdm.services.imports import (
+    _rules,
+    import_job_confirm,
+    import_job_create,
+    import_job_run,
+)
+from mdm.services.source_records import (
+    _filled_values,
+    payload_parse,
+    source_record_upsert,
+    source_record_upsert_many,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +183,33 @@ def test_the_import_caps_come_from_settings(settings):
         run(csv([row(i) for i in range(5)]))
     settings.IMPORT_MAX_ROWS = 6
     assert run(csv([row(i) for i in range(5)])).created_count == 5
+
+
+def test_a_fill_pool_gives_the_rows_the_single_process_path_gives(
+    settings, monkeypatch
+):
+    settings.IMPORT_WORKERS = 2
+    maps = []
+
+    class Pool(imports.ProcessPoolExecutor):
+        def map(self, *args, **kwargs):
+            maps.append(args)
+            return super().map(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "ProcessPoolExecutor", Pool)
+    lines = [row(i, "010-6552 1234 / 13800138000" if i % 3 else "") for i in range(900)]
+    assert counts(run(csv(lines))) == (900, 0, 0, 0)
+    assert maps  # the rows went through the pool
+    system = SourceSystem.objects.get(code="legacy")
+    job = ImportJob.objects.get()
+    for record in SourceRecord.objects.all():
+        data, raw = payload_parse(record.raw_payload)
+        expected = _filled_values(
+            rules=_rules(job) or system.mapping_rules,
+            data=data,
+            raw=raw,
+            fingerprint=record.fingerprint,
+        )
+        assert record.attributes == expected["attributes"]
+        assert record.standardised == expected["standardised"]
+        assert record.uscc_valid == expected["uscc_valid"]
