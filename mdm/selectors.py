@@ -14,7 +14,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Floor, TruncDate
 from django.utils import timezone
-from rapidfuzz import fuzz
 
 from matching import standardise
 from mdm.golden_ids import InvalidGoldenId, golden_id_clean
@@ -28,6 +27,7 @@ from mdm.models import (
     SourceSystem,
     StewardDecision,
 )
+from mdm.selectors_names import name_candidates
 from mdm.services.survivorship import candidate_values
 
 # A merge chain longer than this means corrupt data, not a real history.
@@ -686,9 +686,9 @@ class SearchResult:
 
 
 SEARCH_LIMIT = 25
-# Fuzzy name search scores at most this many candidates found by SQL.
-NAME_CANDIDATES = 2000
-NAME_MIN_SCORE = 60.0
+# Records a search by source ID, USCC or phone reads at most; name hits this
+# far below the best one are dropped (scores 0..100).
+HITS_PER_KEY = 2000
 NAME_SCORE_SPREAD = 30.0
 _GOLDEN_ID_SHAPE = re.compile(r"^GR[\d\s\-]*$", re.IGNORECASE)
 _TAX_ID_SHAPE = re.compile(r"^[0-9A-Za-z]{15,20}$")
@@ -731,7 +731,7 @@ def _search_golden_id(query: str) -> SearchResult:
 def _hits_for(records: QuerySet[SourceRecord]) -> list[SearchHit]:
     hits: dict[int, SearchHit] = {}
     for record in records.select_related("source_system", "xref__golden")[
-        :NAME_CANDIDATES
+        :HITS_PER_KEY
     ]:
         golden = _golden_of(record)
         if golden is not None and golden.pk not in hits:
@@ -778,59 +778,16 @@ def _search_phone(query: str) -> list[SearchHit]:
 
 
 def _search_name(query: str) -> list[SearchHit]:
-    name = standardise.company_name(query)
-    if name is None:
-        return []
-    if name.script == "latin":
-        key = re.sub(r"[^a-z]", "", name.pinyin.lower())
-        fields = ("standardised__name_pinyin", "standardised__english_latin_key")
-        condition = Q(standardised__name_latin_key__icontains=name.latin_key)
-        # Typos defeat a substring match: records sharing three consecutive
-        # letters with the query are candidates too.
-        size = 3
-    else:
-        key = name.core or query
-        fields = ("name",)
-        condition = Q()
-        size = 2 if len(key) > 3 else 1
-    if not key:
-        return []
-    grams = {key} | {key[i : i + size] for i in range(max(1, len(key) - size + 1))}
-    for gram in grams:
-        for field_name in fields:
-            condition |= Q(**{f"{field_name}__icontains": gram})
-    candidates = (
-        SourceRecord.objects.filter(condition, xref__isnull=False)
-        .select_related("source_system", "xref__golden")
-        .order_by("pk")[:NAME_CANDIDATES]
-    )
     best: dict[int, SearchHit] = {}
-    for record in candidates:
-        score = _name_score(query, key, name, record)
+    for record, score in name_candidates(query):
         golden = record.xref.golden
-        if score >= NAME_MIN_SCORE and (
-            golden.pk not in best or score > best[golden.pk].score
-        ):
+        score *= 100
+        if golden.pk not in best or score > best[golden.pk].score:
             best[golden.pk] = SearchHit(golden=golden, record=record, score=score)
     hits = sorted(best.values(), key=lambda h: -h.score)
     # Far below the best hit is noise ("weihai" finding every 威 and 海).
     floor = hits[0].score - NAME_SCORE_SPREAD if hits else 0
     return [hit for hit in hits if hit.score >= floor][:SEARCH_LIMIT]
-
-
-def _name_score(
-    query: str, key: str, name: standardise.CompanyName, record: SourceRecord
-) -> float:
-    found = record.standardised
-    if name.script == "latin":
-        pairs = [
-            (key, found.get("name_pinyin")),
-            (name.latin_key, found.get("name_latin_key")),
-            (name.latin_key, found.get("english_latin_key")),
-        ]
-    else:
-        pairs = [(key, found.get("name_core")), (query, record.name)]
-    return max((fuzz.WRatio(a, b) for a, b in pairs if a and b), default=0.0)
 
 
 @dataclass(frozen=True)

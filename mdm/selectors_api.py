@@ -18,24 +18,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection
-from django.db.models import BooleanField, FloatField, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import Q
 from django.utils import timezone
-from rapidfuzz import fuzz
 
 from matching import standardise
 from mdm.golden_ids import InvalidGoldenId, golden_id_clean
 from mdm.matching_adapter import attributes_standardise
 from mdm.models import CrossReference, GoldenRecord, SourceRecord, SourceSystem
 from mdm.selectors import MAX_MERGE_CHAIN
+from mdm.selectors_names import linked_records, name_candidates, on_postgres
 from mdm.services.realtime_matching import MatchOutcome, source_record_match
 
 MAX_BATCH_KEYS = 1000
 SEARCH_MAX_LIMIT = 50
-# Name search scores at most this many SQL candidates with rapidfuzz.
-NAME_CANDIDATES = 200
-NAME_MIN_SCORE = 0.6
 # A change is served once it is this old: a transaction that wrote an earlier
 # history row may commit a little after a later one, and a poller's cursor
 # must not skip past it.
@@ -268,7 +263,7 @@ def golden_record_search_ranked(
     standardisation). A record missing a criterion scores 0 on it."""
     criteria: dict[str, list[tuple[SourceRecord, float]]] = {}
     if name.strip():
-        criteria["name"] = _name_candidates(name)
+        criteria["name"] = name_candidates(name)
     if phone.strip():
         criteria["phone"] = _phone_candidates(phone)
     if email.strip():
@@ -298,108 +293,8 @@ def golden_record_search_ranked(
     return hits[:limit]
 
 
-def _linked() -> QuerySet[SourceRecord]:
-    return SourceRecord.objects.filter(
-        xref__isnull=False, is_active=True
-    ).select_related("source_system", "xref__golden")
-
-
-def _on_postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
-# The expressions migration 0011 indexes with gin_trgm_ops on PostgreSQL.
-_TRGM_KEYS = {
-    "name_core": '("mdm_sourcerecord"."standardised" ->> \'name_core\')',
-    "name_pinyin": '("mdm_sourcerecord"."standardised" ->> \'name_pinyin\')',
-    "name_latin_key": '("mdm_sourcerecord"."standardised" ->> \'name_latin_key\')',
-    "english_latin_key": (
-        '("mdm_sourcerecord"."standardised" ->> \'english_latin_key\')'
-    ),
-}
-
-
-def _name_keys(query: str) -> tuple[standardise.CompanyName, list[tuple[str, str]]]:
-    """(parsed query, [(standardised key, query value)]) to compare."""
-    name = standardise.company_name(query)
-    if name is None:
-        return None, []
-    if name.script == "latin":
-        pinyin = re.sub(r"[^a-z]", "", name.pinyin.lower())
-        pairs = [("name_pinyin", pinyin), ("name_latin_key", name.latin_key)]
-        pairs.append(("english_latin_key", name.latin_key))
-    else:
-        pairs = [("name_core", name.core or name.normalised)]
-    return name, [(k, v) for k, v in pairs if v]
-
-
-def _name_candidates(query: str) -> list[tuple[SourceRecord, float]]:
-    name, pairs = _name_keys(" ".join(query.split()))
-    if not pairs:
-        return []
-    if _on_postgres():
-        found = _name_candidates_trigram(pairs)
-    else:
-        found = _name_candidates_substring(pairs)
-    scored = []
-    for record in found:
-        score = max(
-            (
-                fuzz.WRatio(value, record.standardised.get(key) or "") / 100
-                for key, value in pairs
-            ),
-            default=0.0,
-        )
-        if name.script == "han" and record.name:
-            score = max(score, fuzz.WRatio(query, record.name) / 100)
-        if score >= NAME_MIN_SCORE:
-            scored.append((record, score))
-    return scored
-
-
-def _name_candidates_trigram(pairs: list[tuple[str, str]]) -> list[SourceRecord]:
-    # `value <% expr`: the query is word-similar to some extent of the stored
-    # key (pg_trgm.word_similarity_threshold, 0.6 by default), which the GIN
-    # trigram index answers; the best NAME_CANDIDATES go on to rapidfuzz.
-    condition = Q()
-    similarity = []
-    params: list[str] = []
-    for key, value in pairs:
-        condition |= Q(
-            RawSQL(f"%s <%% {_TRGM_KEYS[key]}", [value], output_field=BooleanField())
-        )
-        similarity.append(f"word_similarity(%s, {_TRGM_KEYS[key]})")
-        params.append(value)
-    expression = RawSQL(
-        f"GREATEST({', '.join(similarity)})" if len(similarity) > 1 else similarity[0],
-        params,
-        output_field=FloatField(),
-    )
-    return list(
-        _linked()
-        .filter(condition)
-        .annotate(similarity=expression)
-        .order_by("-similarity", "pk")[:NAME_CANDIDATES]
-    )
-
-
-def _name_candidates_substring(pairs: list[tuple[str, str]]) -> list[SourceRecord]:
-    # Records sharing a run of characters with the query: 2 for Chinese (a
-    # brand is often two characters), 3 letters for Latin (typos defeat a
-    # whole-word match).
-    condition = Q()
-    for key, value in pairs:
-        size = 2 if key == "name_core" else 3
-        grams = {value} | {
-            value[i : i + size] for i in range(max(1, len(value) - size + 1))
-        }
-        for gram in grams:
-            condition |= Q(**{f"standardised__{key}__icontains": gram})
-    return list(_linked().filter(condition).order_by("pk")[: NAME_CANDIDATES * 10])
-
-
 def _json_list_contains(attribute: str, value: str) -> Q:
-    if _on_postgres():
+    if on_postgres():
         # jsonb containment: answered by the GIN index of migration 0011.
         return Q(**{f"standardised__{attribute}__contains": [value]})
     # SQLite has no JSON containment; quoted, so one number does not match a
@@ -414,14 +309,14 @@ def _phone_candidates(query: str) -> list[tuple[SourceRecord, float]]:
         condition |= _json_list_contains("phones", number)
     if not numbers:
         return []
-    return [(r, 1.0) for r in _linked().filter(condition).order_by("pk")[:200]]
+    return [(r, 1.0) for r in linked_records().filter(condition).order_by("pk")[:200]]
 
 
 def _email_candidates(query: str) -> list[tuple[SourceRecord, float]]:
     parsed = standardise.email(query)
     if parsed is None:
         return []
-    found = _linked().filter(_json_list_contains("emails", parsed.address))
+    found = linked_records().filter(_json_list_contains("emails", parsed.address))
     return [(r, 1.0) for r in found.order_by("pk")[:200]]
 
 
