@@ -91,3 +91,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
 def pii_log_scanner() -> _PiiLogScanner:
     """The session's scanner, for the test that proves it catches a leak."""
     return _scanner
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing():
+    """MD5 instead of PBKDF2 (~0.4 s of CPU per hash or login check) for the
+    suite's users; production keeps Django's default hashers."""
+    from django.test import override_settings
+
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
+    ):
+        yield

@@ -16,8 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def english(request, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def english(request):
     # The pages speak Chinese by default; these tests read the English text.
     for name in {"steward_client", "viewer_client"} & set(request.fixturenames):
         client = request.getfixturevalue(name)

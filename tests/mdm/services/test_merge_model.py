@@ -282,9 +282,8 @@ class MergeSplitModel(RuleBasedStateMachine):
 
 
 @pytest.mark.django_db
-def test_merges_splits_and_undos_keep_the_invariants(settings):
-    # One steward for every example; a cheap hasher, as no one logs in.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def test_merges_splits_and_undos_keep_the_invariants():
+    # One steward for every example.
     MergeSplitModel.steward = make_steward()
     run_state_machine_as_test(
         MergeSplitModel, settings=hypothesis_settings.get_profile(PROFILE)

@@ -16,11 +16,6 @@ from tests.mdm.ui.helpers import golden_of, make_steward
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def steward():
     return make_steward()
