@@ -9,7 +9,14 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from mdm.models import Delivery, DeliveryAttempt, DeliveryTarget, RemoteLink
+from mdm.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryTarget,
+    InboundWebhook,
+    RemoteLink,
+    SyncConflict,
+)
 from mdm.services.deliveries import delivery_replay, delivery_target_resume
 
 RUNTIME_FIELDS = (
@@ -172,4 +179,37 @@ class RemoteLinkAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in RemoteLink._meta.fields]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(SyncConflict)
+class SyncConflictAdmin(admin.ModelAdmin):
+    """Read-only: stewards resolve conflicts on their own pages (/sync-conflicts/),
+    where every decision is audited and re-queues the delivery."""
+
+    list_display = ["golden_id", "target", "kind", "state", "created_at"]
+    list_filter = ["state", "kind", "target"]
+    search_fields = ["golden_id", "remote_id"]
+    readonly_fields = [f.name for f in SyncConflict._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(InboundWebhook)
+class InboundWebhookAdmin(admin.ModelAdmin):
+    list_display = ["webhook_id", "target", "received_at"]
+    list_filter = ["target"]
+    readonly_fields = [f.name for f in InboundWebhook._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -19,7 +19,7 @@ import hashlib
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
@@ -275,6 +275,9 @@ class Ownership(StrEnum):
     OURS = "ours"  # always written: MDM is the master of this field
     THEIRS = "theirs"  # written only when we create the remote record
     FILL_IF_EMPTY = "fill_if_empty"  # written on create or when remote is empty
+    # Written like OURS, but when the target's users changed it too since our
+    # last push, a steward decides (connectors/three_way.py).
+    STEWARD = "steward"
 
 
 _MISSING = object()
@@ -303,6 +306,26 @@ def path_set(data: dict[str, Any], path: str, value: Any) -> None:
     for part in parts[:-1]:
         current = current.setdefault(part, {})
     current[parts[-1]] = value
+
+
+def path_drop(data: Mapping[str, Any], paths: Iterable[str]) -> dict[str, Any]:
+    """A copy of `data` without the leaves at `paths` (emptied parents go)."""
+    out = copy.deepcopy(dict(data))
+    for path in paths:
+        *parents, leaf = path.split(".")
+        chain, current = [], out
+        for part in parents:
+            if not isinstance(current, dict) or part not in current:
+                break
+            chain.append((current, part))
+            current = current[part]
+        else:
+            if isinstance(current, dict):
+                current.pop(leaf, None)
+            for parent, part in reversed(chain):
+                if parent[part] == {}:
+                    del parent[part]
+    return out
 
 
 def _is_empty(value: Any) -> bool:
@@ -503,15 +526,37 @@ class Connector(ABC):
         """The target's record for this golden ID (by link or external key)."""
         raise NotImplementedError(f"{self.kind} cannot look records up")
 
+    def read(self, remote_id: str) -> RemoteRecord | None:
+        """The target's record `remote_id` (None: it does not exist)."""
+        raise NotImplementedError(f"{self.kind} cannot read records")
+
+    def source_id(self, record: RemoteRecord) -> str:
+        """The key of `record` as a source record of the target's source
+        system (what its REST pushes and imports use)."""
+        return record.remote_id
+
     def upsert(
         self,
         message: OutboundMessage,
         *,
         expected_version: str | None = None,
+        keep: Collection[str] = (),
     ) -> LinkUpdate:
         """Create or update the remote record; with `expected_version`
-        (capabilities.version_check) raise ConflictError if it moved on."""
+        (capabilities.version_check) raise ConflictError if it moved on.
+
+        `expected_version` means the caller merged against that version
+        (connectors/three_way.py), so no foreign-edit check is made; `keep`
+        names the mapped paths the merge left to the target (not written).
+        """
         raise NotImplementedError(f"{self.kind} cannot upsert")
+
+    def deliver_merged(
+        self, message: OutboundMessage, *, expected_version: str, keep: Collection[str]
+    ) -> Sequence[LinkUpdate]:
+        """`deliver` after a three-way merge: write against
+        `expected_version`, leaving the `keep` paths as the target has them."""
+        return [self.upsert(message, expected_version=expected_version, keep=keep)]
 
     def changes_since(self, cursor: str | None) -> ChangePage:
         """Remote changes after `cursor` (None: from the beginning)."""

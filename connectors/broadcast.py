@@ -21,6 +21,13 @@ One pass (`broadcast_run_once`) visits every active target and, for each:
    budget is spent or the error is permanent; conflict; target paused
    (429), suspended (410) or its circuit opened (consecutive failures).
 
+A conflict (the remote record changed since our push) is first merged
+three ways (connectors/conflicts.py): what ownership settles is pushed and
+delivered, fields only the target changed come in as an inbound update;
+only what a steward must decide, or a record deleted in the target, parks
+the delivery as a conflict with a steward task (mdm.SyncConflict). While a
+deletion task is open, that golden ID's deliveries are not sent.
+
 Per-target rate limits and circuit-breaker state live on the target row, so
 they hold across all workers.
 """
@@ -57,6 +64,13 @@ from connectors.base import (
     RetryableError,
     TargetConfig,
     payload_hash,
+)
+from connectors.conflicts import (
+    Merged,
+    conflict_held,
+    conflict_merge,
+    conflict_open_task,
+    conflict_record_merge,
 )
 from connectors.registry import connector_class
 from mdm.env import env_secret
@@ -171,7 +185,12 @@ def broadcast_target(*, target_id: int, worker: Worker) -> int:
     for start in range(0, len(claims), batch):
         chunk = claims[start : start + batch]
         started = time.monotonic()
-        results = _send(connector, chunk, batch > 1)
+        results = _send_settled(
+            connector,
+            chunk,
+            batch > 1,
+            held=conflict_held(target, (c.message.golden_id for c in chunk)),
+        )
         elapsed_ms = int((time.monotonic() - started) * 1000 / len(chunk))
         for claim, result in zip(chunk, results, strict=True):
             delivery_record(
@@ -194,6 +213,40 @@ def _blocked(target_id: int, now: datetime) -> bool:
         or (target.paused_until is not None and target.paused_until > now)
         or target.breaker_state == DeliveryTarget.Breaker.OPEN
     )
+
+
+def _send_settled(
+    connector: Connector, chunk: Sequence[Claim], batched: bool, *, held: set[str]
+) -> list[Result]:
+    """Send the claims not held; a conflict goes through the three-way merge
+    (connectors/conflicts.py) before its outcome is recorded."""
+    ready = [claim for claim in chunk if claim.message.golden_id not in held]
+    sent = iter(_send(connector, ready, batched) if ready else ())
+    results: list[Result] = []
+    for claim in chunk:
+        link = claim.message.link
+        if claim.message.golden_id in held:
+            results.append(
+                RemoteDeletedError(
+                    "the remote record was deleted; waiting for a steward",
+                    archived=link is not None
+                    and link.state == RemoteLink.State.REMOTE_ARCHIVED,
+                )
+            )
+            continue
+        result = next(sent)
+        if isinstance(result, ConflictError) and not isinstance(
+            result, RemoteDeletedError
+        ):
+            try:
+                result = conflict_merge(connector, claim.message)
+            except NotImplementedError:
+                pass  # the target cannot be read back: the conflict stands
+            except Exception as exc:  # a connector bug must not kill the worker
+                logger.exception("merge for %s failed", connector.target.name)
+                result = exc
+        results.append(result)
+    return results
 
 
 def _send(
@@ -249,8 +302,8 @@ def delivery_claim(
             target.save(update_fields=["rate_tat", "breaker_state"])
         elif target.breaker_state == DeliveryTarget.Breaker.HALF_OPEN:
             target.save(update_fields=["breaker_state"])
-        links = {gid: _link_record(target, link) for gid, link in link_rows.items()}
-        return target, [Claim(d, _message(d, links)) for d in chosen]
+        links = {gid: link_record(target, link) for gid, link in link_rows.items()}
+        return target, [Claim(d, delivery_message(d, links)) for d in chosen]
 
 
 def _allowance(target: DeliveryTarget, now: datetime) -> int:
@@ -418,7 +471,8 @@ def _drop_stale(chosen: list[Delivery], links: dict[str, RemoteLink]) -> list[De
     return keep
 
 
-def _link_record(target: DeliveryTarget, link: RemoteLink) -> LinkRecord:
+def link_record(target: DeliveryTarget, link: RemoteLink) -> LinkRecord:
+    """The connector's read-only view of a link row."""
     return LinkRecord(
         golden_id=link.golden_id,
         target=target.name,
@@ -430,7 +484,10 @@ def _link_record(target: DeliveryTarget, link: RemoteLink) -> LinkRecord:
     )
 
 
-def _message(delivery: Delivery, links: dict[str, LinkRecord]) -> OutboundMessage:
+def delivery_message(
+    delivery: Delivery, links: dict[str, LinkRecord]
+) -> OutboundMessage:
+    """The message a connector gets for `delivery` (event loaded)."""
     event = delivery.event
     wanted = {delivery.golden_id, *event.payload.get("absorbed", ())}
     return OutboundMessage(
@@ -451,12 +508,13 @@ def _message(delivery: Delivery, links: dict[str, LinkRecord]) -> OutboundMessag
 # Recording outcomes
 
 Outcome = DeliveryAttempt.Outcome
+Result = Sequence[LinkUpdate] | Merged | Exception
 
 
 def delivery_record(
     *,
     claim: Claim,
-    result: Sequence[LinkUpdate] | Exception,
+    result: Result,
     worker: Worker,
     duration_ms: int = 0,
 ) -> str | None:
@@ -485,14 +543,17 @@ def delivery_record(
                 duration_ms=duration_ms,
             )
         else:
+            merged = result if isinstance(result, Merged) else None
             _record_success(
                 delivery,
-                result,
+                merged.updates if merged else result,
                 claim=claim,
                 worker=worker,
                 now=now,
                 duration_ms=duration_ms,
             )
+            if merged is not None:
+                conflict_record_merge(delivery, merged)
         return delivery.state
 
 
@@ -564,6 +625,7 @@ def _record_failure(
         outcome = Outcome.CONFLICT
         delivery.state = State.CONFLICT
         _mark_link(delivery, error, now=now)
+        conflict_open_task(delivery, error, link=claim.message.link)
     elif isinstance(error, EndpointGoneError):
         # The delivery is not at fault: it waits, with the attempt undone,
         # until an operator resumes the target.

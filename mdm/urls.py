@@ -53,4 +53,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("mdm.api.urls")),
     path("imports/", include("mdm.import_urls")),
+    path("sync-conflicts/", include("mdm.sync_conflict_urls")),
+    path("inbound/webhooks/", include("connectors.urls")),
 ]

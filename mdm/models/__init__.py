@@ -11,6 +11,7 @@ from mdm.models.outbox import OutboxEvent
 from mdm.models.review import ReviewTask
 from mdm.models.sources import CrossReference, SourceRecord, SourceSystem
 from mdm.models.survivorship import SurvivorshipPolicy
+from mdm.models.sync_conflicts import InboundWebhook, SyncConflict
 
 __all__ = [
     "ApiClient",
@@ -29,6 +30,7 @@ __all__ = [
     "ImportProfile",
     "ImportProfileUse",
     "ImportRowError",
+    "InboundWebhook",
     "MatchRun",
     "OutboxEvent",
     "RemoteLink",
@@ -37,4 +39,5 @@ __all__ = [
     "SourceSystem",
     "StewardDecision",
     "SurvivorshipPolicy",
+    "SyncConflict",
 ]

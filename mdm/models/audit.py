@@ -62,6 +62,7 @@ class AuditEvent(models.Model):
         IMPORT_CONFIRM = "import.confirm", _("import confirmed")
         IMPORT_FINISH = "import.finish", _("import finished")
         EXPORT = "export", _("export")
+        SYNC_CONFLICT_RESOLVE = "sync_conflict.resolve", _("resolve sync conflict")
         UNMASK = "pii.unmask", _("show full value")
         ERASURE = "pii.erasure", _("erase personal data")
 

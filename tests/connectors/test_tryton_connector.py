@@ -15,6 +15,7 @@ from connectors.base import (  # noqa: E402
     ConflictError,
     RemoteDeletedError,
 )
+from connectors.conflicts import Merged, conflict_merge  # noqa: E402
 from connectors.erp.tryton import TrytonConnector  # noqa: E402
 from tests.connectors.system_messages import (  # noqa: E402
     again,
@@ -379,3 +380,24 @@ def test_a_party_archived_by_an_erp_user_is_not_reactivated(connector):
     [back] = connector.deliver(again(message, retired, "tryton"))
     assert back.state == "linked"
     assert read_party(connector, first.remote_id)[0]["active"]
+
+
+def test_a_conflict_merge_keeps_an_erp_rename_and_pushes_our_new_email(connector):
+    message = make_message(new_golden_id())
+    [first] = connector.deliver(message)
+    connector.client.write(
+        "party.party", [int(first.remote_id)], {"name": "华盛科技（财务改名）"}, {}
+    )
+    changed = again(
+        message, first, "tryton", id_card={"emails": ["finance@huasheng.com.cn"]}
+    )
+    with pytest.raises(ConflictError):
+        connector.deliver(changed)
+
+    merged = conflict_merge(connector, changed)
+
+    assert isinstance(merged, Merged)
+    assert merged.merge.inbound == {"name": "华盛科技（财务改名）"}
+    party, mechanisms, _, _ = read_party(connector, first.remote_id)
+    assert party["name"] == "华盛科技（财务改名）"
+    assert "finance@huasheng.com.cn" in [m["value"] for m in mechanisms]

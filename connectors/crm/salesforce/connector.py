@@ -27,7 +27,7 @@ is the price of 200 records in three calls).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -44,6 +44,7 @@ from connectors.base import (
     RemoteDeletedError,
     RemoteRecord,
     TargetConfig,
+    path_drop,
 )
 from connectors.crm.salesforce import mapping
 from connectors.crm.salesforce.client import (
@@ -177,8 +178,15 @@ class SalesforceConnector(Connector):
         )
         return response.json()["SystemModstamp"]
 
+    def read(self, remote_id: str) -> RemoteRecord | None:
+        return self._get(remote_id)
+
     def upsert(
-        self, message: OutboundMessage, *, expected_version: str | None = None
+        self,
+        message: OutboundMessage,
+        *,
+        expected_version: str | None = None,
+        keep: Collection[str] = (),
     ) -> LinkUpdate:
         current = self.find(message)
         if current is None:
@@ -203,10 +211,14 @@ class SalesforceConnector(Connector):
             )
         etag = self._etags.pop(current.remote_id, "")
         fields = current.fields
-        payload = self.map_outbound(message, remote=fields)
-        raise_on_foreign_edits(
-            link=message.link, current=current, payload=payload, mapping=self.mapping
-        )
+        payload = path_drop(self.map_outbound(message, remote=fields), keep)
+        if not expected_version:
+            raise_on_foreign_edits(
+                link=message.link,
+                current=current,
+                payload=payload,
+                mapping=self.mapping,
+            )
         changes = mapping.changed_fields(payload, fields)
         version = current.remote_version
         if changes:

@@ -27,7 +27,7 @@ customer keyed by hand) looks the number up and links to it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -43,6 +43,7 @@ from connectors.base import (
     RemoteDeletedError,
     RemoteRecord,
     TargetConfig,
+    path_drop,
 )
 from connectors.erp.common import raise_on_foreign_edits
 from connectors.erp.kingdee import mapping
@@ -169,8 +170,19 @@ class KingdeeConnector(Connector):
             pushed=payload,
         )
 
+    def read(self, remote_id: str) -> RemoteRecord | None:
+        return self._by_id(remote_id)
+
+    def source_id(self, record: RemoteRecord) -> str:
+        # ERP source records are keyed by the customer number (FNumber).
+        return record.golden_id or record.remote_id
+
     def upsert(
-        self, message: OutboundMessage, *, expected_version: str | None = None
+        self,
+        message: OutboundMessage,
+        *,
+        expected_version: str | None = None,
+        keep: Collection[str] = (),
     ) -> LinkUpdate:
         active = message.payload.get("status", "active") == "active"
         current = self.find(message)
@@ -186,10 +198,14 @@ class KingdeeConnector(Connector):
                 f"Kingdee customer {current.remote_id} modified at "
                 f"{current.remote_version}, expected {expected_version}"
             )
-        payload = self.map_outbound(message, remote=current.fields)
-        raise_on_foreign_edits(
-            link=message.link, current=current, payload=payload, mapping=self.mapping
-        )
+        payload = path_drop(self.map_outbound(message, remote=current.fields), keep)
+        if not expected_version:
+            raise_on_foreign_edits(
+                link=message.link,
+                current=current,
+                payload=payload,
+                mapping=self.mapping,
+            )
         changed = mapping.changed_fields(payload, current.fields)
         version = current.remote_version
         if changed:
@@ -244,6 +260,12 @@ class KingdeeConnector(Connector):
 
     def deliver(self, message: OutboundMessage) -> Sequence[LinkUpdate]:
         update = self.upsert(message)
+        return [update, *self._forbid_absorbed(message, update.remote_id)]
+
+    def deliver_merged(
+        self, message: OutboundMessage, *, expected_version: str, keep: Collection[str]
+    ) -> Sequence[LinkUpdate]:
+        update = self.upsert(message, expected_version=expected_version, keep=keep)
         return [update, *self._forbid_absorbed(message, update.remote_id)]
 
     def changes_since(self, cursor: str | None) -> ChangePage:

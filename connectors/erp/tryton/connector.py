@@ -23,7 +23,7 @@ context and Tryton raises ConcurrencyException if the party moved on.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -38,6 +38,7 @@ from connectors.base import (
     RemoteDeletedError,
     RemoteRecord,
     TargetConfig,
+    path_drop,
 )
 from connectors.erp.common import raise_on_foreign_edits
 from connectors.erp.tryton import mapping
@@ -155,8 +156,20 @@ class TrytonConnector(Connector):
         self.client.write(PARTY, [party_id], values, context)
         return self._version(party_id)
 
+    def read(self, remote_id: str) -> RemoteRecord | None:
+        party = self._party_by([["id", "=", int(remote_id)]])
+        return self._record(party)[0] if party else None
+
+    def source_id(self, record: RemoteRecord) -> str:
+        # ERP source records are keyed by the party code.
+        return record.golden_id or record.remote_id
+
     def upsert(
-        self, message: OutboundMessage, *, expected_version: str | None = None
+        self,
+        message: OutboundMessage,
+        *,
+        expected_version: str | None = None,
+        keep: Collection[str] = (),
     ) -> LinkUpdate:
         party = self._locate(message)
         if party is None:
@@ -186,10 +199,14 @@ class TrytonConnector(Connector):
                 f"Tryton party {current.remote_id} is at version "
                 f"{current.remote_version}, expected {expected_version}"
             )
-        payload = self.map_outbound(message, remote=current.fields)
-        raise_on_foreign_edits(
-            link=message.link, current=current, payload=payload, mapping=self.mapping
-        )
+        payload = path_drop(self.map_outbound(message, remote=current.fields), keep)
+        if not expected_version:
+            raise_on_foreign_edits(
+                link=message.link,
+                current=current,
+                payload=payload,
+                mapping=self.mapping,
+            )
         values = mapping.write_values(
             payload,
             current=current.fields,
@@ -243,6 +260,12 @@ class TrytonConnector(Connector):
 
     def deliver(self, message: OutboundMessage) -> Sequence[LinkUpdate]:
         update = self.upsert(message)
+        return [update, *self._retire_absorbed(message, update.remote_id)]
+
+    def deliver_merged(
+        self, message: OutboundMessage, *, expected_version: str, keep: Collection[str]
+    ) -> Sequence[LinkUpdate]:
+        update = self.upsert(message, expected_version=expected_version, keep=keep)
         return [update, *self._retire_absorbed(message, update.remote_id)]
 
     # Changes

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from mdm.models import StewardDecision
+from mdm.models import StewardDecision, SyncConflict
 from mdm.services.golden_records import golden_record_merge
 from mdm.services.import_profiles import import_profile_create
 from mdm.services.imports import import_job_create
@@ -97,6 +97,10 @@ EXPECTED: dict[str, dict[str, dict[str, object]]] = {
     "import_progress": steward_page(),
     "import_errors": steward_page(),
     "deliveries": steward_page(),
+    "sync_conflicts": page(),
+    "sync_conflict": page(),
+    # Authenticated by its Standard Webhooks signature, not by a session.
+    "inbound_webhook": {"GET": dict.fromkeys(ROLES, 405), "POST": PUBLIC},
     **{
         name: action()
         for name in (
@@ -115,11 +119,16 @@ EXPECTED: dict[str, dict[str, dict[str, object]]] = {
             "import_confirm",
             "import_profile_delete",
             "delivery_replay",
+            "sync_conflict_decide",
+            "sync_conflict_recreate",
+            "sync_conflict_unlink",
         )
     },
 }
 
 SKIPPED_PREFIXES = ("api/", "admin/")
+# POSTs that carry their own signature instead of a session and CSRF token.
+SIGNED = {"inbound_webhook"}
 
 
 def ui_url_names() -> set[str]:
@@ -184,6 +193,12 @@ def world():
         mapping={"客户名称": "legal_name"},
         user=steward,
     )
+    conflict = SyncConflict.objects.create(
+        target=make_file_target("matrix-sync"),
+        golden_id=golden.golden_id,
+        kind=SyncConflict.Kind.CONFLICT,
+        fields={"FName": {"base": "a", "ours": "b", "theirs": "c"}},
+    )
     args = {
         "task": [task.pk],
         "task_preview": [task.pk],
@@ -200,6 +215,12 @@ def world():
         "import_confirm": [job.pk],
         "import_profile_delete": [profile.pk],
         "delivery_replay": [make_dead_delivery(make_file_target("matrix")).pk],
+        "inbound_webhook": ["matrix-sync"],
+        **{
+            name: [conflict.pk]
+            for name in EXPECTED
+            if name.startswith("sync_conflict") and name != "sync_conflicts"
+        },
         **{
             name: [task.pk]
             for name in EXPECTED
@@ -260,7 +281,7 @@ def test_every_unsafe_request_without_a_csrf_token_is_refused(world):
     refused = {
         name: client.post(reverse(name, args=world.get(name, []))).status_code
         for name, methods in EXPECTED.items()
-        if "POST" in methods and methods["POST"]["steward"] == OK
+        if "POST" in methods and methods["POST"]["steward"] == OK and name not in SIGNED
     }
     assert set(refused.values()) == {403}, refused
     anonymous = Client(enforce_csrf_checks=True)
