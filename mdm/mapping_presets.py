@@ -41,12 +41,14 @@ PRESETS: dict[str, dict[str, Any]] = {
             "industry": ["FIndustry"],
             "customer_level": ["FCustLevel"],
         },
-        "phones": ["FTel", "FMobile"],
+        # FTEL / FADDRESS: the spelling of K/3 Cloud's own field keys, as its
+        # WebAPI returns them (connectors/erp/kingdee); exports vary.
+        "phones": ["FTel", "FTEL", "FMobile"],
         "emails": ["FEMail"],
         "address": {
             "province": ["FProvince"],
             "city": ["FCity"],
-            "detail": ["FAddress"],
+            "detail": ["FAddress", "FADDRESS"],
         },
         "contact": {"name": ["FContact"], "phone": ["FContactTel"]},
         "created": ["FCreateDate"],

@@ -106,3 +106,19 @@ def test_a_crm_name_holding_both_languages_fills_both_attributes():
     )
     assert mapped.attributes["legal_name"] == "北京华盛科技有限公司"
     assert mapped.attributes["english_name"] == "Beijing Huasheng Technology Co., Ltd."
+
+
+def test_kingdee_records_read_back_through_its_webapi_map_phone_and_address():
+    # The WebAPI spells the keys FTEL / FADDRESS; exports often FTel / FAddress.
+    for phone_key, address_key in (("FTEL", "FADDRESS"), ("FTel", "FAddress")):
+        mapped = payload_map(
+            {
+                "FNumber": "C-1",
+                "FName": "北京华盛科技有限公司",
+                phone_key: "010-6552 1234",
+                address_key: "北京市朝阳区建国路1号",
+            },
+            "kingdee_k3cloud",
+        )
+        assert mapped.attributes["phones"] == ["010-6552 1234"]
+        assert mapped.attributes["addresses"][0]["detail"] == "北京市朝阳区建国路1号"
