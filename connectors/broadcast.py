@@ -75,6 +75,7 @@ from connectors.conflicts import (
 from connectors.registry import connector_class
 from mdm.env import env_secret
 from mdm.models import Delivery, DeliveryAttempt, DeliveryTarget, RemoteLink
+from mdm.services import bulk_sql
 from mdm.services.outbox import outbox_idempotency_key
 
 logger = logging.getLogger(__name__)
@@ -182,6 +183,10 @@ def broadcast_target(*, target_id: int, worker: Worker) -> int:
         return 0
     batch = max(1, min(connector.capabilities.batch_size, target.batch_size))
     sent = 0
+    # Outcomes are recorded together at the end of the claim (or at the
+    # first failure, which may block the target): one transaction for a
+    # healthy claim however many calls the connector needed.
+    outcomes: list[tuple[Claim, Result, int]] = []
     for start in range(0, len(claims), batch):
         chunk = claims[start : start + batch]
         started = time.monotonic()
@@ -192,17 +197,18 @@ def broadcast_target(*, target_id: int, worker: Worker) -> int:
             held=conflict_held(target, (c.message.golden_id for c in chunk)),
         )
         elapsed_ms = int((time.monotonic() - started) * 1000 / len(chunk))
-        for claim, result in zip(chunk, results, strict=True):
-            delivery_record(
-                claim=claim, result=result, worker=worker, duration_ms=elapsed_ms
-            )
+        outcomes += [(c, r, elapsed_ms) for c, r in zip(chunk, results, strict=True)]
         sent += len(chunk)
-        failed = any(isinstance(result, Exception) for result in results)
-        if failed and sent < len(claims) and _blocked(target.pk, worker.clock()):
-            # 410, 429 or an open circuit: the rest of the batch waits.
-            for claim in claims[sent:]:
-                _release(claim, worker=worker)
-            break
+        if any(isinstance(result, Exception) for result in results):
+            delivery_record_many(sent=outcomes, worker=worker)
+            outcomes = []
+            if sent < len(claims) and _blocked(target.pk, worker.clock()):
+                # 410, 429 or an open circuit: the rest of the batch waits.
+                for claim in claims[sent:]:
+                    _release(claim, worker=worker)
+                break
+    if outcomes:
+        delivery_record_many(sent=outcomes, worker=worker)
     return sent
 
 
@@ -429,19 +435,36 @@ def _coalesce(
         if current is first:
             changed.append(current)
         chosen.append(current)
-    Delivery.objects.bulk_update(
-        changed,
-        [
-            "state",
-            "superseded_by",
-            "lease_token",
-            "lease_expires_at",
-            "leased_by",
-            "attempts",
-            "first_attempt_at",
-        ],
-    )
+    _update_rows(changed, _LEASE_FIELDS)
     return sorted(chosen, key=lambda d: d.id)
+
+
+# The delivery fields claiming and coalescing write.
+_LEASE_FIELDS = (
+    "state",
+    "superseded_by",
+    "lease_token",
+    "lease_expires_at",
+    "leased_by",
+    "attempts",
+    "first_attempt_at",
+)
+
+
+def _update_rows(
+    objects: Sequence[Delivery | RemoteLink], fields: Sequence[str]
+) -> None:
+    """Save `fields` of each object in one executemany (Django's bulk_update
+    builds a CASE per column and row: it cost more than the HTTP calls)."""
+    if not objects:
+        return
+    model = type(objects[0])
+    columns = ["id", *(model._meta.get_field(name).attname for name in fields)]
+    bulk_sql.update_rows(
+        model,
+        [{column: getattr(obj, column) for column in columns} for obj in objects],
+        fields,
+    )
 
 
 def _link_rows(target: DeliveryTarget, chosen: list[Delivery]) -> dict[str, RemoteLink]:
@@ -544,42 +567,121 @@ def delivery_record(
             )
         else:
             merged = result if isinstance(result, Merged) else None
-            _record_success(
-                delivery,
-                merged.updates if merged else result,
-                claim=claim,
+            _record_successes(
+                [(delivery, list(merged.updates if merged else result), duration_ms)],
                 worker=worker,
                 now=now,
-                duration_ms=duration_ms,
             )
             if merged is not None:
                 conflict_record_merge(delivery, merged)
         return delivery.state
 
 
-def _record_success(
-    delivery: Delivery,
-    updates: Sequence[LinkUpdate],
+def delivery_record_many(
+    *, sent: Sequence[tuple[Claim, Result, int]], worker: Worker
+) -> None:
+    """Store the outcomes of sent claims, each (claim, result, duration in
+    ms). The plain successes, the bulk of any healthy run, go in one
+    transaction of a few statements whatever their number; failures and
+    merged conflicts one by one, as `delivery_record`."""
+    successes: list[tuple[Claim, list[LinkUpdate], int]] = []
+    for claim, result, duration_ms in sent:
+        if isinstance(result, Exception | Merged):
+            delivery_record(
+                claim=claim, result=result, worker=worker, duration_ms=duration_ms
+            )
+        else:
+            successes.append((claim, list(result), duration_ms))
+    if not successes:
+        return
+    now = worker.clock()
+    with transaction.atomic():
+        held = Delivery.objects.select_for_update().in_bulk(
+            [claim.delivery.pk for claim, _, _ in successes]
+        )
+        delivered: list[tuple[Delivery, list[LinkUpdate], int]] = []
+        for claim, updates, duration_ms in successes:
+            delivery = held.get(claim.delivery.pk)
+            if (
+                delivery is None
+                or delivery.state != State.IN_FLIGHT
+                or delivery.lease_token != claim.delivery.lease_token
+            ):
+                logger.warning(
+                    "lease on delivery %s lost; result dropped", claim.delivery.pk
+                )
+                continue
+            delivery.lease_token = delivery.lease_expires_at = None
+            delivered.append((delivery, updates, duration_ms))
+        if delivered:
+            _record_successes(delivered, worker=worker, now=now)
+
+
+# The link fields a delivery writes.
+_LINK_FIELDS = (
+    "remote_id",
+    "remote_version",
+    "pushed",
+    "pushed_hash",
+    "state",
+    "last_event",
+    "last_version",
+    "updated_at",
+)
+
+
+def _record_successes(
+    delivered: Sequence[tuple[Delivery, list[LinkUpdate], int]],
     *,
-    claim: Claim,
     worker: Worker,
     now: datetime,
-    duration_ms: int,
 ) -> None:
-    delivery.state, delivery.delivered_at = State.DELIVERED, now
-    delivery.last_error, delivery.last_status = "", None
-    delivery.save()
-    _log_attempt(
-        delivery, Outcome.DELIVERED, worker=worker, now=now, duration_ms=duration_ms
+    """Mark leased deliveries delivered, log their attempts and update their
+    link rows: a fixed handful of statements for the whole list."""
+    deliveries = [delivery for delivery, _, _ in delivered]
+    for delivery in deliveries:
+        delivery.state, delivery.delivered_at = State.DELIVERED, now
+        delivery.last_error, delivery.last_status = "", None
+    Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
+        state=State.DELIVERED,
+        delivered_at=now,
+        last_error="",
+        last_status=None,
+        lease_token=None,
+        lease_expires_at=None,
     )
-    updates = list(updates)
-    if not any(u.golden_id == delivery.golden_id for u in updates):
-        updates.append(LinkUpdate(golden_id=delivery.golden_id))
-    for update in updates:
+    DeliveryAttempt.objects.bulk_create(
+        [
+            _attempt(
+                delivery,
+                Outcome.DELIVERED,
+                worker=worker,
+                now=now,
+                duration_ms=duration_ms,
+            )
+            for delivery, _, duration_ms in delivered
+        ]
+    )
+    target_id = deliveries[0].target_id
+    changes = []
+    for delivery, updates, _ in delivered:
+        if not any(u.golden_id == delivery.golden_id for u in updates):
+            updates.append(LinkUpdate(golden_id=delivery.golden_id))
+        changes += [(delivery, update) for update in updates]
+    golden_ids = {update.golden_id for _, update in changes}
+    RemoteLink.objects.bulk_create(
+        [RemoteLink(target_id=target_id, golden_id=g) for g in sorted(golden_ids)],
+        ignore_conflicts=True,
+    )
+    links = {
+        link.golden_id: link
+        for link in RemoteLink.objects.select_for_update()
+        .filter(target_id=target_id, golden_id__in=golden_ids)
+        .order_by("pk")
+    }
+    for delivery, update in changes:
+        link = links[update.golden_id]
         own = update.golden_id == delivery.golden_id
-        link, _created = RemoteLink.objects.select_for_update().get_or_create(
-            target_id=delivery.target_id, golden_id=update.golden_id
-        )
         link.remote_id = update.remote_id or link.remote_id
         link.remote_version = update.remote_version or link.remote_version
         if update.pushed or own:
@@ -590,8 +692,8 @@ def _record_success(
             link.last_event_id = delivery.event_id
             link.last_version = max(link.last_version, delivery.version)
         link.updated_at = now
-        link.save()
-    DeliveryTarget.objects.filter(pk=delivery.target_id).filter(
+    _update_rows(list(links.values()), _LINK_FIELDS)
+    DeliveryTarget.objects.filter(pk=target_id).filter(
         Q(consecutive_failures__gt=0)
         | ~Q(breaker_state=DeliveryTarget.Breaker.CLOSED)
         | Q(last_success_at__isnull=True)
@@ -736,7 +838,28 @@ def _log_attempt(
     status: int | None = None,
     error: str = "",
 ) -> None:
-    DeliveryAttempt.objects.create(
+    _attempt(
+        delivery,
+        outcome,
+        worker=worker,
+        now=now,
+        duration_ms=duration_ms,
+        status=status,
+        error=error,
+    ).save()
+
+
+def _attempt(
+    delivery: Delivery,
+    outcome: str,
+    *,
+    worker: Worker,
+    now: datetime,
+    duration_ms: int,
+    status: int | None = None,
+    error: str = "",
+) -> DeliveryAttempt:
+    return DeliveryAttempt(
         delivery=delivery,
         attempted_at=now,
         duration_ms=max(0, duration_ms),

@@ -47,9 +47,10 @@ def insert_rows(
             # no statement per batch; the values go through psycopg's adapters.
             # The raw cursor's errors are not Django's: wrap them, so that a
             # duplicate key is an IntegrityError as for any other write.
-            with connection.wrap_database_errors, cursor.cursor.copy(
-                f"COPY {table} ({columns}) FROM STDIN"
-            ) as copy:
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
                 for row in values:
                     copy.write_row(row)
         else:
@@ -119,6 +120,9 @@ def _adapter(field: models.Field, memo: Memo) -> Adapter:
         return lambda value: _memoised(memo, value, ops.adapt_datetimefield_value)
     if isinstance(field, models.DateField):
         return lambda value: _memoised(memo, value, ops.adapt_datefield_value)
+    if isinstance(field, models.UUIDField):
+        # Native on PostgreSQL, 32 hex characters elsewhere.
+        return lambda value: field.get_db_prep_value(value, connection)
     return None
 
 
