@@ -677,6 +677,36 @@ def pg_deadlock_count() -> int:
         return cursor.fetchone()[0]
 
 
+def activity_sampler(deadline: float, samples: Counter, every: float = 0.25) -> None:
+    """Where the stewards' connections are, sampled from pg_stat_activity:
+    waiting for a lock, running a statement in the server, holding a
+    transaction open while the client thinks (Python, the GIL, a CPU queue)
+    or idle between transactions (page reads are transactions too)."""
+    from django.db import connection
+
+    try:
+        while time.time() < deadline:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT state, wait_event_type, count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                    " GROUP BY 1, 2"
+                )
+                for state, wait, n in cursor.fetchall():
+                    if state == "active":
+                        key = "lock wait" if wait == "Lock" else "in a statement"
+                    elif state == "idle in transaction":
+                        key = "in a transaction, client side"
+                    else:
+                        key = "between transactions"
+                    samples[key] += n
+            samples["_samples"] += 1
+            time.sleep(every)
+    finally:
+        connection.close()
+
+
 def parse_mix(text: str) -> dict[str, float]:
     mix = {}
     for part in text.split(","):
@@ -757,12 +787,16 @@ def main() -> None:
     feeder = threading.Thread(
         target=feeder_loop, args=(tag, clusters, args, deadline, feeder_stats)
     )
+    activity: Counter = Counter()
+    sampler = threading.Thread(target=activity_sampler, args=(deadline, activity))
     time.sleep(max(0.0, start_at - time.time()))
     feeder.start()
+    sampler.start()
     results = [json.loads(queue.get()) for _ in procs]
     for proc in procs:
         proc.join()
     feeder.join()
+    sampler.join()
     wall = time.time() - start_at
 
     counts: Counter = Counter()
@@ -805,6 +839,13 @@ def main() -> None:
             key: percentiles(values) for key, values in sorted(latency.items())
         },
         "feeder": dict(feeder_stats),
+        # Mean number of the stewards' (and the feeder's) connections in
+        # each state, over the run.
+        "connections_mean": {
+            key: round(n / max(1, activity["_samples"]), 1)
+            for key, n in sorted(activity.items())
+            if key != "_samples"
+        },
         "verification": verdict,
     }
     text = json.dumps(summary, indent=1, ensure_ascii=False)

@@ -213,6 +213,23 @@ def start_server(database_url: str, workers: int, log: Path):
     raise SystemExit("gunicorn did not answer")
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU of the gunicorn master and its workers so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid):
+            # utime, stime, and cutime, cstime: workers recycled and reaped
+            total += sum(int(x) for x in fields[11:15])
+        elif fields[1] == str(pid):  # a live worker (ppid)
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def pg_restart(pgdata: str, pg_log: str) -> dict:
     """`pg_ctl restart -m fast`, as the postgres user when we are root. The
     new server logs to `pg_log` (pg_ctl does not remember the -l of the
@@ -653,11 +670,15 @@ def main() -> None:
                     cwd=ROOT,
                 )  # fmt: skip
             )
+        time.sleep(max(0.0, start_at - time.time()))
+        cpu_at_start, load_at_start = server_cpu_seconds(server.pid), os.getloadavg()
         if args.restart_db_at is not None:
             time.sleep(max(0.0, start_at + args.restart_db_at - time.time()))
             pg_log = args.pg_log or str(Path(args.pgdata).resolve().parent / "log")
             restart = pg_restart(args.pgdata, pg_log)
             print(f"restarted PostgreSQL: {restart}", file=sys.stderr)
+        client.wait()
+        server_cpu = server_cpu_seconds(server.pid) - cpu_at_start
         for proc in procs:
             proc.wait()
     finally:
@@ -677,7 +698,13 @@ def main() -> None:
         "workers": args.workers,
         "api_clients": args.clients,
         "seconds": args.seconds,
+        # The rate-limit counters: Redis when REDIS_URL is set, else the
+        # database cache.
+        "cache": "redis" if os.environ.get("REDIS_URL") else "database",
         "lookups": summarise(raw, args.rate, restart, start_at),
+        # gunicorn (master and workers) during the counted part of the run.
+        "server_cpu_seconds": round(server_cpu, 1),
+        "load_average_at_start": [round(x, 1) for x in load_at_start],
     }
     if restart:
         result["restart"] = restart

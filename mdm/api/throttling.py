@@ -1,46 +1,151 @@
 """Per-token rate limits, counted in the shared Django cache.
 
-DRF's sliding-window throttle, keyed by the API token (a client's tokens are
-limited one by one, so a rotated-in successor starts fresh), by the user of a
-session, or by the client IP for anything else. The IP comes from
-REMOTE_ADDR unless `NUM_PROXIES` (env API_TRUSTED_PROXIES) says how many
-proxies in front of the app may be believed in X-Forwarded-For.
+Keyed by the API token (a client's tokens are limited one by one, so a
+rotated-in successor starts fresh), by the user of a session, or by the client
+IP for anything else. The IP comes from REMOTE_ADDR unless `NUM_PROXIES` (env
+API_TRUSTED_PROXIES) says how many proxies in front of the app may be believed
+in X-Forwarded-For.
+
+Fixed-window counters (the scheme of django-ratelimit and of Redis's own rate
+limiting pattern), not DRF's sliding log: DRF's SimpleRateThrottle reads a list
+of every request time in the window and writes it back on each request, a
+read-modify-write that two app processes can interleave (both read n, both
+write n + 1) and that grows to `limit` floats. Here:
+
+- On Redis (production, several processes): one counter per key and window,
+  raised with INCR, which is atomic, so the limit holds exactly across
+  processes and machines; two small commands per request.
+- On other backends (the DatabaseCache fallback), Django's `incr()` is itself
+  a get and a set, and each window in its own key would leave a row per
+  window behind: one row per key holds (window, count), read on every
+  request and written for allowed ones, in a transaction that holds the key
+  (a PostgreSQL advisory lock; SQLite's BEGIN IMMEDIATE serialises writers
+  anyway) so that concurrent processes do not lose counts. That is a
+  database write and commit per allowed request: use Redis under load.
+
+Windows are aligned to the clock, each key's shifted by a hash of the key so
+that clients' budgets do not all renew in the same second. A client may thus
+send up to twice its limit across a window edge; the sliding log did not
+allow that, and it is the usual price of a counter.
 """
 
 from __future__ import annotations
 
+import logging
+import math
+import time
+import zlib
+
+import redis.exceptions
+from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
+from django.db import connection, transaction
+from rest_framework.exceptions import APIException
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from mdm.models import ApiToken
 
+logger = logging.getLogger(__name__)
 
-class TokenRateThrottle(SimpleRateThrottle):
+DURATIONS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The first key of PostgreSQL's two-key advisory locks, for rate-limit keys.
+ADVISORY_LOCK_CLASS = 0x7274  # "rt"
+
+
+class TokenRateThrottle(BaseThrottle):
     """The view's `throttle_scope` ("lookup", "search", "write") picks the
     rate; a view without one is limited as a lookup (reads) or a write."""
 
-    def __init__(self) -> None:
-        # The scope, hence the rate, is known only per request.
-        pass
+    timer = time.time
 
     def allow_request(self, request, view) -> bool:
-        self.scope = getattr(view, "throttle_scope", None) or (
+        scope = getattr(view, "throttle_scope", None) or (
             "lookup" if request.method in SAFE_METHODS else "write"
         )
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
-
-    def get_rate(self) -> str:
         # Read per request, not at import, so settings overrides take effect.
-        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+        rate = api_settings.DEFAULT_THROTTLE_RATES[scope]
+        if rate is None:
+            return True
+        limit, duration = parse_rate(rate)
+        key = self.get_cache_key(request, scope)
+        now = self.timer()
+        offset = zlib.crc32(key.encode()) % duration
+        window = int((now - offset) // duration)
+        self.retry_after = (window + 1) * duration + offset - now
+        ttl = math.ceil(self.retry_after) + 1
+        try:
+            hits = window_hit(key, window=window, limit=limit, ttl=ttl)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+            # Closed, not open: a limit that lapses whenever Redis does is no
+            # limit. The client retries, as after a database outage.
+            logger.warning("rate-limit cache unreachable; answering 503")
+            raise RateLimitStoreUnavailable from None
+        return hits <= limit
 
-    def get_cache_key(self, request, view) -> str:
+    def wait(self) -> float:
+        # Until the window ends (the Retry-After of the 429).
+        return self.retry_after
+
+    def get_cache_key(self, request, scope: str) -> str:
         if isinstance(request.auth, ApiToken):
             ident = f"token:{request.auth.pk}"
         elif request.user is not None and request.user.is_authenticated:
             ident = f"user:{request.user.pk}"
         else:
             ident = f"ip:{self.get_ident(request)}"
-        return f"throttle:{self.scope}:{ident}"
+        # Not DRF's "throttle:…" keys, which hold its request-time lists.
+        return f"ratelimit:{scope}:{ident}"
+
+
+class RateLimitStoreUnavailable(APIException):
+    status_code = 503
+    default_detail = "Rate limits cannot be counted just now; retry shortly."
+    default_code = "unavailable"
+    wait = 5  # DRF's handler turns it into Retry-After
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """DRF's rate syntax: "100/s", "20/sec", "6/min", "1000/hour", "5/day"."""
+    count, period = rate.split("/")
+    return int(count), DURATIONS[period[0]]
+
+
+def window_hit(key: str, *, window: int, limit: int, ttl: int) -> int:
+    """Count a request in `key`'s current window; return the count so far,
+    this request included."""
+    cache = caches["default"]
+    if type(cache).incr is not BaseCache.incr:  # the backend's own, atomic
+        return _atomic_hit(cache, f"{key}:{window}", ttl=ttl)
+    # The lock is held to the end of the transaction. API requests run
+    # outside one (no ATOMIC_REQUESTS), so it is ours and ends right after
+    # the write. Inside a caller's transaction (tests, a future
+    # ATOMIC_REQUESTS) the count would be committed only with it, so a lock
+    # could not make it exact and would serialise the client's requests:
+    # none is taken, and no savepoint either.
+    locks = not connection.in_atomic_block and connection.vendor == "postgresql"
+    with transaction.atomic(savepoint=False):
+        if locks:  # SQLite serialises writers with BEGIN IMMEDIATE anyway
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)",
+                    [ADVISORY_LOCK_CLASS, zlib.crc32(key.encode()) - 2**31],
+                )
+        held_window, hits = cache.get(key, (None, 0))
+        hits = hits + 1 if held_window == window else 1
+        if hits <= limit:
+            cache.set(key, (window, hits), ttl)
+    return hits
+
+
+def _atomic_hit(cache: BaseCache, key: str, *, ttl: int) -> int:
+    # Redis: incr() is EXISTS + INCR (the expiry set by add() is kept); only
+    # the first request of a window adds the key, and of two processes
+    # adding it at once one gets False and increments instead.
+    try:
+        return cache.incr(key)
+    except ValueError:
+        if cache.add(key, 1, ttl):
+            return 1
+        return cache.incr(key)

@@ -217,9 +217,9 @@ def golden_record_split_undo(
     created_ids = decision.details["created"]
     locked = {
         r.golden_id: r
-        for r in GoldenRecord.objects.select_for_update().filter(
-            golden_id__in=[golden_id, *created_ids]
-        )
+        for r in GoldenRecord.objects.select_for_update()
+        .filter(golden_id__in=[golden_id, *created_ids])
+        .order_by("pk")  # the lock order of merges: no deadlock
     }
     golden = locked[golden_id]
     created = [locked[gid] for gid in created_ids]

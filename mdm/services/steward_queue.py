@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_update_with_history
 
 from mdm.models import CrossReference, GoldenRecord, ReviewTask, StewardDecision
 from mdm.models.audit import AuditEvent
@@ -216,6 +217,12 @@ def review_tasks_bulk_approve(
     outcome = BulkOutcome()
     tasks = ReviewTask.objects.in_bulk([item.task_id for item in items])
     known = [item for item in items if item.task_id in tasks]
+    # The merges below run in score order inside this one transaction, each
+    # locking its two golden records: two bulk approvals (or a bulk approval
+    # and a single merge) sharing records would take them in different
+    # orders and could deadlock. Lock them all first, in id order, the
+    # order of every other service (golden records by id, then tasks).
+    _lock_goldens_of([tasks[item.task_id] for item in known])
     for item in sorted(known, key=lambda i: (-tasks[i.task_id].score, i.task_id)):
         task = tasks[item.task_id]
         if task.score < min_score:
@@ -296,6 +303,23 @@ def _lock_goldens(
     return locked[golden_of[task.left_id]], locked[golden_of[task.right_id]]
 
 
+def _lock_goldens_of(tasks: Sequence[ReviewTask]) -> None:
+    # A record merged elsewhere between this read and the lock belongs to a
+    # golden record not locked here; review_task_merge locks that one when
+    # it gets there, out of order. That window is short; should it deadlock,
+    # PostgreSQL aborts one of the two transactions (an error, no damage).
+    record_ids = {pk for task in tasks for pk in (task.left_id, task.right_id)}
+    golden_ids = CrossReference.objects.filter(source_record_id__in=record_ids).values(
+        "golden_id"
+    )
+    list(
+        GoldenRecord.objects.select_for_update()
+        .filter(pk__in=golden_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def _decision_reason(task: ReviewTask, reason: str) -> str:
     context = f"review task {task.pk}, score {task.score:.2f}"
     return f"{reason.strip()} ({context})" if reason.strip() else context
@@ -317,8 +341,28 @@ def _close(task: ReviewTask, steward: AbstractBaseUser, *, reason: str) -> Revie
 def _obsolete_within(golden: GoldenRecord, steward: AbstractBaseUser) -> None:
     """Open tasks whose two records now share `golden` have nothing to decide."""
     members = CrossReference.objects.filter(golden=golden).values("source_record_id")
-    for task in ReviewTask.objects.select_for_update().filter(
-        status=ReviewTask.Status.OPEN, left__in=members, right__in=members
-    ):
+    tasks = list(
+        ReviewTask.objects.select_for_update()
+        .filter(status=ReviewTask.Status.OPEN, left__in=members, right__in=members)
+        .order_by("pk")
+    )
+    if not tasks:
+        return
+    # One UPDATE and one history INSERT for all of them, not two statements a
+    # task: this runs while the merge holds the cluster's golden records, and
+    # every statement there is time other stewards of the cluster wait (C8).
+    now = timezone.now()
+    for task in tasks:
         task.status = ReviewTask.Status.OBSOLETE
-        _close(task, steward, reason=f"both records now in {golden.golden_id}")
+        task.resolved_at = now
+        task.assignee = steward
+    bulk_update_with_history(
+        tasks,
+        ReviewTask,
+        ["status", "resolved_at", "assignee"],
+        default_user=steward,
+        default_change_reason=(
+            f"both records now in {golden.golden_id} by {steward.get_username()}"
+        ),
+        default_date=now,
+    )

@@ -1,0 +1,248 @@
+"""RELIABILITY W6 across processes: two real app processes (gunicorn with
+deploy/gunicorn.conf.py, on two ports) share one database and one cache, and
+a client's limit is counted once for both, not once per process.
+
+Run against the cache production uses when REDIS_URL is set (Redis at
+CI_REDIS_URL: skipped locally without it, a failure in CI, where .ci/run
+starts Redis) and against the DatabaseCache fallback (always). The processes
+use the test database on PostgreSQL and a migrated SQLite file otherwise (an
+in-memory test database cannot be shared).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from mdm.models import ApiClient
+from mdm.services.api_tokens import api_token_issue
+
+ROOT = Path(__file__).resolve().parents[3]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+# Per day, so that no window edge falls inside a test (the windows are fixed).
+LOOKUPS_PER_DAY = 12
+SEARCHES_PER_DAY = 3
+
+
+def redis_url() -> str:
+    url = os.environ.get("CI_REDIS_URL")
+    if url:
+        return url
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI_REDIS_URL is not set: .ci/run starts Redis for this test")
+    pytest.skip("needs a Redis server: set CI_REDIS_URL (CI does)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def sqlite_file(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('w6') / 'app.sqlite3'}"
+    manage("migrate", "--no-input", database_url=url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def database_url(request, django_db_setup) -> str:
+    if connection.vendor == "postgresql":
+        s = connection.settings_dict
+        auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+        return f"postgres://{auth}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+    return request.getfixturevalue("sqlite_file")
+
+
+def app_env(database_url: str, cache: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("REDIS_URL", "DATABASE_URL")
+    }
+    env.update(
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="mdm.settings",
+        SECRET_KEY="tests-only-secret-key-not-for-production",
+        DEBUG="false",
+        SECURE_SSL_REDIRECT="false",
+        ALLOWED_HOSTS="127.0.0.1",
+        API_RATE_LOOKUP=f"{LOOKUPS_PER_DAY}/day",
+        API_RATE_SEARCH=f"{SEARCHES_PER_DAY}/day",
+        API_TRUSTED_PROXIES="0",
+        LOG_LEVEL="WARNING",
+        # Counters of earlier tests (same Redis, same SQLite file) stay apart.
+        CACHE_KEY_PREFIX=f"w6-{uuid.uuid4().hex}",
+    )
+    if cache == "redis":
+        env["REDIS_URL"] = redis_url()
+    return env
+
+
+def manage(*args: str, database_url: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=app_env(database_url, "database"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+_unused_secrets: dict[str, list[str]] = {}
+
+
+def issue_token(database_url: str) -> str:
+    """A new read token the app processes accept."""
+    if connection.vendor == "postgresql":  # the test database: committed rows
+        client = ApiClient.objects.create(
+            name=f"w6-{uuid.uuid4().hex[:8]}", scopes=["read"]
+        )
+        return api_token_issue(client=client).secret
+    # The SQLite file of the app processes: a few at once, one manage.py run.
+    if not _unused_secrets.get(database_url):
+        code = (
+            "from mdm.models import ApiClient\n"
+            "from mdm.services.api_tokens import api_token_issue\n"
+            "for _ in range(8):\n"
+            "    c = ApiClient.objects.create(name='w6-' + __import__('uuid')"
+            ".uuid4().hex[:8], scopes=['read'])\n"
+            "    print('SECRET', api_token_issue(client=c).secret)\n"
+        )
+        out = manage("shell", "--no-imports", "-c", code, database_url=database_url)
+        _unused_secrets[database_url] = [
+            line.split()[1] for line in out.splitlines() if line.startswith("SECRET")
+        ]
+    return _unused_secrets[database_url].pop()
+
+
+@pytest.fixture(scope="module", params=["database", "redis"])
+def two_apps(request, database_url, tmp_path_factory):
+    """Two gunicorn servers, one sync worker each, started once per cache for
+    the module (each test uses its own token or its own scope); yields their
+    base URLs."""
+    tmp_path = tmp_path_factory.mktemp(f"w6-{request.param}")
+    env = app_env(database_url, request.param)
+    env.update(WEB_CONCURRENCY="1", REALTIME_INDEX_WARM="false")
+    servers, urls = [], []
+    try:
+        for n in range(2):
+            port = free_port()
+            log = (tmp_path / f"app{n}.log").open("w")
+            servers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
+                    + ["-b", f"127.0.0.1:{port}", "mdm.wsgi"],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            urls.append(f"http://127.0.0.1:{port}")
+        for n, (server, url) in enumerate(zip(servers, urls, strict=True)):
+            wait_until_up(server, url, tmp_path / f"app{n}.log")
+        yield urls
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def wait_until_up(server: subprocess.Popen, url: str, log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert server.poll() is None, log.read_text()[-3000:]
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=5)
+            return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"{url} did not start:\n{log.read_text()[-3000:]}")
+
+
+def get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers)
+
+
+def lookup(base: str, secret: str, **headers: str) -> tuple[int, dict[str, str]]:
+    # An unknown source key: the throttle counts the request before the view
+    # looks, and a 404 needs no data.
+    return get(
+        f"{base}/api/v1/golden-records/by-source/erp/W6-UNKNOWN",
+        {"Authorization": f"Bearer {secret}", **headers},
+    )
+
+
+def test_a_token_limit_holds_across_two_processes(two_apps, database_url):
+    secret = issue_token(database_url)
+    answers = [lookup(two_apps[i % 2], secret) for i in range(2 * LOOKUPS_PER_DAY)]
+    codes = [code for code, _ in answers]
+    assert codes == [404] * LOOKUPS_PER_DAY + [429] * LOOKUPS_PER_DAY
+    for _, headers in answers[LOOKUPS_PER_DAY:]:
+        assert 0 < int(headers["Retry-After"]) <= 86400
+    # A spoofed client address changes nothing: the key is the token.
+    for i in range(4):
+        spoofed = {"X-Forwarded-For": f"203.0.113.{i}", "X-Real-IP": f"10.9.9.{i}"}
+        assert lookup(two_apps[i % 2], secret, **spoofed)[0] == 429
+
+
+def test_an_address_limit_holds_across_processes_and_spoofed_headers(two_apps):
+    # Anonymous callers are counted by address; with API_TRUSTED_PROXIES=0
+    # X-Forwarded-For is not believed, so a new value per request resets
+    # nothing.
+    codes = [
+        get(
+            f"{two_apps[i % 2]}/api/v1/schema",
+            {"X-Forwarded-For": f"198.51.100.{i}, 10.0.0.{i}"},
+        )[0]
+        for i in range(2 * SEARCHES_PER_DAY)
+    ]
+    assert codes == [200] * SEARCHES_PER_DAY + [429] * SEARCHES_PER_DAY
+
+
+def test_concurrent_requests_to_both_processes_stay_within_five_percent(
+    two_apps, database_url, request
+):
+    secret = issue_token(database_url)
+    sent = 4 * LOOKUPS_PER_DAY
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(
+            pool.map(lambda i: lookup(two_apps[i % 2], secret)[0], range(sent))
+        )
+    allowed = sum(code != 429 for code in codes)
+    assert set(codes) <= {404, 429}
+    if request.node.callspec.params["two_apps"] == "redis":
+        # INCR is atomic: exact, whatever the interleaving.
+        assert allowed == LOOKUPS_PER_DAY
+    else:
+        assert LOOKUPS_PER_DAY <= allowed <= LOOKUPS_PER_DAY * 1.05 + 1
