@@ -58,6 +58,8 @@ class Receiver(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver would
+
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         from standardwebhooks import Webhook
 
@@ -76,6 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             )
         self.send_response(204)
+        self.send_header("Content-Length", "0")
         self.end_headers()
 
     def log_message(self, *args) -> None:

@@ -40,10 +40,14 @@ class Capabilities:
         since a given version (ETag/If-Match, a modify date, a version field).
     webhooks: the target pushes change notifications (`parse_webhook`).
     changes_since: the target lists changes after a cursor (`changes_since`).
+    concurrency: how many `deliver` calls (each for another golden ID) may be
+        in flight at once from one worker; >1 only where `deliver` is
+        thread-safe (no session state shared between calls).
     """
 
     native_upsert: bool = False
     batch_size: int = 1
+    concurrency: int = 1
     version_check: bool = False
     webhooks: bool = False
     changes_since: bool = False

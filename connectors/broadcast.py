@@ -42,8 +42,10 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -187,8 +189,7 @@ def broadcast_target(*, target_id: int, worker: Worker) -> int:
     # first failure, which may block the target): one transaction for a
     # healthy claim however many calls the connector needed.
     outcomes: list[tuple[Claim, Result, int]] = []
-    for start in range(0, len(claims), batch):
-        chunk = claims[start : start + batch]
+    for chunk in _chunks(claims, batch, connector.capabilities.concurrency):
         started = time.monotonic()
         results = _send_settled(
             connector,
@@ -210,6 +211,18 @@ def broadcast_target(*, target_id: int, worker: Worker) -> int:
     if outcomes:
         delivery_record_many(sent=outcomes, worker=worker)
     return sent
+
+
+def _chunks(claims: list[Claim], batch: int, concurrency: int) -> list[list[Claim]]:
+    """The calls to make: batches of `batch`; without batching, the first
+    claim alone (a target that fails it gets no more) and then groups of
+    `concurrency` single calls sent together (a claim holds one delivery per
+    golden ID, so the order per key holds)."""
+    if batch > 1 or concurrency <= 1:
+        return [claims[i : i + batch] for i in range(0, len(claims), batch)]
+    return [claims[:1]] + [
+        claims[i : i + concurrency] for i in range(1, len(claims), concurrency)
+    ]
 
 
 def _blocked(target_id: int, now: datetime) -> bool:
@@ -267,16 +280,22 @@ def _send(
         except Exception as exc:  # a connector bug must not kill the worker
             logger.exception("connector %s failed", connector.target.name)
             return [exc] * len(messages)
-    results: list[Sequence[LinkUpdate] | ConnectorError | Exception] = []
-    for message in messages:
-        try:
-            results.append(connector.deliver(message))
-        except ConnectorError as exc:
-            results.append(exc)
-        except Exception as exc:
-            logger.exception("connector %s failed", connector.target.name)
-            results.append(exc)
-    return results
+    if len(messages) == 1:
+        return [_deliver_one(connector, messages[0])]
+    with ThreadPoolExecutor(len(messages), thread_name_prefix="deliver") as pool:
+        return list(pool.map(partial(_deliver_one, connector), messages))
+
+
+def _deliver_one(
+    connector: Connector, message: OutboundMessage
+) -> Sequence[LinkUpdate] | ConnectorError | Exception:
+    try:
+        return connector.deliver(message)
+    except ConnectorError as exc:
+        return exc
+    except Exception as exc:  # a connector bug must not kill the worker
+        logger.exception("connector %s failed", connector.target.name)
+        return exc
 
 
 # ---------------------------------------------------------------------------

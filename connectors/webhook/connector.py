@@ -27,7 +27,8 @@ from connectors.webhook.signing import secrets_parse, signed_headers
 
 class WebhookConnector(Connector):
     kind = "webhook"
-    capabilities = Capabilities(batch_size=1)
+    # One event per POST (the Standard Webhooks wire form), several in flight.
+    capabilities = Capabilities(batch_size=1, concurrency=8)
 
     def __init__(self, target: TargetConfig) -> None:
         super().__init__(target)
