@@ -14,6 +14,7 @@ its index on its first match).
 Workers: WEB_CONCURRENCY (gunicorn's own variable), default 2.
 """
 
+import gc
 import logging
 import os
 
@@ -57,3 +58,9 @@ def when_ready(server):
     finally:
         # The workers must not share the master's database connection.
         connections.close_all()
+        # Keep the index's objects out of the collector's sight: a collection
+        # in a worker would otherwise write to every one of them (reference
+        # headers) and copy the master's pages, making the shared index
+        # private to each worker.
+        gc.collect()
+        gc.freeze()

@@ -13,6 +13,7 @@ the query and its candidates, so both paths agree.
 from __future__ import annotations
 
 import bisect
+import threading
 from collections.abc import Iterable
 
 import numpy as np
@@ -28,8 +29,10 @@ from matching.index_parts import (
     row_values,
     tf_columns,
 )
-from matching.prepare import encode, prepare_records
+from matching.prepare import encode, prepare_one, prepare_records
 from matching.types import Candidate, Column, Record, Table
+
+_RECENT = 16
 
 
 class RecordIndex:
@@ -52,6 +55,10 @@ class RecordIndex:
         self._overlay = Overlay(config)
         self._next_row = 0
         self._tf_totals = dict.fromkeys(tf_columns(config), 0)
+        # one-record tables prepared lately: a record matched on arrival is
+        # indexed moments later with the same fields (see `prepared`)
+        self._recent: dict[tuple, Table] = {}
+        self._recent_lock = threading.Lock()
         records = list(records)
         if records:
             self.add_table(prepare_records(records, config.schema))
@@ -89,12 +96,31 @@ class RecordIndex:
         """
         if self._find(str(record.id)) is not None:
             raise ValueError(f"record {record.id} is already indexed (or repeated)")
-        table = prepare_records([record], self.config.schema)
+        table = self.prepared(record)
         values = {name: row_values(col)[0] for name, col in table.columns.items()}
         self._overlay.add(self._next_row, str(record.id), values)
         for name in self._tf_totals:
             self._tf_totals[name] += values.get(name) is not None
         self._next_row += 1
+
+    def prepared(self, record: Record) -> Table:
+        """`record` standardised for the index's schema, as a one-row table;
+        the last few are kept, so matching a record and then indexing it (or
+        the reverse) standardises it once.
+
+        Args:
+            record: the record.
+        """
+        key = (str(record.id), record.source, tuple(sorted(record.fields.items())))
+        with self._recent_lock:
+            table = self._recent.pop(key, None)
+        if table is None:
+            table = prepare_one(record, self.config.schema)
+        with self._recent_lock:
+            self._recent[key] = table  # the most recent last
+            while len(self._recent) > _RECENT:
+                del self._recent[next(iter(self._recent))]
+        return table
 
     def remove(self, record_id: str) -> None:
         """Drop a record from the index.
@@ -255,7 +281,10 @@ def match_one(
         min_score: drop candidates scoring below this probability.
     """
     config = config or index.config
-    query = prepare_records([record], config.schema)
+    if config.schema == index.config.schema:
+        query = index.prepared(record)
+    else:
+        query = prepare_records([record], config.schema)
     found = index.candidates(query)
     rows = [
         r for r, i in zip(found, index.ids_of(found), strict=True) if i != record.id

@@ -59,9 +59,48 @@ def encode(values: Sequence[str | None] | np.ndarray) -> Encoded:
     Args:
         values: strings or None/NaN for missing.
     """
+    if isinstance(values, list) and len(values) <= _SMALL:
+        small = _encode_small(values)
+        if small is not None:
+            return small
     arr = np.asarray(values, dtype=object)
     codes, uniques = pd.factorize(arr, use_na_sentinel=True)
     return codes.astype(np.int32, copy=False), np.asarray(uniques, dtype=object)
+
+
+# Below this many values a dict does what `pd.factorize` does, without its
+# fixed cost (the real-time path encodes a query and a few dozen candidates
+# per column).
+_SMALL = 256
+
+
+def _utf8(value: str) -> bool:
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _encode_small(values: list) -> Encoded | None:
+    # only None and plain text, so the answer is `pd.factorize`'s exactly;
+    # pandas compares other types in its own way, and strings as C strings
+    # (cut at a NUL; lone surrogates all alike): those go to pandas
+    seen: dict[str, int] = {}
+    codes = np.empty(len(values), dtype=np.int32)
+    for i, value in enumerate(values):
+        if value is None:
+            codes[i] = -1
+        elif type(value) is str and "\x00" not in value and _utf8(value):
+            codes[i] = seen.setdefault(value, len(seen))
+        else:
+            return None
+    uniques = np.empty(len(seen), dtype=object)
+    for value, code in seen.items():
+        uniques[code] = value
+    return codes, uniques
 
 
 def records_to_fields(
@@ -126,8 +165,88 @@ def prepare_records(records: Iterable[Record], schema: str) -> Table:
         schema: "person" or "company_cn".
     """
     fields = PERSON_FIELDS if schema == "person" else COMPANY_FIELDS
+    records = list(records)
+    if len(records) == 1:
+        return prepare_one(records[0], schema)
     ids, sources, cols = records_to_fields(records, fields)
     return prepare_table(ids, cols, schema, sources)
+
+
+def prepare_one(record: Record, schema: str) -> Table:
+    """Standardise one `Record` for `schema`: the table `prepare_table` gives
+    for a single row, built in plain Python (the real-time path runs this
+    for every incoming record; pandas' per-column overhead was most of it).
+
+    Args:
+        record: the record.
+        schema: "person" or "company_cn".
+    """
+    fields = PERSON_FIELDS if schema == "person" else COMPANY_FIELDS
+    built: dict[str, object] = {
+        f: value
+        for f in fields
+        if (value := _blank_to_none(record.fields.get(f))) is not None
+    }
+    specs = schema_columns(schema)
+    last_use = {s: i for i, spec in enumerate(specs) for s in spec.sources}
+    columns: dict[str, Column] = {}
+    for i, spec in enumerate(specs):
+        inputs = [built.get(s) for s in spec.sources]
+        if len(inputs) == 1 and inputs[0] is None:
+            # as `_derive`: a single source is standardised only where present
+            mapped = [] if spec.slots else None
+        else:
+            mapped = spec.fn(*inputs)
+        for source in spec.sources:
+            if last_use[source] == i:
+                built.pop(source, None)
+        if spec.slots:
+            columns[spec.name] = _one_multi(mapped, spec.slots)
+            continue
+        if _missing(mapped):
+            built.pop(spec.name, None)
+            columns[spec.name] = Column(
+                codes=np.full(1, -1, dtype=np.int32),
+                values=np.empty(0, dtype=object),
+                counts=np.zeros(0, dtype=np.int64),
+                total=0,
+            )
+        else:
+            built[spec.name] = mapped
+            values = np.empty(1, dtype=object)
+            values[0] = mapped
+            columns[spec.name] = Column(
+                codes=np.zeros(1, dtype=np.int32),
+                values=values,
+                counts=np.ones(1, dtype=np.int64),
+                total=1,
+            )
+    ids = np.empty(1, dtype=object)
+    ids[0] = str(record.id)
+    sources = np.empty(1, dtype=object)
+    sources[0] = record.source
+    return Table(ids=ids, columns=columns, sources=sources)
+
+
+def _one_multi(mapped, slots: int) -> Column:
+    # `_remap` for one row: its first `slots` items, encoded as `encode` does
+    flat = list((mapped or ())[:slots])
+    codes, values = encode(flat)
+    row = np.full((1, slots), -1, dtype=np.int32)
+    row[0, : len(flat)] = codes
+    found = codes[codes >= 0]
+    counts = np.bincount(found, minlength=len(values)).astype(np.int64)
+    return Column(codes=row, values=values, counts=counts, total=int(found.size))
+
+
+def _missing(value: object) -> bool:
+    # what `pd.factorize` counts as missing
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and value != value)
+    )
 
 
 def infer_schema(field_names: Iterable[str]) -> str:

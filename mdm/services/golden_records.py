@@ -37,48 +37,79 @@ def golden_id_issue() -> str:
     return golden_id_format(GoldenIdAllocation.objects.create().pk)
 
 
-@transaction.atomic
 def golden_record_create(
     *,
     members: Sequence[SourceRecord],
     method: str = CrossReference.Method.NEW,
     score: float | None = None,
+    members_new: bool = False,
+    savepoint: bool = True,
 ) -> GoldenRecord:
-    """Create a golden record for `members` (not yet linked elsewhere)."""
+    """Create a golden record for `members` (not yet linked elsewhere).
+
+    `members_new`: the members were created in this transaction, so none
+    has a cross-reference to look up. `savepoint=False`: the caller's
+    transaction ends with any error raised here (no savepoint round trips).
+    """
     if not members:
         raise MergeError("A golden record needs at least one source record.")
-    golden = GoldenRecord(golden_id=golden_id_issue())
-    _apply_survivorship(golden, members)
-    golden._change_reason = f"created from {', '.join(m.key for m in members)}"
-    golden.save()
-    for member in members:
-        golden_record_link(record=member, golden=golden, method=method, score=score)
-    outbox_emit(topic=OutboxEvent.Topic.CREATED, golden=golden)
+    with transaction.atomic(savepoint=savepoint):
+        golden = GoldenRecord(golden_id=golden_id_issue())
+        _apply_survivorship(golden, members)
+        golden._change_reason = f"created from {', '.join(m.key for m in members)}"
+        golden.save()
+        for member in members:
+            golden_record_link(
+                record=member,
+                golden=golden,
+                method=method,
+                score=score,
+                record_new=members_new,
+                savepoint=False,  # an error here fails the creation anyway
+            )
+        # One member needs no ordering (the event lists members by system
+        # and source ID, as the database sorts them): no query to read it.
+        known = (
+            [(members[0].source_system.code, members[0].source_id)]
+            if len(members) == 1
+            else None
+        )
+        outbox_emit(topic=OutboxEvent.Topic.CREATED, golden=golden, members=known)
     return golden
 
 
-@transaction.atomic
 def golden_record_link(
     *,
     record: SourceRecord,
     golden: GoldenRecord,
     method: str,
     score: float | None = None,
+    record_new: bool = False,
+    savepoint: bool = True,
 ) -> CrossReference:
-    """Point `record` at `golden`; the previous link stays in the history."""
-    xref = (
-        CrossReference.objects.select_for_update().filter(source_record=record).first()
-    )
-    if xref is None:
-        xref = CrossReference(source_record=record)
-    elif xref.golden_id == golden.pk:
-        return xref
-    xref.golden = golden
-    xref.method = method
-    xref.score = score
-    xref.linked_at = timezone.now()
-    xref._change_reason = f"linked to {golden.golden_id} ({method})"
-    xref.save()
+    """Point `record` at `golden`; the previous link stays in the history.
+
+    `record_new`: the record was created in this transaction, so it has no
+    link yet to look up. `savepoint=False` as for `golden_record_create`.
+    """
+    with transaction.atomic(savepoint=savepoint):
+        xref = (
+            None
+            if record_new
+            else CrossReference.objects.select_for_update()
+            .filter(source_record=record)
+            .first()
+        )
+        if xref is None:
+            xref = CrossReference(source_record=record)
+        elif xref.golden_id == golden.pk:
+            return xref
+        xref.golden = golden
+        xref.method = method
+        xref.score = score
+        xref.linked_at = timezone.now()
+        xref._change_reason = f"linked to {golden.golden_id} ({method})"
+        xref.save()
     return xref
 
 
@@ -167,16 +198,18 @@ def golden_record_merge(
     return survivor
 
 
-@transaction.atomic
-def golden_record_recompute(*, golden: GoldenRecord, reason: str) -> GoldenRecord:
+def golden_record_recompute(
+    *, golden: GoldenRecord, reason: str, savepoint: bool = True
+) -> GoldenRecord:
     """Recompute the golden values from the current member source records;
     values a steward pinned stay. The row is locked and re-read first, so
     concurrent recomputes (two sources updating one customer) each get their
-    own version."""
-    locked = GoldenRecord.objects.select_for_update().get(pk=golden.pk)
-    locked._history_user = getattr(golden, "_history_user", None)
-    golden = _recompute(locked, reason=reason, pins=steward_pins(locked))
-    outbox_emit(topic=OutboxEvent.Topic.UPDATED, golden=golden)
+    own version. `savepoint=False` as for `golden_record_create`."""
+    with transaction.atomic(savepoint=savepoint):
+        locked = GoldenRecord.objects.select_for_update().get(pk=golden.pk)
+        locked._history_user = getattr(golden, "_history_user", None)
+        golden = _recompute(locked, reason=reason, pins=steward_pins(locked))
+        outbox_emit(topic=OutboxEvent.Topic.UPDATED, golden=golden)
     return golden
 
 

@@ -46,10 +46,17 @@ def record_ingest(
     *, system: SourceSystem, source_id: str, payload: Mapping[str, Any] | str | bytes
 ) -> IngestResult:
     """Upsert one record and place it under a golden record (see module doc)."""
-    upsert = source_record_upsert(system=system, source_id=source_id, payload=payload)
+    # Every write below is part of this one transaction and any error ends
+    # it, so the services are called without savepoints of their own.
+    upsert = source_record_upsert(
+        system=system, source_id=source_id, payload=payload, savepoint=False
+    )
     record = upsert.record
+    created = upsert.outcome == "created"
     xref = (
-        CrossReference.objects.select_related("golden")
+        None
+        if created  # a record created just now has no link yet
+        else CrossReference.objects.select_related("golden")
         .filter(source_record=record)
         .first()
     )
@@ -57,12 +64,12 @@ def record_ingest(
         golden = xref.golden
         if upsert.outcome != "unchanged":
             golden = golden_record_recompute(
-                golden=golden, reason=f"{record.key} {upsert.outcome}"
+                golden=golden, reason=f"{record.key} {upsert.outcome}", savepoint=False
             )
         return IngestResult(
             record=record, outcome=upsert.outcome, golden=golden, match=None
         )
-    match = source_record_match(record)
+    match = source_record_match(record, created=created)
     if match.decision == MatchOutcome.AUTO_MERGE:
         golden = match.best.golden
         golden_record_link(
@@ -70,12 +77,18 @@ def record_ingest(
             golden=golden,
             method=CrossReference.Method.AUTO_MATCH,
             score=match.best.score,
+            record_new=created,
+            savepoint=False,
         )
         golden = golden_record_recompute(
-            golden=golden, reason=f"{record.key} matched ({match.best.score:.3f})"
+            golden=golden,
+            reason=f"{record.key} matched ({match.best.score:.3f})",
+            savepoint=False,
         )
     else:
-        golden = golden_record_create(members=[record])
+        golden = golden_record_create(
+            members=[record], members_new=created, savepoint=False
+        )
     if match.decision == MatchOutcome.REVIEW:
         for candidate in match.review_candidates:
             review_task_open(

@@ -8,6 +8,7 @@ has neither.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
@@ -23,17 +24,27 @@ from mdm.models import (
 
 
 def outbox_emit(
-    *, topic: str, golden: GoldenRecord, extra: dict[str, Any] | None = None
+    *,
+    topic: str,
+    golden: GoldenRecord,
+    extra: dict[str, Any] | None = None,
+    members: Sequence[tuple[str, str]] | None = None,
 ) -> OutboxEvent:
     """Record that `golden` changed, and make it due at every enabled target
-    subscribed to `topic`; must run inside the writing transaction."""
+    subscribed to `topic`; must run inside the writing transaction.
+
+    `members`: (system code, source ID) of every member, in the order the
+    query below gives, when the caller holds them; read otherwise."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox_emit must run inside the change's transaction")
-    members = (
-        CrossReference.objects.filter(golden=golden)
-        .order_by("source_record__source_system__code", "source_record__source_id")
-        .values_list("source_record__source_system__code", "source_record__source_id")
-    )
+    if members is None:
+        members = (
+            CrossReference.objects.filter(golden=golden)
+            .order_by("source_record__source_system__code", "source_record__source_id")
+            .values_list(
+                "source_record__source_system__code", "source_record__source_id"
+            )
+        )
     payload = {
         "golden_id": golden.golden_id,
         "version": golden.version,

@@ -30,6 +30,8 @@ from itertools import islice
 from typing import Any
 
 from django.db.models import Max
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 import matching
@@ -38,7 +40,13 @@ from mdm.matching_adapter import (
     source_record_as_matching_record,
     source_rows_as_matching_table,
 )
-from mdm.models import CrossReference, GoldenRecord, SourceRecord, SourceSystem
+from mdm.models import (
+    CrossReference,
+    GoldenRecord,
+    MatchRun,
+    SourceRecord,
+    SourceSystem,
+)
 from mdm.selectors import not_a_match_partners
 from mdm.services.match_models import match_config_current
 
@@ -135,20 +143,50 @@ def realtime_index_reset() -> None:
     """Forget this process's index (tests; after a batch run)."""
     _holder.reset()
     _codes.clear()
+    _config_cache.clear()
+
+
+# The model in force, checked at most every CONFIG_TTL seconds: a batch run
+# that another process finishes takes effect here within that time (as if
+# the records matched meanwhile had arrived a moment earlier). A run saved
+# in this process clears it at once (the signal below; batch runs also call
+# `realtime_index_reset`).
+CONFIG_TTL = 5.0
+_config_cache: dict[str, Any] = {}
+
+
+def _config_current() -> matching.MatchConfig:
+    now = time.monotonic()
+    cached = _config_cache.get("config")
+    if cached is None or now - _config_cache["at"] > CONFIG_TTL:
+        cached = _config_cache["config"] = match_config_current()
+        _config_cache["at"] = now
+    return cached
+
+
+@receiver(post_save, sender=MatchRun)
+@receiver(post_delete, sender=MatchRun)
+def _match_run_changed(**kwargs: Any) -> None:
+    _config_cache.clear()
 
 
 def realtime_index_warm() -> IndexBuild | None:
     """Build (or bring up to date) this process's index now, so the first
     request does not wait for it. Returns the build's figures, None if the
     index was already built."""
-    config = match_config_current()
+    _config_cache.clear()
+    config = _config_current()
     before = _holder.last_build
     _synced_index(config)
     build = _holder.last_build
     return build if build is not before else None
 
 
-def _synced_index(config: matching.MatchConfig) -> matching.RecordIndex:
+def _synced_index(
+    config: matching.MatchConfig, known: SourceRecord | None = None
+) -> matching.RecordIndex:
+    """The index, brought up to date; `known` is a record this transaction
+    has just written (and locked): its row need not be read back."""
     with _holder.lock:
         # match_config_current returns the same object while the model is
         # unchanged, so identity tells whether the index must be rebuilt.
@@ -157,7 +195,7 @@ def _synced_index(config: matching.MatchConfig) -> matching.RecordIndex:
             _holder.index, _holder.watermark = _build(config)
             _holder.config = config
             _holder.pending = {}
-        _catch_up(_holder.index)
+        _catch_up(_holder.index, known)
         return _holder.index
 
 
@@ -218,7 +256,7 @@ def _prepared_chunks(rows, config: matching.MatchConfig) -> Iterator[matching.Ta
         )
 
 
-def _catch_up(index: matching.RecordIndex) -> None:
+def _catch_up(index: matching.RecordIndex, known: SourceRecord | None = None) -> None:
     """Re-index the records changed since the last look (see module doc)."""
     history = SourceRecord.history.model
     floor = min(_holder.pending, default=_holder.watermark + 1)
@@ -244,13 +282,23 @@ def _catch_up(index: matching.RecordIndex) -> None:
     _holder.pending = {k: at for k, at in _holder.pending.items() if at >= expired}
     _holder.watermark = top
     if changed:
-        _reindex(index, changed)
+        _reindex(index, changed, known)
 
 
-def _reindex(index: matching.RecordIndex, record_ids: Iterable[int]) -> None:
+def _reindex(
+    index: matching.RecordIndex,
+    record_ids: Iterable[int],
+    known: SourceRecord | None = None,
+) -> None:
     record_ids = list(record_ids)
     for record_id in record_ids:
         _index_forget(index, str(record_id))
+    if known is not None and known.pk in record_ids:
+        record_ids.remove(known.pk)
+        if known.is_active:
+            index.add(source_record_as_matching_record(known))
+        if not record_ids:
+            return
     codes = _system_codes()
     active = SourceRecord.objects.filter(is_active=True).values_list(
         "pk", "source_system_id", "attributes"
@@ -303,14 +351,17 @@ def _rss_mib() -> float:
     return 0.0
 
 
-def source_record_match(record: SourceRecord) -> MatchOutcome:
-    """Score `record` against every active record and decide what to do."""
-    config = match_config_current()
-    index = _synced_index(config)
+def source_record_match(record: SourceRecord, *, created: bool = False) -> MatchOutcome:
+    """Score `record` against every active record and decide what to do.
+
+    `created`: the record was created in this transaction (no steward can
+    have declared it apart from another yet)."""
+    config = _config_current()
+    index = _synced_index(config, known=record)
     found = matching.match_one(
         source_record_as_matching_record(record), index, config, top=TOP_CANDIDATES * 3
     )
-    candidates = _live_candidates(record, found)[:TOP_CANDIDATES]
+    candidates = _live_candidates(record, found, created=created)[:TOP_CANDIDATES]
     if (
         candidates
         and candidates[0].score >= config.auto_merge_threshold
@@ -344,21 +395,29 @@ def _uscc_conflict(record: SourceRecord, golden: GoldenRecord) -> bool:
 
 
 def _live_candidates(
-    record: SourceRecord, found: list[matching.Candidate]
+    record: SourceRecord, found: list[matching.Candidate], *, created: bool = False
 ) -> list[CandidateMatch]:
     """Turn engine candidates into live records with their golden records,
     one per golden record, dropping pairs a steward declared not a match."""
     ids = [int(c.id) for c in found]
-    xrefs = {
-        x.source_record_id: x
-        for x in CrossReference.objects.select_related(
-            "golden", "source_record__source_system"
-        ).filter(source_record_id__in=ids, source_record__is_active=True)
-    }
+    if not ids:
+        return []
+    links = CrossReference.objects.select_related(
+        "golden", "source_record__source_system"
+    ).filter(source_record_id__in=ids, source_record__is_active=True)
+    if created:
+        # The ingest reads only these of a candidate (its key, its tax ID for
+        # a review task, its golden ID); their JSON columns (attributes,
+        # golden values, lineage) would be decoded for nothing.
+        links = links.only(*_INGEST_CANDIDATE_FIELDS)
+    xrefs = {x.source_record_id: x for x in links}
+    partners = set() if created else not_a_match_partners(record.pk)
     forbidden = set(
-        CrossReference.objects.filter(
-            source_record_id__in=not_a_match_partners(record.pk)
-        ).values_list("golden_id", flat=True)
+        CrossReference.objects.filter(source_record_id__in=partners).values_list(
+            "golden_id", flat=True
+        )
+        if partners
+        else ()
     )
     result: list[CandidateMatch] = []
     seen_golden: set[int] = set()
@@ -376,6 +435,20 @@ def _live_candidates(
             )
         )
     return result
+
+
+_INGEST_CANDIDATE_FIELDS = (
+    "source_record_id",
+    "golden_id",
+    "golden__golden_id",
+    "golden__status",
+    "golden__version",
+    "source_record__source_id",
+    "source_record__uscc",
+    "source_record__uscc_valid",
+    "source_record__is_active",
+    "source_record__source_system__code",
+)
 
 
 def _evidence_dict(evidence: matching.FieldEvidence) -> dict[str, Any]:

@@ -16,6 +16,7 @@ at every recomputation until a steward clears it.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -44,18 +45,35 @@ def survivorship_policy_get() -> dict[str, tuple[str, ...]]:
     """The chain of rules in force for every attribute: the stored policy,
     or the shipped default where a row is missing or fails validation (a
     row written around the admin must not stop every recomputation)."""
+    rows = tuple(
+        SurvivorshipPolicy.objects.order_by("pk").values_list("attribute", "rules")
+    )
+    # The rows are read every time (a few short rows: the answer is exact in
+    # every process); only their validation is skipped while they stay the
+    # same. The key is their JSON text, which tells a list from a string.
+    key = json.dumps(rows, sort_keys=True)
+    if _policy_cache.get("key") != key:
+        _policy_cache["policy"] = _policy_from_rows(rows)
+        _policy_cache["key"] = key
+    return dict(_policy_cache["policy"])
+
+
+_policy_cache: dict[str, Any] = {}
+
+
+def _policy_from_rows(rows: Sequence[tuple[str, Any]]) -> dict[str, tuple[str, ...]]:
     policy = dict(DEFAULT_POLICY)
-    for row in SurvivorshipPolicy.objects.all():
+    for attribute, rules in rows:
         try:
-            row.clean()
+            SurvivorshipPolicy(attribute=attribute, rules=rules).clean()
         except ValidationError as error:
             logger.error(
                 "survivorship policy for %r ignored, default used: %s",
-                row.attribute,
+                attribute,
                 "; ".join(error.messages),
             )
             continue
-        policy[row.attribute] = tuple(row.rules)
+        policy[attribute] = tuple(rules)
     return policy
 
 
