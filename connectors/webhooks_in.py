@@ -10,16 +10,25 @@ variable; several secrets, space-separated, during a rotation).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from connectors.base import Connector
 from connectors.inbound import remote_change_apply
-from connectors.webhook.signing import SignatureError, secrets_parse, verify
+from connectors.webhook.signing import (
+    TOLERANCE_SECONDS,
+    SignatureError,
+    secrets_parse,
+    verify,
+)
 from mdm.env import env_secret
 from mdm.models import DeliveryTarget, InboundWebhook
 
 SECRET = "inbound_secret"
+# Received webhook IDs are kept this long: twice the signature tolerance.
+KEEP_IDS = timedelta(seconds=2 * TOLERANCE_SECONDS)
 
 
 class WebhookRefused(Exception):
@@ -65,6 +74,11 @@ def inbound_webhook_apply(
     try:
         with transaction.atomic():
             InboundWebhook.objects.create(target=target, webhook_id=webhook_id)
+            # An ID older than the signature's time tolerance cannot come
+            # back (its timestamp would be refused as stale): forget it.
+            InboundWebhook.objects.filter(
+                target=target, received_at__lt=timezone.now() - KEEP_IDS
+            ).delete()
             if record is None:
                 return "gone"
             return remote_change_apply(

@@ -6,16 +6,25 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from connectors.broadcast import Worker
 from connectors.inbound import inbound_sync_target
 from connectors.reconcile import links_reconcile
 from connectors.webhook.signing import secret_generate, signed_headers
-from mdm.models import DeliveryTarget, RemoteLink, SourceRecord, SyncConflict
+from connectors.webhooks_in import KEEP_IDS
+from mdm.models import (
+    DeliveryTarget,
+    InboundWebhook,
+    RemoteLink,
+    SourceRecord,
+    SyncConflict,
+)
 from tests.connectors.delivery_helpers import LOOPBACK
 from tests.connectors.sync_helpers import (
     deliver,
@@ -188,3 +197,19 @@ def test_a_target_without_an_inbound_secret_takes_no_webhooks(client, kingdee, p
     target, _ = pushed
     response = post_webhook(client, target, "1", secret=secret_generate())
     assert response.status_code == 404
+
+
+def test_received_webhook_ids_are_kept_only_while_a_replay_could_pass(
+    client, kingdee, hooked
+):
+    target, _golden_id, secret = hooked
+    remote_id = RemoteLink.objects.get(target=target).remote_id
+    old = InboundWebhook.objects.create(
+        target=target,
+        webhook_id="msg_old",
+        received_at=timezone.now() - KEEP_IDS - timedelta(seconds=1),
+    )
+    recent = InboundWebhook.objects.create(target=target, webhook_id="msg_recent")
+    assert post_webhook(client, target, remote_id, secret=secret).status_code == 200
+    kept = set(InboundWebhook.objects.values_list("webhook_id", flat=True))
+    assert kept == {recent.webhook_id, "msg_1"} and old.webhook_id not in kept
