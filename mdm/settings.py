@@ -182,6 +182,8 @@ IMPORT_FAST_XLSX_MAX_CELLS = env_int("IMPORT_FAST_XLSX_MAX_CELLS", 3_000_000)
 # Processes that map and standardise a big import's rows, most of its CPU
 # (1: the importer does it all itself).
 IMPORT_WORKERS = env_int("IMPORT_WORKERS", min(os.cpu_count() or 1, 4))
+# Uploads a steward may start, counted like the API's rate limits (W6).
+IMPORT_RATE = env_str("IMPORT_RATE", "6/min")
 MEDIA_URL = "media/"  # never served: uploads are read by the importer only
 
 LOGIN_URL = "login"

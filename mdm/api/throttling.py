@@ -68,21 +68,10 @@ class TokenRateThrottle(BaseThrottle):
         rate = api_settings.DEFAULT_THROTTLE_RATES[scope]
         if rate is None:
             return True
-        limit, duration = parse_rate(rate)
-        key = self.get_cache_key(request, scope)
-        now = self.timer()
-        offset = zlib.crc32(key.encode()) % duration
-        window = int((now - offset) // duration)
-        self.retry_after = (window + 1) * duration + offset - now
-        ttl = math.ceil(self.retry_after) + 1
-        try:
-            hits = window_hit(key, window=window, limit=limit, ttl=ttl)
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
-            # Closed, not open: a limit that lapses whenever Redis does is no
-            # limit. The client retries, as after a database outage.
-            logger.warning("rate-limit cache unreachable; answering 503")
-            raise RateLimitStoreUnavailable from None
-        return hits <= limit
+        allowed, self.retry_after = rate_limit_hit(
+            self.get_cache_key(request, scope), rate, timer=self.timer
+        )
+        return allowed
 
     def wait(self) -> float:
         # Until the window ends (the Retry-After of the 429).
@@ -104,6 +93,26 @@ class RateLimitStoreUnavailable(APIException):
     default_detail = "Rate limits cannot be counted just now; retry shortly."
     default_code = "unavailable"
     wait = 5  # DRF's handler turns it into Retry-After
+
+
+def rate_limit_hit(key: str, rate: str, *, timer=time.time) -> tuple[bool, float]:
+    """Count one request against `rate` ("6/min") for `key`: (allowed, seconds
+    until the window ends, the Retry-After of a refusal). Raises
+    RateLimitStoreUnavailable when Redis cannot be reached."""
+    limit, duration = parse_rate(rate)
+    now = timer()
+    offset = zlib.crc32(key.encode()) % duration
+    window = int((now - offset) // duration)
+    retry_after = (window + 1) * duration + offset - now
+    ttl = math.ceil(retry_after) + 1
+    try:
+        hits = window_hit(key, window=window, limit=limit, ttl=ttl)
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        # Closed, not open: a limit that lapses whenever Redis does is no
+        # limit. The client retries, as after a database outage.
+        logger.warning("rate-limit cache unreachable; answering 503")
+        raise RateLimitStoreUnavailable from None
+    return hits <= limit, retry_after
 
 
 def parse_rate(rate: str) -> tuple[int, int]:

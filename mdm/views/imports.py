@@ -4,14 +4,17 @@ import profiles. The import itself runs in the background worker."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from mdm.api.throttling import RateLimitStoreUnavailable, rate_limit_hit
 from mdm.forms import (
     IMPORT_FIELD_LABELS,
     ImportConfirmForm,
@@ -40,6 +43,17 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def import_list(request: HttpRequest) -> HttpResponse:
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
+        refusal = _rate_limited(request)
+        if refusal is not None:
+            status, retry_after = refusal
+            form.add_error(
+                None,
+                _("Too many imports: try again in %(seconds)d seconds.")
+                % {"seconds": retry_after},
+            )
+            response = _list(request, form, status=status)
+            response["Retry-After"] = str(retry_after)
+            return response
         data = form.cleaned_data
         try:
             job = import_job_create_with_profile(
@@ -56,11 +70,25 @@ def import_list(request: HttpRequest) -> HttpResponse:
             form.add_error("profile", str(exc))
         else:
             return redirect("import_detail", pk=job.pk)
-    status = 400 if form.errors else 200
+    return _list(request, form, status=400 if form.errors else 200)
+
+
+def _list(request: HttpRequest, form: ImportUploadForm, *, status: int) -> HttpResponse:
     jobs = ImportJob.objects.select_related("source_system", "profile_use")[:50]
     return render(
         request, "imports/list.html", {"form": form, "jobs": jobs}, status=status
     )
+
+
+def _rate_limited(request: HttpRequest) -> tuple[int, int] | None:
+    """(status, Retry-After seconds) when this steward has started
+    IMPORT_RATE imports already (RELIABILITY W6), else None."""
+    key = f"ratelimit:import:user:{request.user.pk}"
+    try:
+        allowed, retry_after = rate_limit_hit(key, settings.IMPORT_RATE)
+    except RateLimitStoreUnavailable:
+        return 503, RateLimitStoreUnavailable.wait
+    return None if allowed else (429, math.ceil(retry_after))
 
 
 @steward_required

@@ -83,3 +83,18 @@ def test_an_oversized_upload_is_refused(steward_client, settings):
 def test_viewers_cannot_import(viewer_client):
     assert viewer_client.get(reverse("imports")).status_code == 403
     assert upload(viewer_client, gbk_csv(ROWS), "客户.csv").status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_steward_starting_too_many_imports_waits(steward_client, settings):
+    # RELIABILITY W6: imports 6/min by default; 2/min here.
+    settings.IMPORT_RATE = "2/min"
+    for _ in range(2):
+        assert upload(steward_client, gbk_csv(ROWS), "客户.csv").status_code == 302
+    refused = upload(steward_client, gbk_csv(ROWS), "客户.csv")
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert "Too many imports" in refused.content.decode() or "导入过于频繁" in (
+        refused.content.decode()
+    )
+    assert ImportJob.objects.count() == 2
