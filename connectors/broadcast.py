@@ -790,7 +790,7 @@ def _record_failure(
             _breaker_failure(target, now)
     delivery.save()
     target.save()
-    _log_attempt(
+    _attempt(
         delivery,
         outcome,
         worker=worker,
@@ -798,7 +798,7 @@ def _record_failure(
         duration_ms=duration_ms,
         status=error.status,
         error=text,
-    )
+    ).save()
 
 
 def _dead(delivery: Delivery, target: DeliveryTarget, text: str) -> None:
@@ -845,27 +845,6 @@ def _mark_link(delivery: Delivery, error: ConflictError, *, now: datetime) -> No
         golden_id=delivery.golden_id,
         defaults={"state": state, "updated_at": now},
     )
-
-
-def _log_attempt(
-    delivery: Delivery,
-    outcome: str,
-    *,
-    worker: Worker,
-    now: datetime,
-    duration_ms: int,
-    status: int | None = None,
-    error: str = "",
-) -> None:
-    _attempt(
-        delivery,
-        outcome,
-        worker=worker,
-        now=now,
-        duration_ms=duration_ms,
-        status=status,
-        error=error,
-    ).save()
 
 
 def _attempt(
