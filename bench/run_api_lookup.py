@@ -10,8 +10,9 @@
    the real-time index not warmed: lookups do not match), settings
    `bench/api_bench_settings.py` = the product's settings plus one bare
    Django JSON view (`/bench/bare`, no database, no DRF) as the baseline,
-   behind the same middleware. Rate limits stay on (counted in the database
-   cache, as by default) but are raised so they never refuse.
+   behind the same middleware. Rate limits stay on (counted in Redis with
+   `--redis-url`, as deployed, else in the database cache, the embedded
+   fallback) but are raised so they never refuse.
 2. Client: this script, in a second process: an asyncio loop with httpx and
    `--concurrency` tasks, each sending its next request as soon as the last
    answered (closed loop). Why not locust: one small file with exact
@@ -101,7 +102,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(database_url: str, workers: int, port: int) -> subprocess.Popen:
+def start_server(
+    database_url: str, workers: int, port: int, redis_url: str
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -116,6 +119,7 @@ def start_server(database_url: str, workers: int, port: int) -> subprocess.Popen
         "LOG_LEVEL": "WARNING",
         "API_RATE_LOOKUP": "1000000/s",
         "API_RATE_SEARCH": "1000000/s",
+        "REDIS_URL": redis_url,
     }
     return subprocess.Popen(
         [
@@ -260,6 +264,12 @@ def main() -> None:
     ap.add_argument("--paced-rate", type=float, default=200, help="open-loop req/s")
     ap.add_argument("--keys", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--redis-url",
+        default="",
+        help="count rate limits in this Redis, as deployed (default: the "
+        "database cache, the embedded fallback)",
+    )
     ap.add_argument("--out")
     args = ap.parse_args()
 
@@ -272,7 +282,7 @@ def main() -> None:
 
     connections.close_all()
     port = free_port()
-    server = start_server(args.database_url, args.workers, port)
+    server = start_server(args.database_url, args.workers, port, args.redis_url)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_listening(base, server)
@@ -285,6 +295,7 @@ def main() -> None:
     summary = {
         "golden_records": keys["goldens"],
         "workers": args.workers,
+        "rate_limit_store": "redis" if args.redis_url else "database cache",
         "concurrency": args.concurrency,
         "seconds": args.seconds,
         "machine": {

@@ -27,6 +27,7 @@ from mdm.matching_adapter import attributes_standardise
 from mdm.models import CrossReference, GoldenRecord, SourceRecord, SourceSystem
 from mdm.selectors import MAX_MERGE_CHAIN
 from mdm.selectors_names import linked_records, name_candidates, on_postgres
+from mdm.selectors_rows import golden_record_by_golden_id, link_by_source_key
 from mdm.services.realtime_matching import MatchOutcome, source_record_match
 
 MAX_BATCH_KEYS = 1000
@@ -85,7 +86,9 @@ def golden_record_get(golden_id: str) -> GoldenAnswer:
         cleaned = golden_id_clean(golden_id)
     except InvalidGoldenId as exc:
         raise LookupKeyError(str(exc)) from None
-    record = GoldenRecord.objects.get(golden_id=cleaned)
+    record = golden_record_by_golden_id(cleaned)
+    if record is None:
+        raise GoldenRecord.DoesNotExist(cleaned)
     if record.merged_into_id is None:
         return GoldenAnswer(golden=record, chain=[record.golden_id])
     survivors, chains = _follow_merges({record.pk: record})
@@ -97,9 +100,9 @@ def golden_record_get_by_source(system: str, source_id: str) -> GoldenAnswer:
 
     Raises CrossReference.DoesNotExist for an unknown or unlinked key.
     """
-    xref = CrossReference.objects.select_related(
-        "golden", "source_record__source_system"
-    ).get(source_record__source_system__code=system, source_record__source_id=source_id)
+    xref = link_by_source_key(system, source_id)
+    if xref is None:
+        raise CrossReference.DoesNotExist((system, source_id))
     return _answer_for_xref(xref)
 
 
@@ -147,6 +150,23 @@ def golden_record_lookup_many(keys: Sequence[LookupKey]) -> list[LookupResult]:
             answer = found[0] if found else None
         results.append(LookupResult(key=key, answer=answer))
     return results
+
+
+def _xrefs_with_golden():
+    """Links with their golden record and the columns a lookup answer shows:
+    not the source record's payload and standardised JSON, nor the source
+    system's mapping rules, which would be read and decoded for nothing."""
+    return CrossReference.objects.select_related(
+        "golden", "source_record__source_system"
+    ).only(
+        "method",
+        "score",
+        "linked_at",
+        "source_record__source_id",
+        "source_record__is_active",
+        "source_record__source_system__code",
+        *(f"golden__{f.name}" for f in GoldenRecord._meta.concrete_fields),
+    )
 
 
 def _answer_for_xref(xref: CrossReference) -> GoldenAnswer:
@@ -208,9 +228,7 @@ def _by_source(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], GoldenA
             source_record__source_system__code=system,
             source_record__source_id__in=ids,
         )
-    xrefs = CrossReference.objects.select_related(
-        "golden", "source_record__source_system"
-    ).filter(condition)
+    xrefs = _xrefs_with_golden().filter(condition)
     return {
         (x.source_record.source_system.code, x.source_record.source_id): (
             _answer_for_xref(x)

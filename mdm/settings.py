@@ -114,6 +114,13 @@ def _database_config() -> dict:
         # A persistent connection broken by a database restart is replaced
         # at the next request instead of failing it.
         config["CONN_HEALTH_CHECKS"] = True
+        # Server-side parameter binding: psycopg then prepares a statement
+        # run five times on a connection, and PostgreSQL stops planning it
+        # again (most of its CPU for a one-row lookup).
+        if env_bool("DB_SERVER_SIDE_BINDING", True):
+            config.setdefault("OPTIONS", {}).update(
+                server_side_binding=True, prepare_threshold=5
+            )
     return config
 
 
@@ -221,6 +228,11 @@ DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 300)
 # least this long (`manage.py purge_idempotency_keys` deletes older keys).
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)
 
+# A token found is kept this long in each process (0: read on every call).
+# Revoking, rotating or disabling in one process applies there at once and
+# in the others within this time.
+API_TOKEN_CACHE_SECONDS = env_int("API_TOKEN_CACHE_SECONDS", 5)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "mdm.api.authentication.BearerTokenAuthentication",
@@ -267,8 +279,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # The cache holds API rate-limit counters, so it must be shared by every app
-# process: Redis when REDIS_URL is set (production: a counter costs two small
-# Redis commands), else a table in the database (created by migration 0011;
+# process: Redis when REDIS_URL is set (production: a counter costs one round trip
+# of two small Redis commands), else a table in the database (created by migration 0011;
 # `manage.py createcachetable` makes it by hand), which costs a write and a
 # commit per API request (docs/operations.md). CACHE_KEY_PREFIX separates
 # installations (or test runs) sharing one Redis database.

@@ -11,9 +11,9 @@ from mdm.api.serializers import (
     ChangePageOutputSerializer,
     ChangesInputSerializer,
     ErrorOutputSerializer,
-    GoldenRecordOutputSerializer,
     HistoryInputSerializer,
     HistoryPageOutputSerializer,
+    golden_record_data,
     masked,
 )
 from mdm.selectors import golden_record_timeline
@@ -54,9 +54,7 @@ class GoldenChangeListApi(ReadApi):
                 "merged_into": change.row.merged_into.golden_id
                 if change.row.merged_into_id
                 else None,
-                "golden": GoldenRecordOutputSerializer(
-                    change.row, context=context
-                ).data,
+                "golden": golden_record_data(change.row, context),
             }
             for change in page.changes
         ]

@@ -14,8 +14,8 @@ from mdm.api.serializers import (
     ErrorOutputSerializer,
     GoldenDetailOutputSerializer,
     GoldenLookupOutputSerializer,
-    GoldenRecordOutputSerializer,
     UsccLookupOutputSerializer,
+    golden_record_data,
     redirect_of,
 )
 from mdm.models import CrossReference, GoldenRecord
@@ -109,9 +109,7 @@ class UsccLookupApi(ReadApi):
         return Response(
             {
                 "uscc": uscc_clean(uscc),
-                "results": GoldenRecordOutputSerializer(
-                    [a.golden for a in answers], many=True, context=context
-                ).data,
+                "results": [golden_record_data(a.golden, context) for a in answers],
             }
         )
 
@@ -148,9 +146,7 @@ class BatchLookupApi(ReadApi):
                 {
                     "key": {k: v for k, v in item.items() if k != "kind"},
                     "found": answer is not None,
-                    "golden": GoldenRecordOutputSerializer(
-                        answer.golden, context=context
-                    ).data
+                    "golden": golden_record_data(answer.golden, context)
                     if answer
                     else None,
                     "redirect": redirect_of(answer.chain) if answer else None,

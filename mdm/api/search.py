@@ -11,10 +11,10 @@ from mdm.api.permissions import request_client
 from mdm.api.serializers import (
     CandidateInputSerializer,
     ErrorOutputSerializer,
-    GoldenRecordOutputSerializer,
     MatchOutputSerializer,
     SearchInputSerializer,
     SearchOutputSerializer,
+    golden_record_data,
 )
 from mdm.models import SourceSystem
 from mdm.selectors_api import candidate_record_match, golden_record_search_ranked
@@ -47,9 +47,7 @@ class GoldenRecordSearchApi(ReadApi):
                 "score": hit.score,
                 "matched": hit.matched,
                 "source": hit.source,
-                "golden": GoldenRecordOutputSerializer(
-                    hit.golden, context=context
-                ).data,
+                "golden": golden_record_data(hit.golden, context),
             }
             for hit in hits
         ]
@@ -88,7 +86,7 @@ class CandidateMatchApi(ReadApi):
                 "score": round(c.score, 4),
                 "source": c.record.key,
                 "explanation": c.evidence,
-                "golden": GoldenRecordOutputSerializer(c.golden, context=context).data,
+                "golden": golden_record_data(c.golden, context),
             }
             for c in outcome.candidates
         ]

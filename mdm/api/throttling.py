@@ -14,7 +14,8 @@ write n + 1) and that grows to `limit` floats. Here:
 
 - On Redis (production, several processes): one counter per key and window,
   raised with INCR, which is atomic, so the limit holds exactly across
-  processes and machines; two small commands per request.
+  processes and machines: SET NX with the window's expiry, then INCR, sent
+  as one pipeline (one round trip) on a client kept per process.
 - On other backends (the DatabaseCache fallback), Django's `incr()` is itself
   a get and a set, and each window in its own key would leave a row per
   window behind: one row per key holds (window, count), read on every
@@ -36,9 +37,11 @@ import math
 import time
 import zlib
 
+import redis
 import redis.exceptions
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import SAFE_METHODS
@@ -125,6 +128,8 @@ def window_hit(key: str, *, window: int, limit: int, ttl: int) -> int:
     """Count a request in `key`'s current window; return the count so far,
     this request included."""
     cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        return _redis_hit(cache, f"{key}:{window}", ttl=ttl)
     if type(cache).incr is not BaseCache.incr:  # the backend's own, atomic
         return _atomic_hit(cache, f"{key}:{window}", ttl=ttl)
     # The lock is held to the end of the transaction. API requests run
@@ -148,10 +153,33 @@ def window_hit(key: str, *, window: int, limit: int, ttl: int) -> int:
     return hits
 
 
+def _redis_hit(cache: RedisCache, key: str, *, ttl: int) -> int:
+    # SET NX starts the window's counter at 0 with its expiry (a no-op once
+    # it exists); INCR is atomic. Django's own incr() is EXISTS then INCR,
+    # two round trips on a client object built per call.
+    pipe = _redis_client(cache).pipeline(transaction=False)
+    pipe.set(cache.make_and_validate_key(key), 0, ex=ttl, nx=True)
+    pipe.incr(cache.make_and_validate_key(key))
+    return pipe.execute()[1]
+
+
+def _redis_client(cache: RedisCache) -> redis.Redis:
+    # The cache's first server is the one Django writes to. redis-py's pool
+    # notices a fork and opens new connections in the child.
+    url = cache._servers[0]
+    client = _redis_clients.get(url)
+    if client is None:
+        client = _redis_clients[url] = redis.Redis.from_url(url, **cache._options)
+    return client
+
+
+_redis_clients: dict[str, redis.Redis] = {}
+
+
 def _atomic_hit(cache: BaseCache, key: str, *, ttl: int) -> int:
-    # Redis: incr() is EXISTS + INCR (the expiry set by add() is kept); only
-    # the first request of a window adds the key, and of two processes
-    # adding it at once one gets False and increments instead.
+    # The backend's own incr() (local memory: under a lock). Only the first
+    # request of a window adds the key; of two adding it at once one gets
+    # False and increments instead.
     try:
         return cache.incr(key)
     except ValueError:

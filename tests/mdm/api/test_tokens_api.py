@@ -129,3 +129,40 @@ def test_a_trusted_proxy_setting_believes_the_proxy(settings):
         for i in (1, 2, 1)
     ]
     assert codes == [200, 200, 429]
+
+
+def test_a_checked_token_is_kept_per_process_for_its_cache_time(
+    erp_api, settings, monkeypatch
+):
+    from mdm.services import api_tokens
+
+    settings.API_TOKEN_CACHE_SECONDS = 5
+    clock = [1000.0]
+    monkeypatch.setattr(api_tokens.time, "monotonic", lambda: clock[0])
+    assert erp_api.get("/api/v1/token").status_code == 200
+    # Revoked by another process: an UPDATE this process's signals do not see.
+    ApiToken.objects.filter(pk=erp_api.token.pk).update(revoked_at=timezone.now())
+    clock[0] += 4
+    assert erp_api.get("/api/v1/token").status_code == 200
+    clock[0] += 2
+    assert erp_api.get("/api/v1/token").status_code == 401
+
+
+def test_a_change_saved_in_this_process_applies_at_once(erp_api, settings):
+    settings.API_TOKEN_CACHE_SECONDS = 3600
+    assert erp_api.get("/api/v1/token").status_code == 200
+    client = erp_api.token.client
+    client.scopes = ["read"]
+    client.save()
+    assert erp_api.get("/api/v1/token").json()["scopes"] == ["read"]
+    client.is_active = False
+    client.save()
+    assert erp_api.get("/api/v1/token").status_code == 401
+
+
+def test_expiry_is_checked_on_every_request_even_when_cached(erp_api, settings):
+    settings.API_TOKEN_CACHE_SECONDS = 3600
+    assert erp_api.get("/api/v1/token").status_code == 200
+    cached = api_token_authenticate(erp_api.secret)
+    cached.expires_at = timezone.now() - timedelta(seconds=1)  # as if time passed
+    assert erp_api.get("/api/v1/token").status_code == 401
