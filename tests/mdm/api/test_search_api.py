@@ -112,3 +112,17 @@ def test_an_unknown_source_system_is_a_404(erp_api):
         format="json",
     )
     assert response.status_code == 404
+
+
+def test_an_english_name_is_found_among_many_sharing_its_industry_words(read_api):
+    # The brand is looked up first on PostgreSQL; the industry words alone
+    # would bring in every building-materials company before it.
+    for brand in ("Anlong", "Baoyu", "Chenxi", "Dingfeng", "Fangjie", "Fangming"):
+        make_golden(name=f"{brand} Building Materials (Nanjing) Company Limited")
+    english = make_golden(name="Fanglei Building Materials (Nanjing) Company Limited")
+    chinese = make_golden(name="南京方磊建材有限公司")
+    results = read_api.get(URL, {"name": "Fanglei Building Materials"}).json()[
+        "results"
+    ]
+    assert results[0]["golden"]["golden_id"] == english.golden_id
+    assert chinese.golden_id in [r["golden"]["golden_id"] for r in results]
