@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_update_with_history
 
 from mdm.golden_ids import golden_id_format
 from mdm.id_card import ATTRIBUTES, SCALAR_ATTRIBUTES
@@ -153,19 +154,9 @@ def golden_record_merge(
     golden_record_check_versions(list(locked.values()), expected_versions)
     survivor = locked[survivor.pk]
     absorbed_records = [locked[pk] for pk in sorted(absorbed_ids)]
-    snapshot = {r.golden_id: golden_record_snapshot(r) for r in locked.values()}
+    snapshot = golden_record_snapshots(list(locked.values()))
     pins = _merge_pins(survivor, absorbed_records, overrides, steward)
-    moving = list(
-        CrossReference.objects.select_related("source_record").filter(
-            golden_id__in=absorbed_ids
-        )
-    )
-    for xref in moving:
-        golden_record_link(
-            record=xref.source_record,
-            golden=survivor,
-            method=CrossReference.Method.STEWARD,
-        )
+    _links_move(absorbed_ids, survivor, steward)
     for pk in sorted(absorbed_ids):
         record = locked[pk]
         record.status = GoldenRecord.Status.MERGED
@@ -196,6 +187,37 @@ def golden_record_merge(
         extra={"absorbed": [record.golden_id for record in absorbed_records]},
     )
     return survivor
+
+
+def _links_move(
+    golden_pks: set[int], survivor: GoldenRecord, steward: AbstractBaseUser
+) -> None:
+    """Point every link of `golden_pks` at `survivor`: one UPDATE and one
+    history INSERT for them all (as `golden_record_link` would one by one),
+    since other stewards of the cluster wait while the merge holds it (C8)."""
+    moving = list(
+        CrossReference.objects.select_for_update()
+        .filter(golden_id__in=golden_pks)
+        .order_by("pk")
+    )
+    if not moving:
+        return
+    now = timezone.now()
+    for xref in moving:
+        xref.golden = survivor
+        xref.method = CrossReference.Method.STEWARD
+        xref.score = None
+        xref.linked_at = now
+    bulk_update_with_history(
+        moving,
+        CrossReference,
+        ["golden", "method", "score", "linked_at"],
+        default_user=steward,
+        default_change_reason=(
+            f"linked to {survivor.golden_id} ({CrossReference.Method.STEWARD})"
+        ),
+        default_date=now,
+    )
 
 
 def golden_record_recompute(
@@ -294,26 +316,42 @@ def golden_record_check_versions(
 def golden_record_snapshot(golden: GoldenRecord) -> dict[str, Any]:
     """What an unmerge needs to restore `golden` exactly: values, lineage,
     version, and its members with a digest of their content."""
+    return golden_record_snapshots([golden])[golden.golden_id]
+
+
+def golden_record_snapshots(
+    records: Sequence[GoldenRecord],
+) -> dict[str, dict[str, Any]]:
+    """`golden_record_snapshot` of several records, with one query."""
+    members: dict[int, list[tuple[int, str, bool]]] = {r.pk: [] for r in records}
+    for golden_pk, pk, fingerprint, active in (
+        SourceRecord.objects.filter(xref__golden__in=list(members))
+        .order_by("pk")
+        .values_list("xref__golden", "pk", "fingerprint", "is_active")
+    ):
+        members[golden_pk].append((pk, fingerprint, active))
     return {
-        "values": {field: getattr(golden, field) for field in SNAPSHOT_FIELDS},
-        "lineage": golden.lineage,
-        "version": golden.version,
-        "members": sorted(
-            CrossReference.objects.filter(golden=golden).values_list(
-                "source_record_id", flat=True
-            )
-        ),
-        "members_digest": golden_record_members_digest(golden),
+        golden.golden_id: {
+            "values": {field: getattr(golden, field) for field in SNAPSHOT_FIELDS},
+            "lineage": golden.lineage,
+            "version": golden.version,
+            "members": [pk for pk, _, _ in members[golden.pk]],
+            "members_digest": _members_digest(members[golden.pk]),
+        }
+        for golden in records
     }
 
 
 def golden_record_members_digest(golden: GoldenRecord) -> str:
     """A digest of which source records belong to `golden` and what they say."""
-    rows = (
+    return _members_digest(
         SourceRecord.objects.filter(xref__golden=golden)
         .order_by("pk")
         .values_list("pk", "fingerprint", "is_active")
     )
+
+
+def _members_digest(rows) -> str:
     text = "\n".join(f"{pk}:{fingerprint}:{active}" for pk, fingerprint, active in rows)
     return hashlib.sha256(text.encode()).hexdigest()
 

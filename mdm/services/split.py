@@ -54,6 +54,7 @@ from mdm.services.golden_records import (
     golden_record_check_versions,
     golden_record_link,
     golden_record_snapshot,
+    golden_record_snapshots,
 )
 from mdm.services.outbox import outbox_emit
 from mdm.services.survivorship import Pins, candidate_values, steward_pins, survive
@@ -225,7 +226,7 @@ def golden_record_split_undo(
     created = [locked[gid] for gid in created_ids]
     golden_record_check_versions([golden], {golden_id: expected_version})
     _check_split_undoable(decision, golden, created)
-    before = {r.golden_id: golden_record_snapshot(r) for r in (golden, *created)}
+    before = golden_record_snapshots([golden, *created])
     change_reason = f"undo of split {decision.pk}: {reason}"
     for xref in CrossReference.objects.select_related("source_record").filter(
         golden__in=created
