@@ -1,5 +1,6 @@
 """RELIABILITY D2 (at-least-once under faults) and D5 (ordering per golden
-ID) at their CI sizes, against the reference receiver behind a loopback
+ID) at their CI sizes (D5 at 1,000 golden IDs nightly: tests/tiers.py),
+against the reference receiver behind a loopback
 server that fails 30% of calls (500s, time-outs, resets, commit-then-drop).
 
 On PostgreSQL the workers are real threads, each with its own connection,
@@ -28,6 +29,7 @@ from tests.builders import make_golden
 from tests.connectors.delivery_helpers import LOOPBACK, make_webhook_target, open_count
 from tests.connectors.downstream import Downstream, Faults
 from tests.mdm.ui.helpers import make_steward
+from tests.tiers import tier_size
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -193,7 +195,10 @@ def test_d2_500_events_two_kills_all_delivered_each_applied_once():
     assert_receiver_matches_mdm(downstream.receiver, goldens)
 
 
-def test_d5_100_golden_ids_times_20_updates_in_order_with_30_percent_failures():
+D5_GOLDEN_IDS = tier_size(ci=100, nightly=1000)
+
+
+def test_d5_golden_ids_times_20_updates_in_order_with_30_percent_failures():
     steward = make_steward()
     rng = random.Random(8)
     with Downstream(
@@ -201,7 +206,8 @@ def test_d5_100_golden_ids_times_20_updates_in_order_with_30_percent_failures():
     ) as downstream:
         fast_retries(downstream)
         goldens = [
-            make_golden(f"企业{n:03d}有限公司", FNumber=f"D{n}") for n in range(100)
+            make_golden(f"企业{n:04d}有限公司", FNumber=f"D{n}")
+            for n in range(D5_GOLDEN_IDS)
         ]
 
         def update_round(round_no):
@@ -230,7 +236,7 @@ def test_d5_100_golden_ids_times_20_updates_in_order_with_30_percent_failures():
     for golden in goldens:
         arrivals = state.arrivals[golden.golden_id]
         assert arrivals == sorted(set(arrivals)), arrivals  # strictly increasing
-    assert GoldenRecord.objects.filter(version=20).count() == 100
+    assert GoldenRecord.objects.filter(version=20).count() == D5_GOLDEN_IDS
     assert_receiver_matches_mdm(downstream.receiver, goldens)
     if not CONCURRENT:  # taking turns, the workers fall behind and coalesce
         assert Delivery.objects.filter(state="superseded").exists()

@@ -1,6 +1,7 @@
-"""RELIABILITY D1 at its CI size: 1,000 merge transactions (merges and
-their undos on a small pool of records), 100 of them failing after the
-domain write and 50 "killed" at random points inside (an exception raised
+"""RELIABILITY D1: 1,000 merge transactions in CI, 10,000 nightly
+(tests/tiers.py; merges and their undos on a small pool of records), a
+tenth of them failing after the domain write and 50 "killed" at random
+points inside (an exception raised
 mid-write stands in for SIGKILL: either way the transaction never
 commits). Committed merges equal merge events equal due deliveries; no
 orphans either way."""
@@ -16,10 +17,12 @@ from mdm.services.golden_records import golden_record_merge
 from mdm.services.unmerge import golden_record_unmerge
 from tests.builders import make_golden
 from tests.mdm.ui.helpers import make_steward
+from tests.tiers import tier_size
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
-TRANSACTIONS, FAIL_AFTER, KILLS = 1000, 100, 50
+TRANSACTIONS = tier_size(ci=1000, nightly=10_000)
+FAIL_AFTER, KILLS = TRANSACTIONS // 10, 50
 
 
 class Killed(Exception):
@@ -39,8 +42,9 @@ def test_d1_committed_merges_equal_merge_events_exactly(monkeypatch):
         plan[index] = "fail_after"
     kill_at = set(rng.sample([i for i, p in enumerate(plan) if p == "ok"], KILLS))
     kill_point = {"armed": False, "countdown": 0}
-    real_link, real_schedule = (
+    real_link, real_move, real_schedule = (
         golden_records.golden_record_link,
+        golden_records._links_move,
         outbox.outbox_schedule_deliveries,
     )
 
@@ -55,12 +59,18 @@ def test_d1_committed_merges_equal_merge_events_exactly(monkeypatch):
         maybe_die()
         return real_link(**kw)
 
+    def move(*args, **kw):  # a merge moving its links: before or after
+        maybe_die()
+        real_move(*args, **kw)
+        maybe_die()
+
     def schedule(**kw):
         created = real_schedule(**kw)
         maybe_die()  # after the event and its deliveries were written
         return created
 
     monkeypatch.setattr(golden_records, "golden_record_link", link)
+    monkeypatch.setattr(golden_records, "_links_move", move)
     monkeypatch.setattr(outbox, "outbox_schedule_deliveries", schedule)
 
     outcomes = {"committed": 0, "fail_after": 0, "killed": 0}
