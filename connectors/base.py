@@ -534,6 +534,17 @@ class Connector(ABC):
         """The target's record `remote_id` (None: it does not exist)."""
         raise NotImplementedError(f"{self.kind} cannot read records")
 
+    # Most remote IDs one `read_many` call takes (1: the target has no batch
+    # read); a connector whose target has one sets it, per target if need be.
+    read_batch_size: int = 1
+
+    def read_many(self, remote_ids: Sequence[str]) -> dict[str, RemoteRecord | None]:
+        """The target's records `remote_ids` (at most `read_batch_size`),
+        keyed by remote ID, None for one that does not exist. The default
+        reads them one by one; connectors override it with the target's
+        batch read."""
+        return {remote_id: self.read(remote_id) for remote_id in remote_ids}
+
     def source_id(self, record: RemoteRecord) -> str:
         """The key of `record` as a source record of the target's source
         system (what its REST pushes and imports use)."""

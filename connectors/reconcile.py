@@ -2,8 +2,9 @@
 and repair the drift that webhooks and polling missed.
 
 For each link of a target (state linked, remote ID known) the remote
-record is read again (outside any transaction) and then, in one short
-transaction per link:
+record is read again (outside any transaction; `Connector.read_many`, so as
+many records per call as the target's batch read takes) and then, in one
+short transaction per link:
 
 * gone -> the link is marked deleted and a steward task opened (never
   re-created silently);
@@ -18,6 +19,8 @@ transaction per link:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from itertools import islice
 
 from django.db import transaction
 from django.utils import timezone
@@ -46,19 +49,32 @@ def links_reconcile(*, target_id: int, connector: Connector) -> Counter[str]:
         RemoteLink.objects.filter(target_id=target_id, state=RemoteLink.State.LINKED)
         .exclude(remote_id="")
         .order_by("pk")
+        .values_list("pk", "remote_id")
     )
-    for link in links.iterator():
-        counts["checked"] += 1
+    for chunk in _chunks(links.iterator(), connector.read_batch_size):
+        counts["checked"] += len(chunk)
         try:
-            record = connector.read(link.remote_id)
+            records = connector.read_many([remote_id for _pk, remote_id in chunk])
         except ConnectorError:
-            counts[ERRORS] += 1
+            counts[ERRORS] += len(chunk)
             continue
-        with transaction.atomic():
-            counts[
-                link_reconcile(link_id=link.pk, record=record, connector=connector)
-            ] += 1
+        for link_id, remote_id in chunk:
+            with transaction.atomic():
+                counts[
+                    link_reconcile(
+                        link_id=link_id,
+                        record=records.get(remote_id),
+                        connector=connector,
+                    )
+                ] += 1
     return counts
+
+
+def _chunks(
+    rows: Iterator[tuple[int, str]], size: int
+) -> Iterator[list[tuple[int, str]]]:
+    while chunk := list(islice(rows, max(1, size))):
+        yield chunk
 
 
 def link_reconcile(

@@ -2,6 +2,8 @@
 
 A preset is data, not code: for each ID-card attribute, the payload fields to
 read in order of preference. Address and contact parts are read the same way.
+A field name with dots ("address.city") also reads into nested objects when
+the payload has no key of that very name.
 `id_card` is the identity mapping for payloads already in ID-card terms.
 """
 
@@ -91,6 +93,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "created": ["录入日期", "创建日期"],
         "updated": [],
     },
+    # A party.party export (phone, street, ...) or what the Tryton connector
+    # reads (connectors/erp/tryton/mapping.py: phones and emails as lists,
+    # the first address under "address"), so its inbound changes map too.
     "tryton_party": {
         "label": "Tryton party (party.party)",
         "source_id": ["code", "id"],
@@ -98,12 +103,12 @@ PRESETS: dict[str, dict[str, Any]] = {
             "legal_name": ["name"],
             "uscc": ["tax_identifier", "identifier"],
         },
-        "phones": ["phone", "mobile"],
-        "emails": ["email"],
+        "phones": ["phone", "mobile", "phones"],
+        "emails": ["email", "emails"],
         "address": {
             "province": ["subdivision"],
-            "city": ["city"],
-            "detail": ["street"],
+            "city": ["city", "address.city"],
+            "detail": ["street", "address.street"],
         },
         "contact": {"name": ["contact_name"]},
         "created": ["create_date"],
@@ -222,9 +227,18 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split())
 
 
+def _get(payload: dict[str, Any], field: str) -> Any:
+    if field in payload or "." not in field:
+        return payload.get(field)
+    value: Any = payload
+    for part in field.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 def _first_text(payload: dict[str, Any], fields: list[str]) -> str:
     for field in fields:
-        value = _text(payload.get(field))
+        value = _text(_get(payload, field))
         if value:
             return value
     return ""
@@ -233,7 +247,7 @@ def _first_text(payload: dict[str, Any], fields: list[str]) -> str:
 def _all_items(payload: dict[str, Any], fields: list[str]) -> list[str]:
     items: list[str] = []
     for field in fields:
-        raw = payload.get(field)
+        raw = _get(payload, field)
         values = raw if isinstance(raw, list) else [raw]
         for value in values:
             for item in _LIST_SEPARATORS.split(_text(value)):
@@ -248,7 +262,7 @@ def _complete(parts: dict[str, str], names: tuple[str, ...]) -> dict[str, str]:
 
 def _first_datetime(payload: dict[str, Any], fields: list[str]) -> datetime | None:
     for field in fields:
-        parsed = parse_source_datetime(_text(payload.get(field)))
+        parsed = parse_source_datetime(_text(_get(payload, field)))
         if parsed is not None:
             return parsed
     return None

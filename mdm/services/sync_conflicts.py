@@ -7,7 +7,10 @@ and queues the golden record's latest delivery again:
 * "push ours" for a field: the base takes their value, so only our side
   looks changed and the merge pushes ours;
 * "accept theirs": the base takes our value, so only their side looks
-  changed: their value stays and goes to survivorship as an inbound update;
+  changed and their value stays in the target; on the golden record their
+  value is pinned, as a steward's edit by hand is, so survivorship cannot
+  prefer another source's (only scalar attributes can be pinned: a list
+  field such as phones goes to survivorship as an inbound update);
 * "re-create in target" (a remote deletion): the link forgets the remote
   record (an archived one is kept, to be reactivated) and the delivery
   creates a new one;
@@ -24,11 +27,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mdm.models import Delivery, RemoteLink, SyncConflict
+from mdm.id_card import SCALAR_ATTRIBUTES
+from mdm.mapping_presets import payload_map
+from mdm.models import Delivery, GoldenRecord, RemoteLink, SyncConflict
 from mdm.models.audit import AuditEvent
 from mdm.services import audit
 from mdm.services.deliveries import delivery_replay
 from mdm.services.errors import ConflictError, DomainError
+from mdm.services.golden_records import golden_record_pin_set
 
 OURS, THEIRS = "ours", "theirs"
 
@@ -125,8 +131,45 @@ def sync_conflict_decide(
     link.save()
     conflict.decisions = dict(choices)
     _close(conflict, user=user, resolution=SyncConflict.Resolution.MERGED)
+    # Requeued before pinning: the pin's own delivery then supersedes the
+    # parked one instead of leaving it counted as a conflict.
     _requeue(conflict)
+    _pin_theirs(
+        conflict,
+        user=user,
+        theirs={
+            p: conflict.fields[p][THEIRS] for p, c in choices.items() if c == THEIRS
+        },
+    )
     return conflict
+
+
+def _pin_theirs(conflict: SyncConflict, *, user: Any, theirs: dict[str, Any]) -> None:
+    # Their values are remote fields: the target's source system's inbound
+    # mapping (the one its inbound updates go through) names the ID-card
+    # attributes they stand for. Without a source system nothing says so.
+    system = conflict.target.source_system
+    if not theirs or system is None:
+        return
+    payload: dict[str, Any] = {}
+    for path, value in theirs.items():
+        _path_put(payload, path, value)
+    attributes = payload_map(payload, system.mapping_rules).attributes
+    # Locked here, so the version the pin service checks is the current one.
+    golden = (
+        GoldenRecord.objects.select_for_update()
+        .filter(golden_id=conflict.golden_id, status=GoldenRecord.Status.ACTIVE)
+        .first()
+    )
+    for attribute in SCALAR_ATTRIBUTES:
+        if golden is not None and attributes.get(attribute):
+            golden = golden_record_pin_set(
+                golden=golden,
+                attribute=attribute,
+                value=attributes[attribute],
+                steward=user,
+                expected_version=golden.version,
+            )
 
 
 @audit.audited(AuditEvent.Action.SYNC_CONFLICT_RESOLVE, on=_ref)

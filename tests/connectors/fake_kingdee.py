@@ -10,7 +10,8 @@
   MsgCode 1 for a lost session, 11 for a taken FNumber); ExecuteBillQuery
   answers bare rows;
 * BD_Customer: Save (create with FCUSTID 0, update with NeedUpDateFields),
-  View, ExecuteBillQuery (the FilterString subset the connector uses),
+  View, ExecuteBillQuery (the FilterString subset the connector uses:
+  =, >=, > and IN joined by AND),
   Submit, Audit and ExcuteOperation Forbid.
 
 Tests steer it: `user_edit` changes a customer as a Kingdee user would,
@@ -337,7 +338,17 @@ class FakeKingdee:
             }
         }
 
-    _CLAUSE = re.compile(r"\s*(\w+)\s*(=|>=|>)\s*('(?:[^']|'')*'|\d+)\s*")
+    _LITERAL = r"'(?:[^']|'')*'|\d+"
+    _CLAUSE = re.compile(rf"\s*(\w+)\s*(=|>=|>)\s*({_LITERAL})\s*")
+    _IN = re.compile(
+        rf"\s*(\w+)\s+IN\s*\(((?:\s*(?:{_LITERAL})\s*,)*\s*(?:{_LITERAL})\s*)\)\s*",
+        re.I,
+    )
+
+    @staticmethod
+    def _literal(text: str) -> Any:
+        text = text.strip()
+        return text[1:-1].replace("''", "'") if text.startswith("'") else int(text)
 
     def _query(self, request: dict[str, Any]) -> Any:
         data = request["data"]
@@ -347,15 +358,20 @@ class FakeKingdee:
         for clause in filter(
             None, re.split(r"\s+AND\s+", data.get("FilterString") or "", flags=re.I)
         ):
+            within = self._IN.fullmatch(clause)
+            if within:
+                key, literals = within.groups()
+                wanted = {
+                    self._literal(m.group())
+                    for m in re.finditer(self._LITERAL, literals)
+                }
+                rows = [r for r in rows if r.get(key) in wanted]
+                continue
             match = self._CLAUSE.fullmatch(clause)
             if not match:
                 return [[_error(f"过滤条件错误：{clause}")]]
             key, op, literal = match.groups()
-            value: Any = (
-                literal[1:-1].replace("''", "'")
-                if literal.startswith("'")
-                else int(literal)
-            )
+            value: Any = self._literal(literal)
             compare = {
                 "=": lambda a, b: a == b,
                 ">=": lambda a, b: a >= b,

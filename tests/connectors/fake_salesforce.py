@@ -8,7 +8,10 @@
   412), upsert by external ID (201 created / 200 updated, 300 when the key
   is on several records), sObject Collections upsert by external ID
   (allOrNone, at most 200 records, per-record `errors[{statusCode,
-  message, fields}]`), and the SOQL the connector sends;
+  message, fields}]`), sObject Collections reads (`GET
+  /composite/sobjects/Account?ids=…&fields=…`: one entry per id, in order,
+  null for an id that cannot be read; 400 INVALID_FIELD for an unknown
+  field), and the SOQL the connector sends;
 * errors as `[{"message", "errorCode", "fields"}]`: INVALID_FIELD,
   REQUIRED_FIELD_MISSING, STRING_TOO_LONG, NOT_FOUND, ENTITY_IS_DELETED,
   REQUEST_LIMIT_EXCEEDED (403) once the API allowance is spent, with the
@@ -233,6 +236,8 @@ class FakeSalesforce:
             return self._query(parse_qs(url.query)["q"][0])
         if rest == f"/composite/sobjects/Account/{EXTERNAL}" and method == "PATCH":
             return self._collection_upsert(data)
+        if rest == "/composite/sobjects/Account" and method == "GET":
+            return self._collection_read(parse_qs(url.query))
         row = re.fullmatch(r"/sobjects/Account/(?:(\w+__c)/)?([^/]+)", rest)
         if not row:
             return _errors(404, "NOT_FOUND", "The requested resource does not exist")
@@ -404,6 +409,24 @@ class FakeSalesforce:
                     {"id": account_id, "success": True, "errors": [], "created": True}
                 )
         return 200, {}, json.dumps(results).encode()
+
+    def _collection_read(self, query: dict[str, list[str]]):
+        ids = query.get("ids", [""])[0].split(",")
+        fields = query.get("fields", [""])[0].split(",")
+        unknown = [
+            f for f in fields if f not in FIELDS and f not in ("Id", "SystemModstamp")
+        ]
+        if unknown:
+            return _errors(
+                400,
+                "INVALID_FIELD",
+                f"No such column '{unknown[0]}' on entity 'Account'",
+            )
+        rows = [
+            self._view(self.accounts[i], fields) if i in self.accounts else None
+            for i in ids
+        ]
+        return 200, {}, json.dumps(rows).encode()
 
     _SOQL = re.compile(
         r"SELECT (?P<fields>.+?) FROM Account WHERE (?P<where>.+?)"

@@ -1,5 +1,6 @@
 """Builders for the conflict and inbound-sync tests: a Kingdee K/3 Cloud
-target (the loopback fake) feeding the "erp" source system."""
+target (the loopback fake) feeding the "erp" source system, a Salesforce
+one feeding "crm"."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from mdm.models import Delivery, DeliveryTarget
 from mdm.services.ingestion import record_ingest
 from tests.builders import make_system
 from tests.connectors.fake_kingdee import FakeKingdee
+from tests.connectors.fake_salesforce import FakeSalesforce
 
 APP_ID = "229973_" + base64.b64encode(b"golden-record-client-key").decode()
 APP_SECRET = "f582a31a838c4c6bae98a1747eba15aa"
@@ -42,6 +44,28 @@ def make_kingdee_target(fake: FakeKingdee, **config) -> DeliveryTarget:
         },
         secret_env={"app_secret": variable},
         source_system=make_system("erp"),
+        timeout_seconds=2.0,
+        backoff_base_seconds=0.0,
+        breaker_threshold=1000,
+    )
+
+
+def start_salesforce() -> FakeSalesforce:
+    return FakeSalesforce(
+        client_id="3MVG9-golden", client_secret="s3cret", refresh_token="r"
+    ).start()
+
+
+def make_salesforce_target(fake: FakeSalesforce, **config) -> DeliveryTarget:
+    serial = next(_serial)
+    secret, token = f"TEST_SF_SECRET_{serial}", f"TEST_SF_TOKEN_{serial}"
+    os.environ[secret], os.environ[token] = "s3cret", "r"
+    return DeliveryTarget.objects.create(
+        name=f"salesforce-{serial}",
+        kind="salesforce",
+        config={"login_url": fake.url, "client_id": "3MVG9-golden", **config},
+        secret_env={"client_secret": secret, "refresh_token": token},
+        source_system=make_system("crm"),
         timeout_seconds=2.0,
         backoff_base_seconds=0.0,
         breaker_threshold=1000,

@@ -115,7 +115,7 @@ def test_both_sides_changing_a_steward_field_opens_a_task(kingdee):
     ).exists()
 
 
-def test_accepting_theirs_keeps_their_value_and_brings_it_in(kingdee):
+def test_accepting_theirs_keeps_their_value_and_pins_it(kingdee):
     target, golden, _ = first_push(kingdee, mapping=steward_owned("FName"))
     kingdee.user_edit(golden.golden_id, FName="华盛科技（ERP 改名）")
     erp_change("C1", FName="北京华盛科技股份有限公司")
@@ -129,14 +129,11 @@ def test_accepting_theirs_keeps_their_value_and_brings_it_in(kingdee):
     broadcast_run_once(worker=Worker())
 
     assert kingdee.by_number(golden.golden_id)["FName"] == "华盛科技（ERP 改名）"
-    assert states(target)[1] == (2, "delivered")
-    # Their value goes to survivorship, which decides the golden record (a
-    # steward who wants it to stick pins it on the golden record's page).
-    inbound = SourceRecord.objects.get(
-        source_system__code="erp", source_id=golden.golden_id
-    )
-    assert inbound.attributes["legal_name"] == "华盛科技（ERP 改名）"
-    assert inbound.xref.golden.golden_id == golden.golden_id
+    # Their value is pinned on the golden record (tests/connectors/
+    # test_sync_conflict_pins.py): the pin's version supersedes the parked one.
+    golden.refresh_from_db()
+    assert golden.legal_name == "华盛科技（ERP 改名）"
+    assert states(target)[1:] == [(2, "superseded"), (3, "delivered")]
 
 
 def test_a_remote_deletion_opens_a_task_and_is_never_recreated_silently(kingdee):

@@ -15,6 +15,8 @@ are secrets):
     all_or_none         sObject Collections allOrNone (default false: one
                         bad record does not hold back the other 199)
     batch_size          at most 200 (the Collections limit; default 200)
+    read_batch_size     Accounts per Collections read (reconciliation), at
+                        most 200 (default 200)
     mapping             a FieldMapping as data, replacing the default
 
 The version is the Account's SystemModstamp. A single delivery reads the
@@ -96,6 +98,8 @@ class SalesforceConnector(Connector):
         self.capabilities = replace(
             self.capabilities, batch_size=max(1, min(size, COLLECTION_LIMIT))
         )
+        reads = int(config.get("read_batch_size", COLLECTION_LIMIT))
+        self.read_batch_size = max(1, min(reads, COLLECTION_LIMIT))
 
     @property
     def mapping(self) -> FieldMapping:
@@ -180,6 +184,23 @@ class SalesforceConnector(Connector):
 
     def read(self, remote_id: str) -> RemoteRecord | None:
         return self._get(remote_id)
+
+    def read_many(self, remote_ids: Sequence[str]) -> dict[str, RemoteRecord | None]:
+        """One sObject Collections read (`GET /composite/sobjects/Account?ids=
+        …&fields=…`): its answer lists one entry per id, in order, null for
+        an id that is not (or no longer) readable."""
+        response = self.client.request(
+            "GET",
+            f"{self.client.base}/composite/sobjects/{mapping.SOBJECT}",
+            params={
+                "ids": ",".join(remote_ids),
+                "fields": ",".join(("Id", "SystemModstamp", *self.fields)),
+            },
+        )
+        return {
+            remote_id: self._record(row) if row else None
+            for remote_id, row in zip(remote_ids, response.json(), strict=True)
+        }
 
     def upsert(
         self,

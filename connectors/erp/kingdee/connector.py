@@ -17,6 +17,8 @@ Configuration (the target's JSON config; the app secret is a secret):
                     (system, source_id) then names the FNumber to link to
     absorbed        "forbid" (default) or "keep": what happens to the
                     customer of a golden record absorbed by a merge
+    read_batch_size customers per ExecuteBillQuery read (reconciliation;
+                    default and most 500)
     mapping         a FieldMapping as data, replacing the default
 
 Kingdee has no conditional save, so the version check is compare-then-write
@@ -77,6 +79,9 @@ class KingdeeConnector(Connector):
             app_secret=target.secrets.get("app_secret", ""),
             lcid=int(config.get("lcid", 2052)),
             auth=config.get("auth", "signed"),
+        )
+        self.read_batch_size = max(
+            1, min(int(config.get("read_batch_size", PAGE)), PAGE)
         )
 
     @property
@@ -172,6 +177,17 @@ class KingdeeConnector(Connector):
 
     def read(self, remote_id: str) -> RemoteRecord | None:
         return self._by_id(remote_id)
+
+    def read_many(self, remote_ids: Sequence[str]) -> dict[str, RemoteRecord | None]:
+        """One ExecuteBillQuery on the customers' internal ids (the link's
+        remote ID is FCUSTID: FNumber is the golden ID only for customers we
+        created, not for those linked by a source record)."""
+        ids = ", ".join(str(int(remote_id)) for remote_id in remote_ids)
+        found = {
+            record.remote_id: record
+            for record in self._query(f"FCUSTID IN ({ids})", limit=len(remote_ids))
+        }
+        return {remote_id: found.get(remote_id) for remote_id in remote_ids}
 
     def source_id(self, record: RemoteRecord) -> str:
         # ERP source records are keyed by the customer number (FNumber).

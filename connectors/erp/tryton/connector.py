@@ -13,6 +13,7 @@ Configuration (the target's JSON config; the password is a secret):
                     names the party code to link to
     absorbed        "deactivate" (default) or "keep": what happens to the
                     party of a golden record absorbed by a merge
+    read_batch_size parties per read (reconciliation; default 200)
     mapping         a FieldMapping as data, replacing DEFAULT_MAPPING
 
 The party code is the golden ID. The version is Tryton's own `_timestamp`
@@ -72,6 +73,7 @@ class TrytonConnector(Connector):
             language=config.get("language", "en"),
             rpc_path=config.get("rpc_path", "rpc/"),
         )
+        self.read_batch_size = max(1, int(config.get("read_batch_size", PAGE)))
 
     # Reading
 
@@ -83,26 +85,8 @@ class TrytonConnector(Connector):
         enriched = replace(message, payload={**message.payload, "id_card": id_card})
         return self.mapping.apply(enriched, remote=remote)
 
-    def _children(self, party: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
-        def read(model: str, ids: Sequence[int], fields: Sequence[str]):
-            return self.client.read(model, ids, fields) if ids else []
-
-        return {
-            "mechanisms": read(
-                "party.contact_mechanism",
-                party["contact_mechanisms"],
-                mapping.MECHANISM_FIELDS,
-            ),
-            "addresses": read(
-                "party.address", party["addresses"], mapping.ADDRESS_FIELDS
-            ),
-            "identifiers": read(
-                "party.identifier", party["identifiers"], mapping.IDENTIFIER_FIELDS
-            ),
-        }
-
     def _record(self, party: Mapping[str, Any]) -> tuple[RemoteRecord, dict[str, Any]]:
-        children = self._children(party)
+        children = mapping.party_children(party)
         fields = mapping.party_to_fields(party, **children)
         record = RemoteRecord(
             remote_id=str(party["id"]),
@@ -115,7 +99,7 @@ class TrytonConnector(Connector):
 
     def _party_by(self, domain: list[Any]) -> dict[str, Any] | None:
         found = self.client.search_read(
-            PARTY, domain, mapping.PARTY_FIELDS, limit=2, context=ALL
+            PARTY, domain, mapping.READ_FIELDS, limit=2, context=ALL
         )
         return found[0] if found else None
 
@@ -159,6 +143,17 @@ class TrytonConnector(Connector):
     def read(self, remote_id: str) -> RemoteRecord | None:
         party = self._party_by([["id", "=", int(remote_id)]])
         return self._record(party)[0] if party else None
+
+    def read_many(self, remote_ids: Sequence[str]) -> dict[str, RemoteRecord | None]:
+        """One search_read of the parties by id, children included."""
+        parties = self.client.search_read(
+            PARTY,
+            [["id", "in", [int(remote_id) for remote_id in remote_ids]]],
+            mapping.READ_FIELDS,
+            context=ALL,
+        )
+        found = {str(party["id"]): self._record(party)[0] for party in parties}
+        return {remote_id: found.get(remote_id) for remote_id in remote_ids}
 
     def source_id(self, record: RemoteRecord) -> str:
         # ERP source records are keyed by the party code.
@@ -281,7 +276,7 @@ class TrytonConnector(Connector):
         parties = self.client.search_read(
             PARTY,
             [["last_modified_at", ">=", since]],
-            mapping.PARTY_FIELDS,
+            mapping.READ_FIELDS,
             limit=PAGE,
             order=[["last_modified_at", "ASC"], ["id", "ASC"]],
             context=ALL,

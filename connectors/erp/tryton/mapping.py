@@ -61,6 +61,17 @@ PARTY_FIELDS = (
 MECHANISM_FIELDS = ("id", "type", "value", "value_compact")
 ADDRESS_FIELDS = ("id", "street_unstructured", "city", "sequence")
 IDENTIFIER_FIELDS = ("id", "type", "code", "code_compact")
+# A party is read with its children in one call: Tryton reads related
+# fields named "<one2many>.<field>" and answers each one2many as a list of
+# dicts under "<one2many>." (so a batch of parties is one call too).
+_CHILDREN = {
+    "mechanisms": ("contact_mechanisms", MECHANISM_FIELDS),
+    "addresses": ("addresses", ADDRESS_FIELDS),
+    "identifiers": ("identifiers", IDENTIFIER_FIELDS),
+}
+READ_FIELDS = PARTY_FIELDS + tuple(
+    f"{field}.{name}" for field, names in _CHILDREN.values() for name in names
+)
 
 # Tryton aliases the Chinese USCC to its VAT identifier type.
 USCC_TYPE = "cn_vat"
@@ -85,6 +96,15 @@ def derived_view(id_card: Mapping[str, Any]) -> dict[str, Any]:
     street = "".join(first.get(k) or "" for k in ("district", "detail"))
     city = first.get("city") or first.get("province") or ""
     return {"phones": phones, "street": street, "city": city}
+
+
+def party_children(party: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The children of a party read with READ_FIELDS, as `party_to_fields`
+    and `write_values` take them."""
+    return {
+        name: list(party.get(f"{field}.") or [])
+        for name, (field, _names) in _CHILDREN.items()
+    }
 
 
 def mechanism_type(value: str) -> str:
