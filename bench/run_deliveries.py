@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/run_deliveries.py --changes 2000 --workers 1 2
     .venv/bin/python bench/run_deliveries.py --database-url postgres://…/bench_deliveries
+    .venv/bin/python bench/run_deliveries.py --batch 50 --database-url …   # batched
 
 1. A fresh database (SQLite in a temporary folder, or the PostgreSQL
    database named by --database-url, dropped and created anew), migrated.
 2. A receiver in this process (http.server, one thread per request) that
    verifies each Standard Webhooks signature and notes the message ID, the
-   golden ID, the version and the time it arrived.
+   golden ID, the version and the time it arrived (for each message of a
+   batch, with --batch N: the webhook target's `batch_size`).
 3. Throughput, for each --workers count: --changes golden records are
    created (each writes its outbox event and one delivery, in the same
    transaction), then that many `manage.py deliver_outbox` processes are
@@ -67,15 +69,11 @@ class _Handler(BaseHTTPRequestHandler):
         arrived = time.time()
         Webhook(SECRET).verify(body, dict(self.headers))
         event = json.loads(body)
+        events = event["messages"] if event.get("type") == "batch" else [event]
         with self.server.lock:
-            self.server.received.append(
-                (
-                    self.headers["webhook-id"],
-                    event["golden_id"],
-                    event["version"],
-                    arrived,
-                    event["occurred_at"],
-                )
+            self.server.received.extend(
+                (e["id"], e["golden_id"], e["version"], arrived, e["occurred_at"])
+                for e in events
             )
         self.send_response(204)
         self.send_header("Content-Length", "0")
@@ -146,6 +144,9 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=20.0, help="changes/s, latency run")
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--database-url", help="PostgreSQL URL (recreated)")
+    ap.add_argument(
+        "--batch", type=int, default=1, help="webhook batch_size (1: one per POST)"
+    )
     args = ap.parse_args()
     tmp = tempfile.mkdtemp()
     env = {
@@ -177,12 +178,13 @@ def main() -> None:
     DeliveryTarget.objects.create(
         name="bench-hook",
         kind="webhook",
-        config={"url": receiver.url},
+        config={"url": receiver.url, "batch_size": args.batch},
         secret_env={"signing_secret": "BENCH_WEBHOOK_SECRET"},
         timeout_seconds=5.0,
     )
     result: dict = {
         "changes": args.changes,
+        "batch_size": args.batch,
         "database": "postgresql" if args.database_url else "sqlite",
     }
     made = 0

@@ -2,8 +2,10 @@
 do, runnable (the delivery tests use it behind a loopback HTTP server).
 
 1. verify the signature and timestamp (`signing.verify`), else 401;
-2. deduplicate on webhook-id: a retry or replay of an id already
-   processed is acknowledged (2xx) and not applied again;
+2. deduplicate on the message id (webhook-id; in a batch,
+   `{"type": "batch", "messages": [...]}`, each message's own `id`): a
+   retry or replay of an id already processed is acknowledged (2xx) and
+   not applied again;
 3. apply a golden ID's snapshot only if its version is newer than the one
    held (deliveries are ordered per golden ID, but a receiver that also
    gets replays should not go back in time), then acknowledge.
@@ -49,13 +51,20 @@ class ReferenceReceiver:
             message = verify(secrets=self.secrets, headers=headers, body=body)
         except SignatureError as exc:
             return 401, str(exc)
+        if message.get("type") == "batch":
+            with self._lock:
+                outcomes = [self._once(m["id"], m) for m in message["messages"]]
+            return 200, ",".join(outcomes)
         msg_id = {k.lower(): v for k, v in headers.items()}["webhook-id"]
         with self._lock:
-            if msg_id in self.state.seen_ids:
-                self.state.duplicates += 1
-                return 200, "duplicate"
-            self.state.seen_ids.add(msg_id)
-            return 200, self._apply(message)
+            return 200, self._once(msg_id, message)
+
+    def _once(self, msg_id: str, message: dict[str, Any]) -> str:
+        if msg_id in self.state.seen_ids:
+            self.state.duplicates += 1
+            return "duplicate"
+        self.state.seen_ids.add(msg_id)
+        return self._apply(message)
 
     def _apply(self, message: dict[str, Any]) -> str:
         golden_id, version = message["golden_id"], int(message["version"])

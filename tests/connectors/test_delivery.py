@@ -71,6 +71,57 @@ def test_it_delivers_a_signed_snapshot_and_links_the_golden_id(downstream):
     assert DeliveryAttempt.objects.get().outcome == "delivered"
 
 
+def test_a_batched_webhook_sends_a_claim_in_signed_posts_of_batch_size(downstream):
+    target = make_webhook_target(
+        downstream.url,
+        downstream.secret,
+        config={"url": downstream.url, "batch_size": 3},
+    )
+    goldens = [make_golden(f"公司{n}有限公司", FNumber=f"B{n}") for n in range(7)]
+    assert broadcast_run_once(worker=Worker()) == 7
+    assert len(downstream.requests) == 3  # 3 + 3 + 1
+    assert {"webhook-id", "webhook-signature"} <= {
+        k.lower() for k in downstream.requests[0]
+    }
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"delivered"}
+    state = downstream.receiver.state
+    assert {g.golden_id: state.records[g.golden_id][0] for g in goldens} == {
+        g.golden_id: 1 for g in goldens
+    }
+    assert RemoteLink.objects.filter(target=target, state="linked").count() == 7
+
+
+def test_a_batched_webhook_batch_fails_as_a_whole_and_is_sent_again(downstream):
+    make_webhook_target(
+        downstream.url,
+        downstream.secret,
+        config={"url": downstream.url, "batch_size": 5},
+    )
+    for n in range(4):
+        make_golden(f"公司{n}有限公司", FNumber=f"F{n}")
+    downstream.faults.error_500 = 1.0
+    broadcast_run_once(worker=Worker())
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"pending"}
+    downstream.faults.error_500 = 0.0
+    drain(Worker())
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"delivered"}
+    assert len(downstream.receiver.state.records) == 4
+    assert downstream.receiver.state.duplicates == 0
+
+
+def test_a_webhook_batch_size_out_of_range_suspends_the_target(downstream):
+    target = make_webhook_target(
+        downstream.url,
+        downstream.secret,
+        config={"url": downstream.url, "batch_size": 0},
+    )
+    make_golden(FNumber="C1")
+    assert broadcast_run_once(worker=Worker()) == 0
+    target.refresh_from_db()
+    assert target.suspended_at is not None
+    assert "batch_size" in target.suspended_reason
+
+
 def test_superseded_versions_coalesce_into_the_latest_snapshot(downstream):
     make_webhook_target(downstream.url, downstream.secret)
     golden = make_golden(FNumber="C1")

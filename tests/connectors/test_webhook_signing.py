@@ -115,3 +115,24 @@ def test_the_reference_receiver_ignores_an_older_version():
         "stale",
     )
     assert receiver.state.applied == {"GR0000001": [3]}
+
+
+def test_the_reference_receiver_applies_a_batch_and_deduplicates_its_messages():
+    receiver = ReferenceReceiver([SECRET])
+    receiver.handle(headers(), BODY.encode())  # evt_1 alone first
+    batch = json.dumps(
+        {
+            "type": "batch",
+            "messages": [
+                json.loads(BODY),
+                {"id": "evt_2", "golden_id": "GR0000002", "version": 1, "data": {}},
+            ],
+        },
+        separators=(",", ":"),
+    )
+    sent = headers(batch, msg_id="batch_1")
+    assert receiver.handle(sent, batch.encode()) == (200, "duplicate,applied")
+    assert receiver.handle(sent, batch.encode()) == (200, "duplicate,duplicate")
+    assert receiver.state.applied == {"GR0000001": [3], "GR0000002": [1]}
+    tampered = batch.replace('"version":1', '"version":9')
+    assert receiver.handle(sent, tampered.encode())[0] == 401
