@@ -1,0 +1,106 @@
+"""Statements and CPU of REST ingest PUTs, in one process, on a loaded DB.
+
+    .venv/bin/python bench/profile_rest_put.py --database-url $DB --query-seed 11
+    .venv/bin/python bench/profile_rest_put.py --database-url $DB --profile out.prof
+
+The database is one `bench/run_rest_ingest.py --load-only` made (its
+`--seed` and `--chunk-companies` must match the load's, so that the fresh
+renderings of loaded companies are duplicates). The real-time index is built
+in this process first (minutes at a million records). Then: one new-record
+PUT and its unchanged re-send with every SQL statement printed (`-v`), and
+`--puts` more PUTs through Django's test client timed by the process's CPU
+clock (the view, the services and the test client; no HTTP server), or
+profiled with cProfile (`--profile`, which slows them). Each `--query-seed`
+gives other companies: a seed already sent finds its records unchanged.
+The environment applies as to the app (REDIS_URL for the rate limiter,
+DB_SERVER_SIDE_BINDING, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--database-url", required=True)
+    ap.add_argument("--query-seed", type=int, default=11)
+    ap.add_argument("--puts", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=42, help="the load's --seed")
+    ap.add_argument("--chunk-companies", type=int, default=20_000)
+    ap.add_argument("--duplicate-share", type=float, default=0.4)
+    ap.add_argument("--profile", help="write cProfile stats of the timed PUTs here")
+    ap.add_argument("-v", action="store_true", help="print the SQL of the first two")
+    args = ap.parse_args()
+    os.environ.update(
+        DATABASE_URL=args.database_url,
+        DJANGO_SETTINGS_MODULE="mdm.settings",
+        DEBUG="false",
+        ALLOWED_HOSTS="*",
+        API_RATE_WRITE=os.environ.get("API_RATE_WRITE", "1000000/s"),
+    )
+    os.environ.setdefault("SECRET_KEY", "bench-only")
+    import django
+
+    django.setup()
+    import run_rest_ingest
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    from mdm.services.realtime_matching import realtime_index_warm
+
+    queries = run_rest_ingest.build_queries(args, args.puts + 2)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {run_rest_ingest.issue_token()}")
+    started = time.perf_counter()
+    realtime_index_warm()
+    print(f"index built in {time.perf_counter() - started:.1f} s")
+
+    def put(query: dict):
+        response = api.put(
+            f"/api/v1/systems/erp/records/{query['source_id']}",
+            query["payload"],
+            format="json",
+            secure=True,
+        )
+        assert response.status_code in (200, 201), response.content
+        return response
+
+    for label in ("first PUT", "unchanged re-send"):
+        with CaptureQueriesContext(connection) as captured:
+            response = put(queries[0])
+        match = response.json().get("match") or {}
+        print(f"{label}: {len(captured)} statements, {match.get('decision')}")
+        if args.v:
+            for statement in captured.captured_queries:
+                print("   ", statement["sql"][:160])
+    rest = queries[1 : 1 + args.puts]
+    profiler = cProfile.Profile() if args.profile else None
+    cpu, wall = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    for query in rest:
+        put(query)
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    print(
+        f"{len(rest)} PUTs: CPU {1000 * cpu / len(rest):.1f} ms, "
+        f"wall {1000 * wall / len(rest):.1f} ms per PUT"
+        + (" (profiled)" if profiler else "")
+    )
+
+
+if __name__ == "__main__":
+    main()
