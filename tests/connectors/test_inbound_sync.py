@@ -30,7 +30,6 @@ from tests.connectors.sync_helpers import (
     deliver,
     erp_change,
     make_kingdee_target,
-    start_kingdee,
 )
 
 pytestmark = pytest.mark.django_db
@@ -39,13 +38,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def loopback_allowed(settings):
     settings.CONNECTOR_ALLOWED_NETWORKS = LOOPBACK
-
-
-@pytest.fixture
-def kingdee():
-    fake = start_kingdee()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

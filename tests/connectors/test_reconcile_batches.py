@@ -17,8 +17,6 @@ from tests.connectors.sync_helpers import (
     erp_change,
     make_kingdee_target,
     make_salesforce_target,
-    start_kingdee,
-    start_salesforce,
 )
 
 pytestmark = pytest.mark.django_db
@@ -38,20 +36,6 @@ COLLECTION_READ = "/composite/sobjects/Account?"
 @pytest.fixture(autouse=True)
 def loopback_allowed(settings):
     settings.CONNECTOR_ALLOWED_NETWORKS = LOOPBACK
-
-
-@pytest.fixture
-def kingdee():
-    fake = start_kingdee()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def org():
-    fake = start_salesforce()
-    yield fake
-    fake.stop()
 
 
 def push_customers(target: DeliveryTarget) -> list[str]:

@@ -16,7 +16,6 @@ from tests.connectors.sync_helpers import (
     deliver,
     erp_change,
     make_salesforce_target,
-    start_salesforce,
     states,
 )
 from tests.mdm.ui.helpers import make_steward
@@ -29,13 +28,6 @@ THEIRS = "华盛科技（销售改名）有限公司"
 @pytest.fixture(autouse=True)
 def loopback_allowed(settings):
     settings.CONNECTOR_ALLOWED_NETWORKS = LOOPBACK
-
-
-@pytest.fixture
-def org():
-    fake = start_salesforce()
-    yield fake
-    fake.stop()
 
 
 def steward_owned_name() -> list[dict]:

@@ -18,7 +18,6 @@ from tests.connectors.sync_helpers import (
     deliver,
     erp_change,
     make_kingdee_target,
-    start_kingdee,
     states,
 )
 from tests.mdm.ui.helpers import make_steward
@@ -29,13 +28,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def loopback_allowed(settings):
     settings.CONNECTOR_ALLOWED_NETWORKS = LOOPBACK
-
-
-@pytest.fixture
-def kingdee():
-    fake = start_kingdee()
-    yield fake
-    fake.stop()
 
 
 def steward_owned(field: str) -> list[dict]:
