@@ -435,16 +435,19 @@ def _coalesce(
                 break
             folded.append(current)
             current = candidate
+        lease_expires_at = first.lease_expires_at  # cleared below if folded
         for old in folded:
             old.state, old.superseded_by = State.SUPERSEDED, current
             old.lease_token = old.lease_expires_at = None
             changed.append(old)
         if current is not first:
             # The newest snapshot takes over the key's place in the retry
-            # schedule: a flood of updates must not reset the budget.
+            # schedule: a flood of updates must not reset the budget. It
+            # takes the lease too, expiry included: without one, a worker
+            # dying now would leave it in flight for ever.
             current.state = State.IN_FLIGHT
             current.lease_token = token
-            current.lease_expires_at = first.lease_expires_at
+            current.lease_expires_at = lease_expires_at
             current.leased_by = first.leased_by
             current.attempts = first.attempts
             changed.append(current)

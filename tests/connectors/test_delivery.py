@@ -174,6 +174,32 @@ def test_a_dead_workers_lease_is_reclaimed_after_it_expires(downstream):
     assert (delivery.state, delivery.attempts) == ("delivered", 2)
 
 
+def test_a_coalesced_claim_keeps_its_lease_so_a_dead_worker_is_taken_over(
+    downstream,
+):
+    # The delivery that takes a folded key over must carry the lease's
+    # expiry: without it, a worker dying here left it in flight for ever.
+    make_webhook_target(downstream.url, downstream.secret)
+    golden = make_golden(FNumber="C1")
+    for _ in range(2):
+        golden = golden_record_recompute(golden=golden, reason="test")
+    clock = FakeClock()
+    from connectors.broadcast import delivery_claim
+
+    target_id = Delivery.objects.first().target_id
+    _target, claims = delivery_claim(target_id=target_id, worker=Worker(clock=clock))
+    assert [c.delivery.version for c in claims] == [3]  # ...and the worker dies
+    held = Delivery.objects.get(version=3)
+    assert held.state == "in_flight"
+    assert held.lease_expires_at == clock.now + Worker(clock=clock).lease
+    other = Worker(clock=clock)
+    assert broadcast_run_once(worker=other) == 0
+    clock.advance(301)
+    assert broadcast_run_once(worker=other) == 1
+    assert Delivery.objects.get(version=3).state == "delivered"
+    assert downstream.receiver.state.applied[golden.golden_id] == [3]
+
+
 def test_a_late_result_from_a_worker_that_lost_its_lease_is_dropped(downstream):
     from connectors.broadcast import delivery_claim, delivery_record
 
