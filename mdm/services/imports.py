@@ -10,6 +10,7 @@ only what changed. Matching runs over the loaded records afterwards.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 from collections.abc import Callable, Iterator
@@ -175,7 +176,11 @@ def import_job_run(*, job: ImportJob, progress: Progress | None = None) -> Impor
     job.error = ""
     job.save()
     try:
-        with _open_job(job, load_whole=True) as table, _fill_pool() as pool:
+        with (
+            _open_job(job, load_whole=True) as table,
+            _heap_frozen(),
+            _fill_pool() as pool,
+        ):
             if job.mode == ImportJob.Mode.ALL_OR_NOTHING:
                 _load_all_or_nothing(job, table, progress, pool)
             else:
@@ -201,6 +206,28 @@ class _Item:
     payload: dict[str, Any] | None
     errors: list[CellError | RowError]
     values: list[str]
+
+
+@contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """Keep the objects alive now (Django, the standardisers' lookup tables:
+    pypinyin's phrase dictionary, phonenumbers' metadata, the region tables;
+    some 400,000 containers) out of the garbage collector's full passes while
+    the rows load. An import allocates millions of objects and so sets off
+    many full passes: walking those tables took 2.1 of the 7.3 CPU-s of a
+    20,000-row import (0.8 s frozen). Reference counting frees objects as
+    before; only a cycle among the frozen ones that turns to garbage waits
+    for the end of the import. The fill pool's workers, forked inside,
+    inherit the frozen heap. A process that froze its heap itself (a
+    gunicorn worker, whose master froze the shared real-time index) keeps
+    it frozen: unfreezing cannot tell its objects from ours."""
+    frozen_before = gc.get_freeze_count()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if not frozen_before:
+            gc.unfreeze()
 
 
 @contextmanager
