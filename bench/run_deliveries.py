@@ -181,6 +181,7 @@ def main() -> None:
         config={"url": receiver.url, "batch_size": args.batch},
         secret_env={"signing_secret": "BENCH_WEBHOOK_SECRET"},
         timeout_seconds=5.0,
+        batch_size=max(50, args.batch),  # a claim holds at least one POST's worth
     )
     result: dict = {
         "changes": args.changes,
