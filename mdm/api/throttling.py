@@ -169,8 +169,16 @@ def _redis_client(cache: RedisCache) -> redis.Redis:
     url = cache._servers[0]
     client = _redis_clients.get(url)
     if client is None:
-        client = _redis_clients[url] = redis.Redis.from_url(url, **cache._options)
+        # The connection options of the cache's OPTIONS (time-outs and the
+        # like), not the ones Django's client consumes itself.
+        options = {
+            k: v for k, v in cache._options.items() if k not in _DJANGO_ONLY_OPTIONS
+        }
+        client = _redis_clients[url] = redis.Redis.from_url(url, **options)
     return client
+
+
+_DJANGO_ONLY_OPTIONS = {"serializer", "pool_class", "parser_class"}
 
 
 _redis_clients: dict[str, redis.Redis] = {}
