@@ -50,6 +50,18 @@ PICKLIST = {"Rating": {"Hot", "Warm", "Cold"}}
 EXTERNAL = "Golden_ID__c"
 
 
+def _unknown_field(fields: list[str]):
+    """400 INVALID_FIELD for the first field an Account does not have."""
+    unknown = [
+        f for f in fields if f not in FIELDS and f not in ("Id", "SystemModstamp")
+    ]
+    if not unknown:
+        return None
+    return _errors(
+        400, "INVALID_FIELD", f"No such column '{unknown[0]}' on entity 'Account'"
+    )
+
+
 def _errors(status: int, code: str, message: str, fields: list[str] | None = None):
     body = [{"message": message, "errorCode": code, "fields": fields or []}]
     return status, {}, json.dumps(body).encode()
@@ -413,15 +425,8 @@ class FakeSalesforce:
     def _collection_read(self, query: dict[str, list[str]]):
         ids = query.get("ids", [""])[0].split(",")
         fields = query.get("fields", [""])[0].split(",")
-        unknown = [
-            f for f in fields if f not in FIELDS and f not in ("Id", "SystemModstamp")
-        ]
-        if unknown:
-            return _errors(
-                400,
-                "INVALID_FIELD",
-                f"No such column '{unknown[0]}' on entity 'Account'",
-            )
+        if error := _unknown_field(fields):
+            return error
         rows = [
             self._view(self.accounts[i], fields) if i in self.accounts else None
             for i in ids
@@ -438,15 +443,8 @@ class FakeSalesforce:
         if not match:
             return _errors(400, "MALFORMED_QUERY", f"unexpected token in: {soql[:80]}")
         fields = [f.strip() for f in match.group("fields").split(",")]
-        unknown = [
-            f for f in fields if f not in FIELDS and f not in ("Id", "SystemModstamp")
-        ]
-        if unknown:
-            return _errors(
-                400,
-                "INVALID_FIELD",
-                f"No such column '{unknown[0]}' on entity 'Account'",
-            )
+        if error := _unknown_field(fields):
+            return error
         rows = [
             a for a in self.accounts.values() if self._where(a, match.group("where"))
         ]
