@@ -1,6 +1,7 @@
 import pytest
 
 from mdm.models import GoldenRecord, OutboxEvent, SourceRecord
+from mdm.selectors_names import _name_candidates_prefix, on_postgres
 from tests.builders import make_golden
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +127,34 @@ def test_an_english_name_is_found_among_many_sharing_its_industry_words(read_api
     ]
     assert results[0]["golden"]["golden_id"] == english.golden_id
     assert chinese.golden_id in [r["golden"]["golden_id"] for r in results]
+
+
+def test_a_pinyin_brand_written_in_syllables_finds_the_chinese_company(read_api):
+    # "hao fa zhen" is keyed "haofazhen industrial": the brand-prefix pass
+    # (PostgreSQL) joins the syllables; the trigram passes find it elsewhere.
+    company = make_golden(name="合肥市豪发振实业有限公司")
+    make_golden(name="浩发正电子有限责任公司")
+    make_golden(name="深圳市鑫源贸易有限公司")
+    results = read_api.get(URL, {"name": "Hao Fa Zhen Industrial Company Limited"})
+    assert results.json()["results"][0]["golden"]["golden_id"] == company.golden_id
+
+
+def test_a_brand_spelt_differently_is_still_found(read_api):
+    # No Latin key starts with the misspelt brand: the trigram passes run.
+    for brand in ("Anlong", "Baoyu", "Chenxi"):
+        make_golden(name=f"{brand} Building Materials (Nanjing) Company Limited")
+    english = make_golden(name="Fanglei Building Materials (Nanjing) Company Limited")
+    results = read_api.get(URL, {"name": "Fangliei Building Materials"}).json()
+    assert results["results"][0]["golden"]["golden_id"] == english.golden_id
+
+
+@pytest.mark.skipif(not on_postgres(), reason="b-tree prefix pass: PostgreSQL")
+def test_the_brand_prefix_pass_reads_latin_keys_by_prefix_only(read_api):
+    company = make_golden(name="合肥市豪发振实业有限公司")
+    make_golden(name="浩发正电子有限责任公司")  # haofazheng: shares the prefix
+    make_golden(name="深圳市鑫源贸易有限公司")
+    found = _name_candidates_prefix("hao fa zhen", "haofazhen industrial")
+    assert [r.pk for r in found][:1] == [company.xrefs.get().source_record_id]
+    assert len(found) == 2
+    assert _name_candidates_prefix("hao", "hao") == []  # too short to narrow
+    assert _name_candidates_prefix("hao_fa%", "hao_fa%") == []  # no wildcards
