@@ -9,6 +9,12 @@ L1, L6).
     # the fault: restart PostgreSQL 120 s in, steward merges running beside
     .venv/bin/python bench/run_soak.py --database-url $DB --seconds 300 \\
         --restart-db-at 120 --pgdata /tmp/pg/data --out var/bench/soak_restart.json
+    # overload far above what the workers serve, every request let through
+    # to the server's queue (ulimit -n above --max-in-flight), with load
+    # shedding (issue #8); without --queue-timeout-ms for the comparison
+    .venv/bin/python bench/run_soak.py --database-url $DB --rate 2000 --seconds 300 \\
+        --max-in-flight 30000 --stamp-request-start --queue-timeout-ms 8000 \\
+        --out var/bench/soak_overload_shed.json
 
 1. Server: gunicorn with deploy/gunicorn.conf.py, the product's settings
    (DEBUG off, rate limits on, counted in the default database cache),
@@ -23,7 +29,14 @@ L1, L6).
    at start + i / rate whatever happened to the earlier ones, and its
    latency is measured from that due time, so a stall shows up in every
    request it delays (no coordinated omission). 10 s time-out; no cap on
-   connections in flight beyond `--max-in-flight`.
+   connections in flight beyond `--max-in-flight`. With
+   `--stamp-request-start` each request carries `X-Request-Start:
+   t=<seconds.ms>`, taken as it leaves (past `--max-in-flight`, before the
+   connection is made), as nginx stamps a request it passes on; with
+   `--queue-timeout-ms` the server sheds those that waited longer
+   (REQUEST_QUEUE_TIMEOUT_MS, docs/operations.md). The report counts 503s
+   apart, per minute too, with their latency, and the server's own count
+   of requests shed (from /metrics, the warm-up included).
 4. Merges beside (`--merge-rate` per second, on by default): a second
    process with its own database connection calls `review_task_merge`, as
    the web UI does, on review tasks opened before the run between pairs of
@@ -174,13 +187,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(database_url: str, workers: int, log: Path):
+def start_server(
+    database_url: str, workers: int, log: Path, queue_timeout_ms: int | None
+):
     port = free_port()
     env = {
         **server_env(database_url),
         "WEB_CONCURRENCY": str(workers),
         "REALTIME_INDEX_WARM": "false",
     }
+    if queue_timeout_ms is not None:
+        env["REQUEST_QUEUE_TIMEOUT_MS"] = str(queue_timeout_ms)
     server = subprocess.Popen(
         [
             PYTHON,
@@ -211,6 +228,24 @@ def start_server(database_url: str, workers: int, log: Path):
         except httpx.HTTPError:
             time.sleep(0.5)
     raise SystemExit("gunicorn did not answer")
+
+
+def requests_shed(url: str) -> float | None:
+    """golden_record_requests_shed_total of the server (all its workers)."""
+    import httpx
+
+    from mdm.env import env_secret
+
+    token = env_secret("METRICS_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        text = httpx.get(url + "/metrics", headers=headers, timeout=60).text
+    except httpx.HTTPError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("golden_record_requests_shed_total "):
+            return float(line.split()[1])
+    return None
 
 
 def server_cpu_seconds(pid: int) -> float:
@@ -267,8 +302,8 @@ async def drive(args) -> dict:
             f"GET /api/v1/golden-records/by-source/{system}/{quote(source_id)} "
             f"HTTP/1.1\r\nHost: {host}\r\n"
             f"Authorization: Bearer {tokens[i % len(tokens)]}\r\n"
-            "X-Forwarded-Proto: https\r\nConnection: close\r\n\r\n"
-        ).encode()
+            "X-Forwarded-Proto: https\r\nConnection: close\r\n"
+        ).encode()  # the blank line ending the head is added when sent
         for i, (system, source_id) in enumerate(keys)
     ]
     total = int(args.seconds * args.rate)
@@ -279,9 +314,16 @@ async def drive(args) -> dict:
 
     async def get(i: int) -> int:
         async with gate:
+            # Stamped before connecting: a wait for the server to accept the
+            # connection is queue time too, as behind nginx.
+            stamp = (
+                f"X-Request-Start: t={time.time():.3f}\r\n".encode()
+                if args.stamp_request_start
+                else b""
+            )
             reader, writer = await asyncio.open_connection(host, int(port))
             try:
-                writer.write(requests[i % len(requests)])
+                writer.write(requests[i % len(requests)] + stamp + b"\r\n")
                 head = await reader.readline()
                 await reader.read()  # the body, until the server closes
                 return int(head.split()[1])
@@ -327,6 +369,7 @@ def client_main(argv: list[str]) -> None:
     ap.add_argument("--seconds", type=float, required=True)
     ap.add_argument("--start-at", type=float, required=True)
     ap.add_argument("--max-in-flight", type=int, required=True)
+    ap.add_argument("--stamp-request-start", action="store_true")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     result = asyncio.run(drive(args))
@@ -485,13 +528,17 @@ def summarise(raw: dict, rate: float, restart: dict | None, start_at: float) -> 
     every = sorted(latency)
     codes = Counter(status)
     end = max(scheduled, default=0)
-    minutes: dict[int, dict] = defaultdict(lambda: {"n": 0, "errors": 0, "lat": []})
+    minutes: dict[int, dict] = defaultdict(
+        lambda: {"n": 0, "errors": 0, "503": 0, "no_answer": 0, "lat": []}
+    )
     answered: Counter = Counter()  # 200s by the minute they came back
     for when, lat, code in zip(scheduled, latency, status, strict=True):
         minute = minutes[int(when // 60)]
         minute["n"] += 1
         minute["lat"].append(lat)
         minute["errors"] += code != 200
+        minute["503"] += code == 503
+        minute["no_answer"] += code == 0  # time-out or connection error
         answered[int((when + lat) // 60)] += code == 200
     per_minute = []
     for m in sorted(minutes):
@@ -503,6 +550,8 @@ def summarise(raw: dict, rate: float, restart: dict | None, start_at: float) -> 
                 "due_per_s": round(minutes[m]["n"] / max(1, min(60, end - 60 * m)), 1),
                 "ok_per_s": round(answered[m] / max(1, min(60, end - 60 * m)), 1),
                 "errors": minutes[m]["errors"],
+                "status_503": minutes[m]["503"],
+                "no_answer": minutes[m]["no_answer"],
                 "p50_ms": pct(lat, 0.5),
                 "p99_ms": pct(lat, 0.99),
             }
@@ -525,6 +574,14 @@ def summarise(raw: dict, rate: float, restart: dict | None, start_at: float) -> 
         },
         "per_minute": per_minute,
     }
+    unavailable = sorted(
+        lat for lat, code in zip(latency, status, strict=True) if code == 503
+    )
+    if unavailable:  # shed (or the database away): how fast they came back
+        summary["latency_503_ms"] = {
+            "p50": pct(unavailable, 0.5),
+            "p99": pct(unavailable, 0.99),
+        }
     if restart:
         summary["outage"] = outage(scheduled, latency, status, restart, start_at)
     return summary
@@ -589,6 +646,16 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     ap.add_argument("--clients", type=int, default=4, help="API tokens sharing it")
     ap.add_argument("--max-in-flight", type=int, default=256)
+    ap.add_argument(
+        "--stamp-request-start",
+        action="store_true",
+        help="send X-Request-Start: t=<send time>, as nginx would",
+    )
+    ap.add_argument(
+        "--queue-timeout-ms",
+        type=int,
+        help="the server's REQUEST_QUEUE_TIMEOUT_MS (load shedding); default: off",
+    )
     ap.add_argument("--keys", type=int, default=20_000)
     ap.add_argument("--merge-rate", type=float, default=1.0, help="0: no merges")
     ap.add_argument("--restart-db-at", type=float, help="seconds into the run")
@@ -624,7 +691,9 @@ def main() -> None:
     connections.close_all()
     print(f"prepared: {database}, {len(tasks)} merge tasks, in {work}", file=sys.stderr)
 
-    server, url = start_server(args.database_url, args.workers, work / "gunicorn.log")
+    server, url = start_server(
+        args.database_url, args.workers, work / "gunicorn.log", args.queue_timeout_ms
+    )
     procs = []
     restart = None
     try:
@@ -640,6 +709,7 @@ def main() -> None:
                 "--seconds", str(args.warm_up + args.seconds),
                 "--start-at", str(warm_at),
                 "--max-in-flight", str(args.max_in_flight),
+                *(["--stamp-request-start"] if args.stamp_request_start else []),
                 "--out", str(work / "client.json"),
             ],
             cwd=ROOT,
@@ -681,6 +751,7 @@ def main() -> None:
         server_cpu = server_cpu_seconds(server.pid) - cpu_at_start
         for proc in procs:
             proc.wait()
+        shed = requests_shed(url) if args.queue_timeout_ms else None
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -698,6 +769,8 @@ def main() -> None:
         "workers": args.workers,
         "api_clients": args.clients,
         "seconds": args.seconds,
+        "stamp_request_start": args.stamp_request_start,
+        "queue_timeout_ms": args.queue_timeout_ms,
         # The rate-limit counters: Redis when REDIS_URL is set, else the
         # database cache.
         "cache": "redis" if os.environ.get("REDIS_URL") else "database",
@@ -706,6 +779,9 @@ def main() -> None:
         "server_cpu_seconds": round(server_cpu, 1),
         "load_average_at_start": [round(x, 1) for x in load_at_start],
     }
+    if args.queue_timeout_ms:
+        # The server's count, warm-up included (the statuses above are not).
+        result["requests_shed_metric"] = shed
     if restart:
         result["restart"] = restart
     if tasks:
@@ -720,6 +796,7 @@ def main() -> None:
         "tracebacks": log.count("Traceback"),
         "internal_server_errors": log.count("Internal Server Error"),
         "service_unavailable": log.count("Service Unavailable"),
+        "requests_shed": log.count("request shed: "),
     }
     result["work_dir"] = str(work)
     text = json.dumps(result, indent=1)

@@ -17,6 +17,19 @@ Workers: WEB_CONCURRENCY (gunicorn's own variable), default 2.
 import gc
 import logging
 import os
+import shutil
+import tempfile
+
+# Counters the app keeps in its processes (requests shed under overload,
+# mdm/operations/load_shedding.py) go through prometheus_client's
+# multiprocess mode: each worker writes its counts to a file in this
+# directory and /metrics sums them, whichever worker answers. Set here,
+# before the app (and prometheus_client) is imported; a fresh directory per
+# server start, removed when it stops, so old workers' counts never linger.
+_metrics_dir = None
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    _metrics_dir = tempfile.mkdtemp(prefix="golden-record-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
 
 preload_app = True
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -27,9 +40,22 @@ graceful_timeout = 30
 # Recycle workers now and then; the replacement inherits the master's index.
 max_requests = 20_000
 max_requests_jitter = 2_000
+# The listen backlog stays at gunicorn's 2048. A shorter one does not fail
+# requests fast under overload: on Linux a full accept queue silently drops
+# handshake packets (no refusal unless net.ipv4.tcp_abort_on_overflow), so
+# the proxy only waits longer while they are sent again.
+# Set REQUEST_QUEUE_TIMEOUT_MS instead (docs/operations.md, Load shedding):
+# a stale request queued here is then answered 503 without touching the
+# database, and the backlog drains at the rate the workers can shed.
+backlog = 2048
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def on_exit(server):
+    if _metrics_dir is not None:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
 
 
 def when_ready(server):

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that may touch the database or the cache.
+    "mdm.operations.load_shedding.LoadSheddingMiddleware",
     "mdm.operations.outage.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -303,6 +305,12 @@ else:
     }
 # A 1,000-record batch of ERP payloads fits well within this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 8 * 1024 * 1024)
+
+# Load shedding (docs/operations.md): a request that waited longer than this
+# between the proxy's X-Request-Start stamp and the app is answered 503 with
+# Retry-After at once, its caller having most likely given up. 0: off, for the
+# header means something only when the proxy in front sets it.
+REQUEST_QUEUE_TIMEOUT_MS = env_int("REQUEST_QUEUE_TIMEOUT_MS", 0)
 
 # Prometheus scrapes /metrics with this bearer token; unset, only scrapers
 # on the same machine may.

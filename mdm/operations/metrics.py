@@ -4,10 +4,17 @@ Every app process answers with the same figures (they come from the shared
 database, not from per-process counters), so a scraper may ask any of them.
 Counters are totals kept in the database (source records placed, rows
 imported); take `rate()` of them for throughput.
+
+One exception: requests shed under overload (mdm/operations/load_shedding.py)
+are counted by the app processes, since shedding must not touch the database.
+Under deploy/gunicorn.conf.py (PROMETHEUS_MULTIPROC_DIR set) every worker
+writes its count to a file there and any of them answers with the sum for
+its server; elsewhere (runserver, tests) the count is the process's own.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from ipaddress import ip_address
 
@@ -18,7 +25,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -31,6 +38,7 @@ from mdm.models import (
     ReviewTask,
     SourceRecord,
 )
+from mdm.operations.load_shedding import requests_shed
 
 PREFIX = "golden_record"
 
@@ -161,6 +169,12 @@ def _outbox() -> Iterator[Metric]:
 
 _registry = CollectorRegistry(auto_describe=False)
 _registry.register(DatabaseCollector())
+if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+    # prometheus_client chose file-backed values when it was first imported,
+    # from this same variable: read every process's file.
+    multiprocess.MultiProcessCollector(_registry)
+else:
+    _registry.register(requests_shed)
 
 
 @never_cache
