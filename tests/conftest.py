@@ -2,9 +2,11 @@
 
 No personal data in logs (RELIABILITY W7): every log record emitted while
 the suite runs, at the levels the loggers are configured for, is formatted
-(message and traceback) and scanned for an unmasked mainland mobile number,
-a valid USCC or a valid 18-digit resident ID number. Any hit fails the
-session, with the offending records listed masked.
+as text (message and traceback) and as LOG_FORMAT=json writes it (with the
+record's extra fields, such as the request Django attaches) and scanned
+for an unmasked mainland mobile number, a valid USCC or a valid 18-digit
+resident ID number. Any hit fails the session, with the offending records
+listed masked.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import re
 
 import pytest
+from pythonjsonlogger.json import JsonFormatter
 from stdnum.cn import ric, uscc
 
 # 1[3-9]x xxxx xxxx, with spaces or hyphens between the groups, and an
@@ -40,14 +43,17 @@ def pii_found(text: str) -> list[str]:
 class _PiiLogScanner(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.NOTSET)
-        self.formatter = logging.Formatter("%(levelname)s %(name)s %(message)s")
+        self.formatters = [
+            logging.Formatter("%(levelname)s %(name)s %(message)s"),
+            JsonFormatter("%(levelname)s %(name)s %(message)s"),
+        ]
         self.leaks: list[str] = []
         self.records = 0
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records += 1
         try:
-            text = self.format(record)
+            text = "\n".join(f.format(record) for f in self.formatters)
         except Exception:  # a broken log call is not this check's business
             return
         if pii_found(text):
