@@ -21,7 +21,7 @@ from matching.pipeline import (
     scored_pairs,
     train,
 )
-from matching.prepare import prepare_records, prepare_table
+from matching.prepare import concat_tables, prepare_records, prepare_table
 from matching.presets import preset
 from matching.single import RecordIndex, match_one
 from matching.types import (
@@ -51,6 +51,7 @@ __all__ = [
     "Test",
     "blocking_report",
     "candidate_pairs",
+    "concat_tables",
     "explain_pair",
     "learn_from_decisions",
     "match_one",

@@ -232,6 +232,18 @@ class Segment:
         codes = np.array([_code(self._lookup[name], v) for v in values], dtype=int)
         return np.where(codes >= 0, self._tf[name][codes], 0)
 
+    def code_counts(self, name: str, codes: np.ndarray) -> np.ndarray:
+        """How many live rows hold each value, given by its code, in column
+        `name` (zeros for a column whose term frequencies are not kept).
+
+        Args:
+            name: a column name.
+            codes: codes into the column's values.
+        """
+        if name not in self._tf:
+            return np.zeros(len(codes), dtype=np.int64)
+        return self._tf[name][codes]
+
     def tf_totals(self) -> dict[str, int]:
         """Rows with a value, per term-frequency column."""
         return {n: int((self.columns[n].codes >= 0).sum()) for n in self._tf}

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,7 @@ from matching.index_parts import (
     row_values,
     tf_columns,
 )
+from matching.mini_column import MiniColumn, NotPlainText
 from matching.prepare import encode, prepare_one, prepare_records
 from matching.types import Candidate, Column, Record, Table
 
@@ -218,17 +220,58 @@ class RecordIndex:
             rows: indexed rows to append.
         """
         where = [self._locate(row) for row in rows]
-        columns = {}
-        for name, qcol in query.columns.items():
-            vals = row_values(qcol) + [
-                self._overlay.value(name, local)
-                if segment is None
-                else segment.value(name, local)
-                for segment, local in where
-            ]
-            columns[name] = self._column(name, vals, qcol.multi)
+        stores = {id(store): store for store, _ in where if store is not None}
+        columns = None
+        if len(stores) == 1:
+            try:
+                columns = self._columns_from_store(query, where)
+            except NotPlainText:
+                pass
+        if columns is None:
+            columns = {
+                name: self._column(name, self._values(name, qcol, where), qcol.multi)
+                for name, qcol in query.columns.items()
+            }
         ids = np.array(["?", *self.ids_of(rows)], dtype=object)
         return Table(ids=ids, columns=columns)
+
+    def _columns_from_store(
+        self, query: Table, where: list[tuple[Segment | None, int]]
+    ) -> dict[str, Column]:
+        # every indexed candidate in one segment: array operations
+        # (see matching.mini_column); the overlay's few one by one
+        store = next(s for s, _ in where if s is not None)
+        positions = [p for p, (s, _) in enumerate(where, 1) if s is not None]
+        rows = np.array([r for s, r in where if s is not None], dtype=np.int64)
+        overlay = [(p, r) for p, (s, r) in enumerate(where, 1) if s is None]
+        columns = {}
+        for name, qcol in query.columns.items():
+            column = MiniColumn(
+                store,
+                store.columns.get(name),
+                qcol.multi,
+                positions,
+                rows,
+                len(where) + 1,
+            )
+            column.put(0, row_values(qcol)[0])
+            for position, row in overlay:
+                column.put(position, self._overlay.value(name, row))
+            codes, values = column.codes(), column.values()
+            columns[name] = self._with_counts(
+                name, codes, values, column.counts_in_store, store
+            )
+        return columns
+
+    def _values(
+        self, name: str, qcol: Column, where: list[tuple[Segment | None, int]]
+    ) -> list:
+        return row_values(qcol) + [
+            self._overlay.value(name, local)
+            if segment is None
+            else segment.value(name, local)
+            for segment, local in where
+        ]
 
     def _locate(self, row: int) -> tuple[Segment | None, int]:
         if row in self._overlay.ids:
@@ -249,6 +292,19 @@ class RecordIndex:
                 pos += k
         else:
             codes, values = encode(vals)
+        return self._with_counts(name, codes, values)
+
+    def _with_counts(
+        self,
+        name: str,
+        codes: np.ndarray,
+        values: np.ndarray,
+        counts_in_store: Callable[[str], np.ndarray] | None = None,
+        store: Segment | None = None,
+    ) -> Column:
+        # `counts_in_store`: how `store` counts `values`, when known better
+        # than by looking each one up
+        multi = codes.ndim == 2
         if name not in self._tf_totals or multi:
             counts = np.bincount(codes[codes >= 0], minlength=len(values))
             return Column(codes, values, counts, int((codes >= 0).sum()))
@@ -256,7 +312,10 @@ class RecordIndex:
         # the same reference a batch run holding both would count
         counts = self._overlay.counts(name, values)
         for segment in self._segments:
-            counts += segment.counts(name, values)
+            if segment is store and counts_in_store is not None:
+                counts += counts_in_store(name)
+            else:
+                counts += segment.counts(name, values)
         total = self._tf_totals[name]
         if codes[0] >= 0:
             counts[codes[0]] += 1
@@ -304,7 +363,7 @@ def match_one(
             id=str(mini.ids[k + 1]),
             score=float(probs[k]),
             match_weight=float(weights[k]),
-            evidence=score.explain(mini, 0, k + 1, levels[k], config),
+            explain=partial(score.explain, mini, 0, k + 1, levels[k], config),
         )
         for k in order[:top]
     ]

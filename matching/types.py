@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -76,12 +77,18 @@ class ScoredPair:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A single-record match candidate returned by `match_one`."""
+    """A single-record match candidate returned by `match_one`. Its evidence
+    is worked out when first read: callers keep a few of the candidates."""
 
     id: str
     score: float
     match_weight: float
-    evidence: tuple[FieldEvidence, ...]
+    explain: Callable[[], tuple[FieldEvidence, ...]] = field(repr=False, compare=False)
+
+    @cached_property
+    def evidence(self) -> tuple[FieldEvidence, ...]:
+        """What each comparison said about the query and this candidate."""
+        return self.explain()
 
 
 @dataclass(frozen=True)

@@ -84,16 +84,26 @@ def _utf8(value: str) -> bool:
     return True
 
 
+def plain_text(value: object) -> bool:
+    """Whether `value` is text that a dict and `pd.factorize` tell apart
+    alike: pandas compares other types in its own way, and strings as C
+    strings (cut at a NUL; lone surrogates all alike).
+
+    Args:
+        value: a standardised value (not None).
+    """
+    return type(value) is str and "\x00" not in value and _utf8(value)
+
+
 def _encode_small(values: list) -> Encoded | None:
     # only None and plain text, so the answer is `pd.factorize`'s exactly;
-    # pandas compares other types in its own way, and strings as C strings
-    # (cut at a NUL; lone surrogates all alike): those go to pandas
+    # anything else goes to pandas
     seen: dict[str, int] = {}
     codes = np.empty(len(values), dtype=np.int32)
     for i, value in enumerate(values):
         if value is None:
             codes[i] = -1
-        elif type(value) is str and "\x00" not in value and _utf8(value):
+        elif plain_text(value):
             codes[i] = seen.setdefault(value, len(seen))
         else:
             return None
@@ -101,6 +111,52 @@ def _encode_small(values: list) -> Encoded | None:
     for value, code in seen.items():
         uniques[code] = value
     return codes, uniques
+
+
+def concat_tables(tables: Sequence[Table]) -> Table:
+    """Prepared tables stacked row after row as one, each column re-encoded
+    over the union of their values (what preparing all their records at
+    once gives, up to the order of the distinct values).
+
+    Args:
+        tables: tables prepared for one schema.
+    """
+    if len(tables) == 1:
+        return tables[0]
+    columns = {}
+    for name in tables[0].columns:
+        parts = [t.columns[name] for t in tables]
+        codes, values = pd.factorize(
+            np.concatenate([p.values for p in parts]), use_na_sentinel=True
+        )
+        remaps = np.split(
+            codes.astype(np.int32), np.cumsum([len(p.values) for p in parts])[:-1]
+        )
+        counts = np.zeros(len(values), dtype=np.int64)
+        stacked = []
+        width = max(p.codes.shape[1] for p in parts) if parts[0].multi else None
+        for part, remap in zip(parts, remaps, strict=True):
+            np.add.at(counts, remap, part.counts)
+            mapped = np.append(remap, -1)[part.codes]  # code -1 (missing) stays -1
+            if width is not None:
+                mapped = np.pad(
+                    mapped, ((0, 0), (0, width - mapped.shape[1])), constant_values=-1
+                )
+            stacked.append(mapped.astype(np.int32, copy=False))
+        columns[name] = Column(
+            codes=np.concatenate(stacked),
+            values=np.asarray(values, dtype=object),
+            counts=counts,
+            total=sum(p.total for p in parts),
+        )
+    sources = (
+        None
+        if tables[0].sources is None
+        else np.concatenate([t.sources for t in tables])
+    )
+    return Table(
+        ids=np.concatenate([t.ids for t in tables]), columns=columns, sources=sources
+    )
 
 
 def records_to_fields(

@@ -1,8 +1,12 @@
-"""The single-record index: bulk segments, the live overlay, tombstones."""
+"""The single-record index: bulk segments, the live overlay, tombstones, and
+the small table of a query and its candidates."""
 
+import numpy as np
 import pytest
 
-from matching import Record, RecordIndex, match_one
+from matching import Record, RecordIndex, concat_tables, match_one
+from matching.index_parts import Segment, row_values
+from matching.mini_column import MiniColumn, NotPlainText
 from matching.prepare import prepare_records
 
 
@@ -69,3 +73,71 @@ def test_a_second_bulk_load_adds_a_segment_but_no_indexed_id_again(corpus):
     assert len(index) == len(records)
     queries = records[::7]
     assert _answers(index, queries) == _answers(RecordIndex(config, records), queries)
+
+
+def _explained(index, queries):
+    return [
+        [
+            (c.id, round(c.score, 9), round(c.match_weight, 6), c.evidence)
+            for c in match_one(q, index, top=10)
+        ]
+        for q in queries
+    ]
+
+
+def test_every_layout_of_the_stores_scores_and_explains_alike(corpus):
+    # One segment (candidates read as arrays), several segments and the
+    # overlay (value by value), and one segment beside the overlay (arrays
+    # plus a few values): the same candidates, scores and evidence.
+    config, records = corpus
+    queries = [Record(f"q{r.id}", "api", dict(r.fields)) for r in records[::5]]
+    one = RecordIndex(config)
+    one.add_table(
+        concat_tables(
+            [
+                prepare_records(records[i : i + 150], config.schema)
+                for i in range(0, len(records), 150)
+            ]
+        )
+    )
+    several = RecordIndex(config)
+    for i in range(0, len(records), 150):
+        several.add_table(prepare_records(records[i : i + 150], config.schema))
+    beside = RecordIndex(config, records[: len(records) // 2])
+    for record in records[len(records) // 2 :]:
+        beside.add(record)
+    expected = _explained(one, queries)
+    assert any(len(answer) > 3 for answer in expected)
+    assert _explained(several, queries) == expected
+    assert _explained(beside, queries) == expected
+
+
+def test_concatenated_tables_hold_what_one_preparation_holds(corpus):
+    config, records = corpus
+    whole = prepare_records(records, config.schema)
+    stacked = concat_tables(
+        [
+            prepare_records(records[i : i + 100], config.schema)
+            for i in range(0, len(records), 100)
+        ]
+    )
+    assert list(stacked.ids) == list(whole.ids)
+    for name, column in whole.columns.items():
+        other = stacked.columns[name]
+        assert row_values(other) == row_values(column), name
+        assert other.total == column.total
+        assert dict(zip(other.values, other.counts, strict=True)) == dict(
+            zip(column.values, column.counts, strict=True)
+        )
+
+
+def test_a_value_pandas_compares_its_own_way_is_refused_by_the_array_path(corpus):
+    config, records = corpus
+    table = prepare_records(records[:5], config.schema)
+    segment = Segment(config, table, table.ids.astype(str))
+    column = MiniColumn(
+        segment, table.columns["co_core"], False, [1, 2], np.array([0, 1]), 3
+    )
+    column.put(0, "华盛科技")
+    with pytest.raises(NotPlainText):
+        column.put(0, "华盛\x00科技")
