@@ -1,12 +1,14 @@
-"""The lookup API's two hottest reads in hand-written SQL.
+"""The hottest reads in hand-written SQL: the lookup API's two, and the
+links of the real-time match's candidates.
 
 A golden record by golden ID and the link of a source key are answered
-thousands of times a second. Building their querysets (a `select_related`
-over four tables) costs Django about 1 ms of Python per call, several times
-the database's own work for a one-row index read. Here the SQL is written
-once per process and the rows become model instances through `from_db`,
-with the same converters the ORM applies, so callers get what the ORM
-would have given them (`tests/mdm/test_selectors_rows.py` compares the two).
+thousands of times a second; every ingested record reads its candidates'
+links. Building their querysets (a `select_related` over four tables) costs
+Django about 1 ms of Python per call, several times the database's own work
+for a few index reads. Here the SQL is written once per process and the rows
+become model instances through `from_db`, with the same converters the ORM
+applies, so callers get what the ORM would have given them
+(`tests/mdm/test_selectors_rows.py` compares the two).
 """
 
 from __future__ import annotations
@@ -31,6 +33,21 @@ _LINK_FIELDS = {
     SourceRecord: ("id", "source_system_id", "source_id", "is_active"),
     SourceSystem: ("id", "code"),
 }
+# What the ingest reads of a match candidate: its key, its tax ID (for a
+# review task), its golden ID; the JSON columns would be decoded for nothing.
+_CANDIDATE_FIELDS = {
+    CrossReference: ("id", "source_record_id", "golden_id"),
+    SourceRecord: (
+        "id",
+        "source_system_id",
+        "source_id",
+        "uscc",
+        "uscc_valid",
+        "is_active",
+    ),
+    SourceSystem: ("id", "code"),
+}
+_GOLDEN_BRIEF = ("id", "golden_id", "status", "version")
 
 
 def golden_record_by_golden_id(golden_id: str) -> GoldenRecord | None:
@@ -44,30 +61,70 @@ def golden_record_by_golden_id(golden_id: str) -> GoldenRecord | None:
 def link_by_source_key(system: str, source_id: str) -> CrossReference | None:
     """The link of (system, source_id) with its golden record, source record
     (key and active flag only) and source system (code only) attached."""
-    golden_columns, golden = _reader(GoldenRecord, _all_fields(GoldenRecord), "g")
-    link_columns, link = _reader(CrossReference, _LINK_FIELDS[CrossReference], "x")
-    record_columns, record = _reader(SourceRecord, _LINK_FIELDS[SourceRecord], "r")
-    system_columns, source_system = _reader(
-        SourceSystem, _LINK_FIELDS[SourceSystem], "s"
-    )
-    row = _fetch_one(
-        f"SELECT {link_columns}, {record_columns}, {system_columns}, {golden_columns} "
-        "FROM mdm_crossreference x "
-        "JOIN mdm_sourcerecord r ON r.id = x.source_record_id "
-        "JOIN mdm_sourcesystem s ON s.id = r.source_system_id "
-        "JOIN mdm_goldenrecord g ON g.id = x.golden_id "
-        "WHERE s.code = %s AND r.source_id = %s",
+    links = _links(
+        "s.code = %s AND r.source_id = %s",
         [system, source_id],
+        _LINK_FIELDS,
+        _all_fields(GoldenRecord),
     )
-    if row is None:
-        return None
-    sizes = [len(_LINK_FIELDS[m]) for m in (CrossReference, SourceRecord, SourceSystem)]
+    return links[0] if links else None
+
+
+def links_of_active_records(
+    record_ids: Sequence[int], *, whole_golden: bool
+) -> list[CrossReference]:
+    """The links of the active records among `record_ids` (match candidates),
+    each with its source record (key, tax ID, active flag), source system
+    (code) and golden record (whole, or its ID, status and version) attached."""
+    if not record_ids:
+        return []
+    golden_fields = _all_fields(GoldenRecord) if whole_golden else _GOLDEN_BRIEF
+    marks = ", ".join(["%s"] * len(record_ids))
+    return _links(
+        f"x.source_record_id IN ({marks}) AND r.is_active",
+        list(record_ids),
+        _CANDIDATE_FIELDS,
+        golden_fields,
+    )
+
+
+def _links(
+    where: str,
+    params: list,
+    fields: dict[type[Model], tuple[str, ...]],
+    golden_fields: tuple[str, ...],
+) -> list[CrossReference]:
+    readers = [
+        _reader(model, fields[model], alias)
+        for model, alias in (
+            (CrossReference, "x"),
+            (SourceRecord, "r"),
+            (SourceSystem, "s"),
+        )
+    ]
+    readers.append(_reader(GoldenRecord, golden_fields, "g"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(columns for columns, _ in readers)} "
+            "FROM mdm_crossreference x "
+            "JOIN mdm_sourcerecord r ON r.id = x.source_record_id "
+            "JOIN mdm_sourcesystem s ON s.id = r.source_system_id "
+            "JOIN mdm_goldenrecord g ON g.id = x.golden_id "
+            f"WHERE {where}",
+            params,
+        )
+        rows = cursor.fetchall()
+    sizes = [len(fields[m]) for m in (CrossReference, SourceRecord, SourceSystem)]
     ends = [sum(sizes[: i + 1]) for i in range(3)]
-    xref = link(row[: ends[0]])
-    xref.source_record = record(row[ends[0] : ends[1]])
-    xref.source_record.source_system = source_system(row[ends[1] : ends[2]])
-    xref.golden = golden(row[ends[2] :])
-    return xref
+    (_, link), (_, record), (_, source_system), (_, golden) = readers
+    links = []
+    for row in rows:
+        xref = link(row[: ends[0]])
+        xref.source_record = record(row[ends[0] : ends[1]])
+        xref.source_record.source_system = source_system(row[ends[1] : ends[2]])
+        xref.golden = golden(row[ends[2] :])
+        links.append(xref)
+    return links
 
 
 def _fetch_one(sql: str, params: list) -> tuple | None:

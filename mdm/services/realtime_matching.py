@@ -48,6 +48,7 @@ from mdm.models import (
     SourceSystem,
 )
 from mdm.selectors import not_a_match_partners
+from mdm.selectors_rows import links_of_active_records
 from mdm.services.match_models import match_config_current
 
 logger = logging.getLogger(__name__)
@@ -366,7 +367,7 @@ def source_record_match(record: SourceRecord, *, created: bool = False) -> Match
     found = matching.match_one(
         source_record_as_matching_record(record), index, config, top=TOP_CANDIDATES * 3
     )
-    candidates = _live_candidates(record, found, created=created)[:TOP_CANDIDATES]
+    candidates = _live_candidates(record, found, created=created)
     if (
         candidates
         and candidates[0].score >= config.auto_merge_threshold
@@ -403,18 +404,14 @@ def _live_candidates(
     record: SourceRecord, found: list[matching.Candidate], *, created: bool = False
 ) -> list[CandidateMatch]:
     """Turn engine candidates into live records with their golden records,
-    one per golden record, dropping pairs a steward declared not a match."""
+    one per golden record, dropping pairs a steward declared not a match; the
+    best TOP_CANDIDATES (only theirs are explained)."""
     ids = [int(c.id) for c in found]
     if not ids:
         return []
-    links = CrossReference.objects.select_related(
-        "golden", "source_record__source_system"
-    ).filter(source_record_id__in=ids, source_record__is_active=True)
-    if created:
-        # The ingest reads only these of a candidate (its key, its tax ID for
-        # a review task, its golden ID); their JSON columns (attributes,
-        # golden values, lineage) would be decoded for nothing.
-        links = links.only(*_INGEST_CANDIDATE_FIELDS)
+    # A new record's candidates are only linked or queued against: their
+    # golden records' JSON columns would be decoded for nothing.
+    links = links_of_active_records(ids, whole_golden=not created)
     xrefs = {x.source_record_id: x for x in links}
     partners = set() if created else not_a_match_partners(record.pk)
     forbidden = set(
@@ -427,6 +424,8 @@ def _live_candidates(
     result: list[CandidateMatch] = []
     seen_golden: set[int] = set()
     for candidate in found:
+        if len(result) == TOP_CANDIDATES:
+            break
         xref = xrefs.get(int(candidate.id))
         if xref is None or xref.golden_id in seen_golden | forbidden:
             continue
@@ -440,20 +439,6 @@ def _live_candidates(
             )
         )
     return result
-
-
-_INGEST_CANDIDATE_FIELDS = (
-    "source_record_id",
-    "golden_id",
-    "golden__golden_id",
-    "golden__status",
-    "golden__version",
-    "source_record__source_id",
-    "source_record__uscc",
-    "source_record__uscc_valid",
-    "source_record__is_active",
-    "source_record__source_system__code",
-)
 
 
 def _evidence_dict(evidence: matching.FieldEvidence) -> dict[str, Any]:

@@ -5,7 +5,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from mdm.models import CrossReference, GoldenRecord, SourceRecord
-from mdm.selectors_rows import golden_record_by_golden_id, link_by_source_key
+from mdm.selectors_rows import (
+    golden_record_by_golden_id,
+    link_by_source_key,
+    links_of_active_records,
+)
 from tests.builders import make_golden
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +78,53 @@ def test_an_unknown_or_other_systems_key_reads_as_none():
     record = SourceRecord.objects.get(xref__golden=golden)
     assert link_by_source_key("crm", record.source_id) is None
     assert link_by_source_key(record.source_system.code, "nope") is None
+
+
+def test_candidate_links_read_their_keys_tax_ids_and_golden_records_at_once():
+    first = make_golden(FTaxRegisterCode="91110108MA01KPGK0L")
+    second = make_golden()
+    inactive = make_golden()
+    records = {
+        g.pk: SourceRecord.objects.get(xref__golden=g)
+        for g in (first, second, inactive)
+    }
+    SourceRecord.objects.filter(pk=records[inactive.pk].pk).update(is_active=False)
+    ids = [r.pk for r in records.values()] + [10**9]
+    with CaptureQueriesContext(connection) as queries:
+        brief = links_of_active_records(ids, whole_golden=False)
+        seen = sorted(
+            (
+                x.source_record_id,
+                x.source_record.key,
+                x.source_record.uscc,
+                x.source_record.uscc_valid,
+                x.golden.golden_id,
+                x.golden.status,
+                x.golden.version,
+            )
+            for x in brief
+        )
+    assert len(queries) == 1, [q["sql"] for q in queries]
+    orm = CrossReference.objects.select_related(
+        "golden", "source_record__source_system"
+    ).filter(source_record_id__in=ids, source_record__is_active=True)
+    assert seen == sorted(
+        (
+            x.source_record_id,
+            x.source_record.key,
+            x.source_record.uscc,
+            x.source_record.uscc_valid,
+            x.golden.golden_id,
+            x.golden.status,
+            x.golden.version,
+        )
+        for x in orm
+    )
+    assert len(seen) == 2 and seen[0][2] == "91110108MA01KPGK0L"
+    whole = links_of_active_records(ids, whole_golden=True)
+    names = [f.attname for f in GoldenRecord._meta.concrete_fields]
+    by_pk = {x.golden.pk: x.golden for x in orm}
+    assert all(
+        _fields(x.golden, names) == _fields(by_pk[x.golden.pk], names) for x in whole
+    )
+    assert links_of_active_records([], whole_golden=True) == []
