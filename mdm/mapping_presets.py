@@ -10,8 +10,10 @@ the payload has no key of that very name.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from django.utils import timezone
@@ -174,18 +176,51 @@ class MappedPayload:
     updated_at: datetime | None
 
 
+Mapper = Callable[[dict[str, Any]], MappedPayload]
+
+
 def payload_map(payload: dict[str, Any], preset: str | dict[str, Any]) -> MappedPayload:
     """Map a source payload onto ID-card attributes.
 
     `preset` is the name of a preset, or rules of the same shape (a file
     import builds them from the column mapping the importer confirmed).
     """
+    return payload_mapper(preset)(payload)
+
+
+def payload_mapper(preset: str | dict[str, Any]) -> Mapper:
+    """`payload_map` with the rules read once, for mapping many payloads (an
+    import maps every row of a file with the same rules). Times without an
+    offset are read in the time zone current when the mapper is made."""
     rules = PRESETS[preset] if isinstance(preset, str) else preset
-    attributes: dict[str, Any] = {}
-    for attribute, fields in rules["scalars"].items():
-        value = _first_text(payload, fields)
-        if value:
-            attributes[attribute] = value
+    scalars = [(name, _text_reader(f)) for name, f in rules["scalars"].items()]
+    phones, emails = _items_reader(rules["phones"]), _items_reader(rules["emails"])
+    address = _parts_reader(rules["address"], ADDRESS_PARTS)
+    contact = _parts_reader(rules["contact"], CONTACT_PARTS)
+    zone = timezone.get_current_timezone()
+    created = _datetime_reader(rules["created"], zone)
+    updated = _datetime_reader(rules["updated"], zone)
+
+    def mapped(payload: dict[str, Any]) -> MappedPayload:
+        attributes: dict[str, Any] = {}
+        for name, read in scalars:
+            if value := read(payload):
+                attributes[name] = value
+        _split_english_name(attributes)
+        attributes["phones"] = phones(payload)
+        attributes["emails"] = emails(payload)
+        attributes["addresses"] = address(payload)
+        attributes["contacts"] = contact(payload)
+        return MappedPayload(
+            attributes=attributes,
+            created_at=created(payload),
+            updated_at=updated(payload),
+        )
+
+    return mapped
+
+
+def _split_english_name(attributes: dict[str, Any]) -> None:
     # A CRM often holds the English name, alone or after the Chinese one,
     # in its one name field.
     name = attributes.get("legal_name")
@@ -194,21 +229,6 @@ def payload_map(payload: dict[str, Any], preset: str | dict[str, Any]) -> Mapped
             attributes["english_name"] = attributes.pop("legal_name")
         elif split := bilingual_name_split(name):
             attributes["legal_name"], attributes["english_name"] = split
-    attributes["phones"] = _all_items(payload, rules["phones"])
-    attributes["emails"] = _all_items(payload, rules["emails"])
-    address = {part: _first_text(payload, f) for part, f in rules["address"].items()}
-    attributes["addresses"] = (
-        [_complete(address, ADDRESS_PARTS)] if any(address.values()) else []
-    )
-    contact = {part: _first_text(payload, f) for part, f in rules["contact"].items()}
-    attributes["contacts"] = (
-        [_complete(contact, CONTACT_PARTS)] if any(contact.values()) else []
-    )
-    return MappedPayload(
-        attributes=attributes,
-        created_at=_first_datetime(payload, rules["created"]),
-        updated_at=_first_datetime(payload, rules["updated"]),
-    )
 
 
 def bilingual_name_split(name: str) -> tuple[str, str] | None:
@@ -227,49 +247,100 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split())
 
 
-def _get(payload: dict[str, Any], field: str) -> Any:
-    if field in payload or "." not in field:
-        return payload.get(field)
-    value: Any = payload
-    for part in field.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
+def _getter(field: str) -> Callable[[dict[str, Any]], Any]:
+    if "." not in field:
+        return lambda payload: payload.get(field)
+    parts = field.split(".")
+
+    def get(payload: dict[str, Any]) -> Any:
+        if field in payload:
+            return payload[field]
+        value: Any = payload
+        for part in parts:
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    return get
 
 
-def _first_text(payload: dict[str, Any], fields: list[str]) -> str:
-    for field in fields:
-        value = _text(_get(payload, field))
-        if value:
-            return value
-    return ""
+def _text_reader(fields: list[str]) -> Callable[[dict[str, Any]], str]:
+    """The first non-blank text among `fields`."""
+    getters = [_getter(field) for field in fields]
+
+    def read(payload: dict[str, Any]) -> str:
+        for get in getters:
+            if value := _text(get(payload)):
+                return value
+        return ""
+
+    return read
 
 
-def _all_items(payload: dict[str, Any], fields: list[str]) -> list[str]:
-    items: list[str] = []
-    for field in fields:
-        raw = _get(payload, field)
-        values = raw if isinstance(raw, list) else [raw]
-        for value in values:
-            for item in _LIST_SEPARATORS.split(_text(value)):
-                if item.strip() and item.strip() not in items:
-                    items.append(item.strip())
-    return items
+def _items_reader(fields: list[str]) -> Callable[[dict[str, Any]], list[str]]:
+    """Every item of `fields`, a list or several in one text, once each."""
+    getters = [_getter(field) for field in fields]
+
+    def read(payload: dict[str, Any]) -> list[str]:
+        items: list[str] = []
+        for get in getters:
+            raw = get(payload)
+            for value in raw if isinstance(raw, list) else [raw]:
+                for item in _LIST_SEPARATORS.split(_text(value)):
+                    if (item := item.strip()) and item not in items:
+                        items.append(item)
+        return items
+
+    return read
 
 
-def _complete(parts: dict[str, str], names: tuple[str, ...]) -> dict[str, str]:
-    return {name: parts.get(name, "") for name in names}
+def _parts_reader(
+    rules: dict[str, list[str]], names: tuple[str, ...]
+) -> Callable[[dict[str, Any]], list[dict[str, str]]]:
+    """The one address (or contact) of a payload, every part in `names`
+    present; no entry when all its parts are blank."""
+    readers = [(part, _text_reader(fields)) for part, fields in rules.items()]
+
+    def read(payload: dict[str, Any]) -> list[dict[str, str]]:
+        parts = {part: read_part(payload) for part, read_part in readers}
+        if not any(parts.values()):
+            return []
+        return [{name: parts.get(name, "") for name in names}]
+
+    return read
 
 
-def _first_datetime(payload: dict[str, Any], fields: list[str]) -> datetime | None:
-    for field in fields:
-        parsed = parse_source_datetime(_text(_get(payload, field)))
-        if parsed is not None:
-            return parsed
-    return None
+def _datetime_reader(
+    fields: list[str], zone: tzinfo
+) -> Callable[[dict[str, Any]], datetime | None]:
+    """The first of `fields` that parses as a date or time."""
+    getters = [_getter(field) for field in fields]
+
+    def read(payload: dict[str, Any]) -> datetime | None:
+        for get in getters:
+            parsed = parse_source_datetime(_text(get(payload)), zone)
+            if parsed is not None:
+                return parsed
+        return None
+
+    return read
 
 
-def parse_source_datetime(value: str) -> datetime | None:
-    """Parse ISO 8601, 2021/3/5 and 2021年3月5日; None when unparseable."""
+def parse_source_datetime(value: str, zone: tzinfo | None = None) -> datetime | None:
+    """Parse ISO 8601, 2021/3/5 and 2021年3月5日; None when unparseable.
+
+    A value without an offset is a time in `zone` (default: the current time
+    zone).
+    """
+    parsed = _parsed_datetime(value)
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, zone)
+    return parsed
+
+
+# Dates repeat down a column (every record created on one day): each is
+# parsed once.
+@lru_cache(maxsize=4096)
+def _parsed_datetime(value: str) -> datetime | None:
     if not value:
         return None
     try:
@@ -285,8 +356,4 @@ def parse_source_datetime(value: str) -> datetime | None:
             day = date(*(int(part) for part in match.groups()))
         except ValueError:
             return None
-    if parsed is None:
-        parsed = datetime.combine(day, time.min)
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
-    return parsed
+    return parsed if parsed is not None else datetime.combine(day, time.min)

@@ -189,8 +189,12 @@ IMPORT_MAX_LOADED_CELLS = env_int("IMPORT_MAX_LOADED_CELLS", 10_000_000)
 # one is streamed (flat memory, ~20x slower to read).
 IMPORT_FAST_XLSX_MAX_CELLS = env_int("IMPORT_FAST_XLSX_MAX_CELLS", 3_000_000)
 # Processes that map and standardise a big import's rows, most of its CPU
-# (1: the importer does it all itself).
-IMPORT_WORKERS = env_int("IMPORT_WORKERS", min(os.cpu_count() or 1, 4))
+# (1: the importer does it all itself). The pool costs CPU (rows pickled to
+# and fro, each worker warming its own caches) and saves wall time only where
+# a core is idle: on two cores shared with other work, one process took as
+# long for ~10 % less CPU (docs/benchmarks.md, Bulk import).
+_CORES = os.cpu_count() or 1
+IMPORT_WORKERS = env_int("IMPORT_WORKERS", 1 if _CORES <= 2 else min(_CORES, 4))
 # Uploads a steward may start, counted like the API's rate limits (W6).
 IMPORT_RATE = env_str("IMPORT_RATE", "6/min")
 MEDIA_URL = "media/"  # never served: uploads are read by the importer only

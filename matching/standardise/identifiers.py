@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from stdnum.cn import uscc as stdnum_uscc
 
@@ -45,6 +46,7 @@ def _clean(raw: str | None) -> str:
     return _SEPARATORS_RE.sub("", text)
 
 
+@lru_cache(maxsize=16384)
 def uscc(raw: str | None) -> TaxId | None:
     """Normalise and check a USCC or legacy tax registration number.
 

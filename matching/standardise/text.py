@@ -84,6 +84,12 @@ def normalise(s: str | None) -> str:
     """
     if not s:
         return ""
+    if s.isascii() and s.isprintable():
+        # Most phones, e-mails and English names. No step below changes
+        # printable ASCII but the brackets and runs of spaces (the invisible
+        # characters and the traditional ones all lie outside it).
+        s = s.translate(_BRACKETS)
+        return _WHITESPACE_RE.sub(" ", s).strip() if "  " in s else s.strip()
     s = _INVISIBLE_RE.sub("", s)
     s = unicodedata.normalize("NFKC", s)
     s = _to_simplified(s).translate(_BRACKETS)

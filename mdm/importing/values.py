@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal
 
 from mdm.importing.errors import CellError
@@ -144,16 +145,41 @@ def clean_cell(
         column: the column's header or letter, for the error message.
         order: the column's day order for ambiguous dates (see `day_order`).
     """
-    try:
-        if field in DATE_FIELDS:
-            return parse_date_cell(value, excel_serial=True, order=order)
-        if field in _IDENTIFIER_FIELDS:
-            text = _identifier_text(value)
-            return text.upper() if text and field == "uscc" else text
-        return _plain_text(value)
-    except ValueError as exc:
-        code = "bad_date" if field in DATE_FIELDS else f"bad_{field or 'value'}"
-        return CellError(column, code, f"{column}: {exc}")
+    return cell_cleaner(field, column=column, order=order)(value)
+
+
+def cell_cleaner(
+    field: str | None, *, column: str, order: DayOrder | None = None
+) -> Callable[[object], object]:
+    """`clean_cell` for every cell of one column, its field's rules chosen
+    once (an import cleans a column's cells one by one)."""
+    if field in DATE_FIELDS:
+        code = "bad_date"
+
+        def clean(value: object) -> object:
+            return _date_cell(value, order)
+
+    elif field in _IDENTIFIER_FIELDS:
+        code = f"bad_{field}"
+        clean = _uscc_text if field == "uscc" else _identifier_text
+    else:
+        code = f"bad_{field or 'value'}"
+        clean = _plain_text
+
+    def cleaned(value: object) -> object:
+        try:
+            return clean(value)
+        except ValueError as exc:
+            return CellError(column, code, f"{column}: {exc}")
+
+    return cleaned
+
+
+# The dates of a column repeat (a day's records): each is read once. Typed,
+# so that 1 and True, or 44000 and 44000.0, are not taken for one another.
+@lru_cache(maxsize=4096, typed=True)
+def _date_cell(value: object, order: DayOrder | None) -> date | None:
+    return parse_date_cell(value, excel_serial=True, order=order)
 
 
 def _plain_text(value: object) -> str | None:
@@ -165,6 +191,11 @@ def _plain_text(value: object) -> str | None:
         value = value.date()
     text = clean_text(str(value))
     return text or None
+
+
+def _uscc_text(value: object) -> str | None:
+    text = _identifier_text(value)
+    return text.upper() if text else text
 
 
 def _identifier_text(value: object) -> str | None:

@@ -38,7 +38,7 @@ from mdm.importing import (
     open_table,
 )
 from mdm.importing.headers import ProposedMapping, apply_saved_mapping, propose_mapping
-from mdm.importing.values import clean_cell, day_order
+from mdm.importing.values import cell_cleaner, day_order
 from mdm.models import ImportJob, ImportRowError, SourceSystem
 from mdm.models.audit import AuditEvent
 from mdm.services import audit
@@ -205,7 +205,7 @@ class _Item:
     source_id: str | None
     payload: dict[str, Any] | None
     errors: list[CellError | RowError]
-    values: list[str]
+    values: list[object]  # the row's cells, made text only for the error report
 
 
 @contextmanager
@@ -415,7 +415,7 @@ def _record_errors(job: ImportJob, items: list[_Item]) -> None:
             column=getattr(error, "column", ""),
             code=error.code,
             message=error.message,
-            values=item.values,
+            values=["" if value is None else str(value) for value in item.values],
         )
         for item in items
         for error in item.errors
@@ -458,7 +458,8 @@ def _sheet_items(job: ImportJob, table: Table) -> Iterator[_Item]:
     id_header = next((h for _, h, f in columns if f == "source_id"), None)
     names = [h for _, h, f in columns if f in ("legal_name", "short_name")]
     cleaners = [
-        (index, header, field, orders.get(index)) for index, header, field in columns
+        (index, header, cell_cleaner(field, column=header, order=orders.get(index)))
+        for index, header, field in columns
     ]
     for row in table.rows():
         if row.number <= mapping.header_row:
@@ -473,11 +474,11 @@ def _sheet_item(
     errors: list[CellError | RowError] = []
     cells = row.cells
     width = len(cells)
-    for index, header, field, order in cleaners:
+    for index, header, clean in cleaners:
         raw = cells[index] if index < width else None
         if raw is None:
             continue  # clean_cell(None) is None for every field
-        value = clean_cell(raw, field, column=header, order=order)
+        value = clean(raw)
         if isinstance(value, CellError):
             errors.append(value)
         elif value is not None:
@@ -489,9 +490,8 @@ def _sheet_item(
     # Without an ID column, the file's name and the row number are the key: a
     # corrected copy of the same file updates its rows in place.
     source_id = payload.get(id_header) if id_header else None
-    values = ["" if c is None else str(c) for c in cells]
     return _Item(
-        row.number, source_id or f"{stem}#{row.number}", payload, errors, values
+        row.number, source_id or f"{stem}#{row.number}", payload, errors, cells
     )
 
 

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import chain, repeat
 from typing import Any
 
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from mdm.mapping_presets import payload_map
+from mdm.mapping_presets import Mapper, payload_mapper
 from mdm.matching_adapter import attributes_standardise
 from mdm.models import SourceRecord, SourceSystem
 from mdm.models.audit import AuditEvent
@@ -23,6 +24,17 @@ from mdm.services import audit, bulk_sql
 from mdm.services.errors import PayloadError
 
 MAX_SOURCE_ID_LENGTH = 255
+# A payload's stored text and the canonical text its fingerprint hashes: what
+# json.dumps gives with these options, without building an encoder per call.
+_STORED_JSON = json.JSONEncoder(ensure_ascii=False)
+_CANONICAL_JSON = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":")
+)
+
+
+# A payload mapped and standardised: attributes, standardised values, the
+# source's created and updated times.
+Mapped = tuple[dict[str, Any], dict[str, Any], datetime | None, datetime | None]
 
 
 @dataclass(frozen=True)
@@ -52,14 +64,12 @@ def payload_parse(payload: dict[str, Any] | str | bytes) -> tuple[dict[str, Any]
             f"payload must be a JSON object, not {type(parsed).__name__}."
         )
     if raw is None:
-        raw = json.dumps(parsed, ensure_ascii=False)
+        raw = _STORED_JSON.encode(parsed)
     return parsed, raw
 
 
 def payload_fingerprint(payload: dict[str, Any]) -> str:
-    canonical = json.dumps(
-        payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")
-    )
+    canonical = _CANONICAL_JSON.encode(payload)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -161,10 +171,9 @@ def source_record_upsert_many(
         .filter(source_system=system, source_id__in=ids)
         .values_list("source_id", "pk", "fingerprint", "is_active", "received_at")
     }
-    rules = mapping or system.mapping_rules
     now = timezone.now()
     rows: list[dict[str, Any]] = []
-    to_fill: list[tuple[dict[str, Any], str, str]] = []
+    to_fill: list[dict[str, Any]] = []
     outcomes: list[str] = []
     for source_id, data, raw in prepared:
         fingerprint = payload_fingerprint(data)
@@ -181,13 +190,15 @@ def source_record_upsert_many(
                 "source_id": source_id,
                 "received_at": received_at or now,
                 "updated_at": now,
+                "raw_payload": raw,
+                "fingerprint": fingerprint,
             }
         )
-        to_fill.append((data, raw, fingerprint))
+        to_fill.append(data)
         outcomes.append("created" if pk is None else "updated")
-    filled = _filled_values_many(rules, to_fill, pool)
-    for row, values in zip(rows, filled, strict=True):
-        row.update(values)
+    mapped = _mapped_many(mapping or system.mapping_rules, to_fill, pool)
+    for row, values in zip(rows, mapped, strict=True):
+        row.update(_filled_values(values))
     source_record_bulk_write(
         system=system,
         created=[row for row in rows if row["id"] is None],
@@ -200,29 +211,28 @@ def source_record_upsert_many(
 _FILL_BATCH = 200
 
 
-def _filled_values_many(
+def _mapped_many(
     rules: str | dict[str, Any],
-    items: list[tuple[dict[str, Any], str, str]],
+    payloads: list[dict[str, Any]],
     pool: Executor | None,
-) -> Iterator[dict[str, Any]]:
-    if pool is None or len(items) < 2 * _FILL_BATCH:
-        return _filled_values_batch(rules, items)
+) -> Iterator[Mapped]:
+    if pool is None or len(payloads) < 2 * _FILL_BATCH:
+        return _mapped_batch(rules, payloads)
     batches = [
-        items[start : start + _FILL_BATCH]
-        for start in range(0, len(items), _FILL_BATCH)
+        payloads[start : start + _FILL_BATCH]
+        for start in range(0, len(payloads), _FILL_BATCH)
     ]
-    results = pool.map(_filled_values_batch, repeat(rules), batches)
+    results = pool.map(_mapped_batch, repeat(rules), batches)
     return chain.from_iterable(results)
 
 
-def _filled_values_batch(
-    rules: str | dict[str, Any], items: list[tuple[dict[str, Any], str, str]]
-) -> list[dict[str, Any]]:
-    """`_filled_values` of each (data, raw, fingerprint): a fill pool's task."""
-    return [
-        _filled_values(rules=rules, data=data, raw=raw, fingerprint=fingerprint)
-        for data, raw, fingerprint in items
-    ]
+def _mapped_batch(
+    rules: str | dict[str, Any], payloads: list[dict[str, Any]]
+) -> list[Mapped]:
+    """`_mapped` of each payload, the rules read once: a fill pool's task
+    (only the payloads go to the worker and only `Mapped` tuples back)."""
+    mapper = payload_mapper(rules)
+    return [_mapped(mapper, data) for data in payloads]
 
 
 def source_record_bulk_write(
@@ -331,30 +341,31 @@ def _fill(
     raw: str,
     fingerprint: str,
 ) -> None:
-    values = _filled_values(rules=rules, data=data, raw=raw, fingerprint=fingerprint)
+    record.raw_payload = raw
+    record.fingerprint = fingerprint
+    values = _filled_values(_mapped(payload_mapper(rules), data))
     for name, value in values.items():
         setattr(record, name, value)
 
 
-def _filled_values(
-    *, rules: str | dict[str, Any], data: dict[str, Any], raw: str, fingerprint: str
-) -> dict[str, Any]:
-    mapped = payload_map(data, rules)
+def _mapped(mapper: Mapper, data: dict[str, Any]) -> Mapped:
+    mapped = mapper(data)
     standardised = attributes_standardise(mapped.attributes)
+    return mapped.attributes, standardised, mapped.created_at, mapped.updated_at
+
+
+def _filled_values(mapped: Mapped) -> dict[str, Any]:
+    """The columns a payload's content fills, but for its text and fingerprint."""
+    attributes, standardised, created_at, updated_at = mapped
+    name = attributes.get("legal_name") or attributes.get("english_name") or ""
     return {
-        "raw_payload": raw,
-        "fingerprint": fingerprint,
-        "attributes": mapped.attributes,
+        "attributes": attributes,
         "standardised": standardised,
-        "name": (
-            mapped.attributes.get("legal_name")
-            or mapped.attributes.get("english_name")
-            or ""
-        )[:300],
+        "name": name[:300],
         "uscc": (standardised.get("uscc") or "")[:32],
         "uscc_valid": standardised.get("uscc_valid"),
-        "source_created_at": mapped.created_at,
-        "source_updated_at": mapped.updated_at,
+        "source_created_at": created_at,
+        "source_updated_at": updated_at,
         "is_active": True,
         "deleted_in_source_at": None,
     }

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from mdm.importing import CellError
 from mdm.importing.values import (
+    cell_cleaner,
     clean_cell,
     clean_phone_cell,
     clean_text,
@@ -178,3 +179,13 @@ def test_clean_cell_returns_errors_as_values() -> None:
     error = clean_cell("2021/2/30", "created", column="录入日期")
     assert isinstance(error, CellError)
     assert (error.column, error.code) == ("录入日期", "bad_date")
+
+
+def test_a_date_column_reads_each_value_of_its_own_type() -> None:
+    # Its cleaner remembers the dates it read: 1 == True == 1.0 in Python, yet
+    # 1 is Excel's first day and True is no date at all.
+    clean = cell_cleaner("created", column="录入日期")
+    assert clean(1) == date(1900, 1, 1)
+    assert isinstance(clean(True), CellError)
+    assert clean(1.0) == date(1900, 1, 1)
+    assert clean("2021/3/5") == clean("2021/3/5") == date(2021, 3, 5)

@@ -1,3 +1,5 @@
+import unicodedata
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -8,6 +10,7 @@ from matching.standardise import (
     normalise,
     person_name,
     phones,
+    text,
     uscc,
 )
 
@@ -76,6 +79,18 @@ def to_full_width(s: str, mask: list[bool]) -> str:
 @given(st.text())
 def test_normalise_is_idempotent(s):
     assert normalise(normalise(s)) == normalise(s)
+
+
+def normalise_the_long_way(s: str) -> str:
+    s = unicodedata.normalize("NFKC", text._INVISIBLE_RE.sub("", s))
+    s = text._to_simplified(s).translate(text._BRACKETS)
+    return text._WHITESPACE_RE.sub(" ", s).strip()
+
+
+@settings(max_examples=500)
+@given(st.text(st.characters(max_codepoint=0x7F)))
+def test_ascii_text_normalises_as_it_does_the_long_way(s):
+    assert normalise(s) == normalise_the_long_way(s)
 
 
 @settings(max_examples=500)

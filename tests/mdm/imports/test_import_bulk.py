@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from mdm.importing import ImportFileError
+from mdm.mapping_presets import payload_mapper
 from mdm.models import ImportJob, SourceRecord, SourceSystem
 from mdm.services import imports
 from mdm.services.imports import (
@@ -18,6 +19,7 @@ from mdm.services.imports import (
 )
 from mdm.services.source_records import (
     _filled_values,
+    _mapped,
     payload_parse,
     source_record_upsert,
     source_record_upsert_many,
@@ -201,15 +203,10 @@ def test_a_fill_pool_gives_the_rows_the_single_process_path_gives(
     assert counts(run(csv(lines))) == (900, 0, 0, 0)
     assert maps  # the rows went through the pool
     system = SourceSystem.objects.get(code="legacy")
-    job = ImportJob.objects.get()
+    mapper = payload_mapper(_rules(ImportJob.objects.get()) or system.mapping_rules)
     for record in SourceRecord.objects.all():
-        data, raw = payload_parse(record.raw_payload)
-        expected = _filled_values(
-            rules=_rules(job) or system.mapping_rules,
-            data=data,
-            raw=raw,
-            fingerprint=record.fingerprint,
-        )
+        data, _ = payload_parse(record.raw_payload)
+        expected = _filled_values(_mapped(mapper, data))
         assert record.attributes == expected["attributes"]
         assert record.standardised == expected["standardised"]
         assert record.uscc_valid == expected["uscc_valid"]
