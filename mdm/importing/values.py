@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Literal
 
@@ -220,14 +220,18 @@ def _identifier_text(value: object) -> str | None:
 def _expand_scientific(text: str, match: re.Match[str]) -> str:
     """Expand "1.3800138000E+10" exactly; refuse "1.38E+10", whose digits are lost."""
     decimals = len(match.group(2) or "")
-    number = Decimal(text)
-    if number != number.to_integral_value():
-        raise ValueError(f"{text!r} is not a whole number")
     if int(match.group(3)) > decimals:
         raise ValueError(
             f"{text!r} was saved in scientific notation and its last digits are "
             "lost; format the column as text in Excel and export again"
         )
+    try:
+        number = Decimal(text)
+        whole = number == number.to_integral_value()
+    except InvalidOperation:  # an exponent beyond what a Decimal can round
+        whole = False
+    if not whole:
+        raise ValueError(f"{text!r} is not a whole number")
     return str(int(number))
 
 

@@ -189,3 +189,13 @@ def test_a_date_column_reads_each_value_of_its_own_type() -> None:
     assert isinstance(clean(True), CellError)
     assert clean(1.0) == date(1900, 1, 1)
     assert clean("2021/3/5") == clean("2021/3/5") == date(2021, 3, 5)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["3.5e+10138001380000000000", "3e-10138001380000000000", "1.38E+10", "1.5e-3"],
+)
+def test_identifiers_in_scientific_notation_are_a_cell_error_not_a_crash(raw):
+    for field in ("uscc", "source_id"):
+        error = clean_cell(raw, field, column="C")
+        assert isinstance(error, CellError) and error.code == f"bad_{field}"
