@@ -68,6 +68,17 @@ class RecordIndex:
     def __len__(self) -> int:
         return sum(s.alive_count for s in self._segments) + len(self._overlay)
 
+    def __getstate__(self) -> dict:
+        # pickled without its lock and its cache of recent one-record tables
+        state = dict(self.__dict__)
+        del state["_recent_lock"]
+        state["_recent"] = {}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._recent_lock = threading.Lock()
+
     def add_table(self, table: Table) -> None:
         """Index every row of a prepared table (bulk load, kept as arrays).
 

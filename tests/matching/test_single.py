@@ -1,6 +1,8 @@
 """The single-record index: bulk segments, the live overlay, tombstones, and
 the small table of a query and its candidates."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -141,3 +143,19 @@ def test_a_value_pandas_compares_its_own_way_is_refused_by_the_array_path(corpus
     column.put(0, "华盛科技")
     with pytest.raises(NotPlainText):
         column.put(0, "华盛\x00科技")
+
+
+def test_a_pickled_index_answers_as_the_original(corpus):
+    config, records = corpus
+    index = RecordIndex(config, records[:300])
+    for record in records[300:]:
+        index.add(record)
+    index.remove(records[0].id)
+    queries = [Record(f"q{r.id}", "api", dict(r.fields)) for r in records[::9]]
+    copy = pickle.loads(pickle.dumps(index))
+    assert len(copy) == len(index)
+    assert _explained(copy, queries) == _explained(index, queries)
+    twin = Record("twin", "api", dict(records[1].fields))
+    copy.add(twin)  # its lock and cache work again
+    assert len(copy) == len(index) + 1
+    assert "twin" in [c.id for c in match_one(records[1], copy, top=50)]

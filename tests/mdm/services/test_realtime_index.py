@@ -122,3 +122,49 @@ def test_an_unsaved_record_can_be_matched():
     outcome = realtime_matching.source_record_match(probe)
     assert outcome.decision == outcome.AUTO_MERGE
     assert outcome.best.record.pk == existing.pk and outcome.best.golden == golden
+
+
+def _probe(index, record) -> list[str]:
+    found = matching.match_one(
+        realtime_matching.source_record_as_matching_record(record),
+        index,
+        top=10,
+    )
+    return [c.id for c in found]
+
+
+def test_a_restart_reads_the_index_from_its_snapshot_and_catches_up(settings, tmp_path):
+    settings.REALTIME_INDEX_SNAPSHOT = str(tmp_path / "index.pickle")
+    kept = make_source_record(FName="北京华盛科技有限公司", FTel="010-65521234")
+    gone = make_source_record(FName="上海明远贸易有限公司", FTel="021-62345678")
+    built = realtime_matching.realtime_index_warm()
+    assert built is not None and not built.from_snapshot
+    snapshot = tmp_path / "index.pickle"
+    assert snapshot.stat().st_mode & 0o777 == 0o600
+
+    realtime_matching.realtime_index_reset()  # as a new process
+    source_record_mark_deleted(system=gone.source_system, source_id=gone.source_id)
+    later = make_source_record(FName="北京华盛科技有限公司", FTel="010-65521234")
+    read = realtime_matching.realtime_index_warm()
+    assert read is not None and read.from_snapshot
+    index = realtime_matching._holder.index
+    assert str(later.pk) in _probe(index, kept)  # written after the snapshot
+    assert str(gone.pk) not in _probe(index, gone)  # deleted after it
+
+
+def test_a_snapshot_of_other_code_or_an_unreadable_one_is_built_anew(
+    settings, tmp_path, monkeypatch
+):
+    from mdm.services import realtime_snapshot
+
+    settings.REALTIME_INDEX_SNAPSHOT = str(tmp_path / "index.pickle")
+    make_source_record(FName="北京华盛科技有限公司")
+    realtime_matching.realtime_index_warm()
+    realtime_matching.realtime_index_reset()
+    monkeypatch.setattr(realtime_snapshot, "_code_version", lambda: "other code")
+    assert not realtime_matching.realtime_index_warm().from_snapshot
+    realtime_matching.realtime_index_reset()
+    (tmp_path / "index.pickle").write_bytes(b"not a pickle")
+    assert not realtime_matching.realtime_index_warm().from_snapshot
+    realtime_matching.realtime_index_reset()
+    assert realtime_matching.realtime_index_warm().from_snapshot  # rewritten
