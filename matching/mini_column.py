@@ -1,12 +1,12 @@
 """One column of the small table `RecordIndex.mini_table` scores, built from
-array operations when every candidate lives in one segment.
+array operations for the candidates of one segment.
 
-Row 0 is the query, then the candidates. The segment's codes of the
+Row 0 is the query, then the candidates. The segment's codes of its
 candidates are taken as they are (`np.unique`: its values are distinct
 already), its values read by code, and only the query's value and those of
-candidates from the overlay (a few) are matched against them in Python. The
-segment's code of each value is kept, so its term frequency there is read
-by code, not looked up.
+the other candidates (the overlay's, a catch-up segment's: a few) are
+matched against them in Python. The segment's code of each value is kept,
+so its term frequency there is read by code, not looked up.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class MiniColumn:
     """Codes and distinct values of one small-table column.
 
     Args:
-        store: the segment every indexed candidate comes from.
+        store: the segment most candidates come from.
         column: its column (None when the segment lacks it).
         multi: whether the column is multi-valued.
         positions: rows of the small table holding the segment's candidates.

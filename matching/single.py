@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import partial
 
@@ -231,9 +232,8 @@ class RecordIndex:
             rows: indexed rows to append.
         """
         where = [self._locate(row) for row in rows]
-        stores = {id(store): store for store, _ in where if store is not None}
         columns = None
-        if len(stores) == 1:
+        if any(store is not None for store, _ in where):
             try:
                 columns = self._columns_from_store(query, where)
             except NotPlainText:
@@ -249,12 +249,15 @@ class RecordIndex:
     def _columns_from_store(
         self, query: Table, where: list[tuple[Segment | None, int]]
     ) -> dict[str, Column]:
-        # every indexed candidate in one segment: array operations
-        # (see matching.mini_column); the overlay's few one by one
-        store = next(s for s, _ in where if s is not None)
-        positions = [p for p, (s, _) in enumerate(where, 1) if s is not None]
-        rows = np.array([r for s, r in where if s is not None], dtype=np.int64)
-        overlay = [(p, r) for p, (s, r) in enumerate(where, 1) if s is None]
+        # the candidates of the segment holding most of them (after a build,
+        # all but the overlay's): array operations (see matching.mini_column);
+        # the others (the overlay's, a catch-up segment's) one by one
+        held = Counter(id(s) for s, _ in where if s is not None)
+        most = max(held, key=held.get)
+        store = next(s for s, _ in where if s is not None and id(s) == most)
+        positions = [p for p, (s, _) in enumerate(where, 1) if s is store]
+        rows = np.array([r for s, r in where if s is store], dtype=np.int64)
+        others = [(p, s, r) for p, (s, r) in enumerate(where, 1) if s is not store]
         columns = {}
         for name, qcol in query.columns.items():
             column = MiniColumn(
@@ -266,8 +269,9 @@ class RecordIndex:
                 len(where) + 1,
             )
             column.put(0, row_values(qcol)[0])
-            for position, row in overlay:
-                column.put(position, self._overlay.value(name, row))
+            for position, other, row in others:
+                source = self._overlay if other is None else other
+                column.put(position, source.value(name, row))
             codes, values = column.codes(), column.values()
             columns[name] = self._with_counts(
                 name, codes, values, column.counts_in_store, store
