@@ -65,6 +65,9 @@ BUILD_CHUNK = 250_000
 # More changed records than this at once (a worker catching up after a bulk
 # import) are standardised together and indexed as one segment.
 BULK_CATCH_UP = 500
+# A snapshot read back is written anew when its start-up caught up with
+# more records than this (see realtime_index_warm).
+SNAPSHOT_REFRESH_CHANGES = 10_000
 _FETCH = 10_000
 
 
@@ -132,6 +135,7 @@ class _IndexHolder:
         self.watermark = 0
         self.pending: dict[int, float] = {}
         self.last_build: IndexBuild | None = None
+        self.last_catch_up = 0  # records the last catch-up re-indexed
 
     def reset(self) -> None:
         with self.lock:
@@ -178,13 +182,24 @@ def _match_run_changed(**kwargs: Any) -> None:
 def realtime_index_warm() -> IndexBuild | None:
     """Build (or bring up to date) this process's index now, so the first
     request does not wait for it. Returns the build's figures, None if the
-    index was already built."""
+    index was already built.
+
+    An index read from its snapshot that then caught up with more than
+    SNAPSHOT_REFRESH_CHANGES records is written back, so that start-ups do
+    not catch up with ever more changes."""
     _config_cache.clear()
     config = _config_current()
     before = _holder.last_build
     _synced_index(config)
     build = _holder.last_build
-    return build if build is not before else None
+    if build is before:
+        return None
+    if build.from_snapshot and _holder.last_catch_up > SNAPSHOT_REFRESH_CHANGES:
+        with _holder.lock:
+            # complete up to the first history id still awaited (a gap)
+            complete = min(_holder.pending, default=_holder.watermark + 1) - 1
+            snapshot_write(_holder.index, complete, config)
+    return build
 
 
 def _synced_index(
@@ -312,6 +327,7 @@ def _catch_up(index: matching.RecordIndex, known: SourceRecord | None = None) ->
     expired = now - SYNC_MARGIN.total_seconds()
     _holder.pending = {k: at for k, at in _holder.pending.items() if at >= expired}
     _holder.watermark = top
+    _holder.last_catch_up = len(changed)
     if changed:
         _reindex(index, changed, known)
 

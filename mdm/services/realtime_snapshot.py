@@ -7,7 +7,8 @@ each build writes the index there with its history watermark, and the next
 build in any process on the machine reads it instead, when it was made for
 the same match model and the same matching code, and then catches up with
 the changes since its watermark as the index always does
-(`realtime_matching._catch_up`).
+(`realtime_matching._catch_up`); a start-up that caught up with many
+changes writes it anew (`realtime_matching.realtime_index_warm`).
 
 The file is a pickle: only a file this app wrote may be read, so it lives
 where the app alone can write (created 0600, replaced atomically). A file

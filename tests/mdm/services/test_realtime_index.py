@@ -168,3 +168,23 @@ def test_a_snapshot_of_other_code_or_an_unreadable_one_is_built_anew(
     assert not realtime_matching.realtime_index_warm().from_snapshot
     realtime_matching.realtime_index_reset()
     assert realtime_matching.realtime_index_warm().from_snapshot  # rewritten
+
+
+def test_a_snapshot_that_caught_up_with_many_changes_is_written_anew(
+    settings, tmp_path, monkeypatch
+):
+    settings.REALTIME_INDEX_SNAPSHOT = str(tmp_path / "index.pickle")
+    monkeypatch.setattr(realtime_matching, "SNAPSHOT_REFRESH_CHANGES", 2)
+    for name in ("北京华盛科技有限公司", "上海明远贸易有限公司"):
+        make_source_record(FName=name)
+    realtime_matching.realtime_index_warm()  # builds; its watermark: none settled
+    first = (tmp_path / "index.pickle").stat().st_mtime_ns
+    realtime_matching.realtime_index_reset()
+    make_source_record(FName="深圳前海微众银行股份有限公司")
+    assert realtime_matching.realtime_index_warm().from_snapshot
+    assert realtime_matching._holder.last_catch_up >= 3  # the build's watermark: 0
+    assert (tmp_path / "index.pickle").stat().st_mtime_ns != first
+    realtime_matching.realtime_index_reset()
+    assert realtime_matching.realtime_index_warm().from_snapshot
+    index = realtime_matching._holder.index
+    assert len(index) == SourceRecord.objects.filter(is_active=True).count()
