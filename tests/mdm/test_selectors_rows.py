@@ -80,6 +80,19 @@ def test_an_unknown_or_other_systems_key_reads_as_none():
     assert link_by_source_key(record.source_system.code, "nope") is None
 
 
+def _candidate_view(link) -> tuple:
+    # what the real-time match reads of a candidate's link
+    return (
+        link.source_record_id,
+        link.source_record.key,
+        link.source_record.uscc,
+        link.source_record.uscc_valid,
+        link.golden.golden_id,
+        link.golden.status,
+        link.golden.version,
+    )
+
+
 def test_candidate_links_read_their_keys_tax_ids_and_golden_records_at_once():
     first = make_golden(FTaxRegisterCode="91110108MA01KPGK0L")
     second = make_golden()
@@ -92,34 +105,12 @@ def test_candidate_links_read_their_keys_tax_ids_and_golden_records_at_once():
     ids = [r.pk for r in records.values()] + [10**9]
     with CaptureQueriesContext(connection) as queries:
         brief = links_of_active_records(ids, whole_golden=False)
-        seen = sorted(
-            (
-                x.source_record_id,
-                x.source_record.key,
-                x.source_record.uscc,
-                x.source_record.uscc_valid,
-                x.golden.golden_id,
-                x.golden.status,
-                x.golden.version,
-            )
-            for x in brief
-        )
+        seen = sorted(_candidate_view(x) for x in brief)
     assert len(queries) == 1, [q["sql"] for q in queries]
     orm = CrossReference.objects.select_related(
         "golden", "source_record__source_system"
     ).filter(source_record_id__in=ids, source_record__is_active=True)
-    assert seen == sorted(
-        (
-            x.source_record_id,
-            x.source_record.key,
-            x.source_record.uscc,
-            x.source_record.uscc_valid,
-            x.golden.golden_id,
-            x.golden.status,
-            x.golden.version,
-        )
-        for x in orm
-    )
+    assert seen == sorted(_candidate_view(x) for x in orm)
     assert len(seen) == 2 and seen[0][2] == "91110108MA01KPGK0L"
     whole = links_of_active_records(ids, whole_golden=True)
     names = [f.attname for f in GoldenRecord._meta.concrete_fields]
