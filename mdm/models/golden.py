@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
-from mdm.history import history_user
+from mdm.history import HistoricalRecords, history_user
 
 
 class GoldenIdAllocation(models.Model):

@@ -12,9 +12,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
-from mdm.history import history_user
+from mdm.history import HistoricalRecords, history_user
 from mdm.importing.headers import SYNONYMS, header_key
 from mdm.models.imports import ImportJob
 

@@ -6,9 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
-from mdm.history import history_user
+from mdm.history import HistoricalRecords, history_user
 
 
 class ReviewTask(models.Model):

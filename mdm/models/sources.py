@@ -7,9 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
-from mdm.history import history_user
+from mdm.history import HistoricalRecords, history_user
 from mdm.mapping_presets import PRESETS, mapping_errors
 
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
-from mdm.history import history_user
+from mdm.history import HistoricalRecords, history_user
 from mdm.id_card import ATTRIBUTES
 from mdm.survivorship_rules import RULES
 
