@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import math
 import os
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -86,11 +89,17 @@ def main() -> None:
                 print("   ", statement["sql"][:160])
     rest = queries[1 : 1 + args.puts]
     profiler = cProfile.Profile() if args.profile else None
+    by_decision: dict[str, list[tuple[float, float]]] = defaultdict(list)
     cpu, wall = time.process_time(), time.perf_counter()
     if profiler:
         profiler.enable()
     for query in rest:
-        put(query)
+        put_cpu, put_wall = time.process_time(), time.perf_counter()
+        body = put(query).json()
+        decision = (body.get("match") or {}).get("decision", body["outcome"])
+        by_decision[decision].append(
+            (time.process_time() - put_cpu, time.perf_counter() - put_wall)
+        )
     if profiler:
         profiler.disable()
         profiler.dump_stats(args.profile)
@@ -100,6 +109,17 @@ def main() -> None:
         f"wall {1000 * wall / len(rest):.1f} ms per PUT"
         + (" (profiled)" if profiler else "")
     )
+    for decision, times in sorted(by_decision.items()):
+        cpus = sorted(1000 * c for c, _ in times)
+        walls = sorted(1000 * w for _, w in times)
+        print(
+            f"  {decision}: {len(times)} PUTs, CPU median {median(cpus):.1f} ms, "
+            f"wall median {median(walls):.1f} / p95 {_p95(walls):.1f} ms"
+        )
+
+
+def _p95(values: list[float]) -> float:
+    return values[min(len(values) - 1, math.ceil(0.95 * len(values)) - 1)]
 
 
 if __name__ == "__main__":
