@@ -84,7 +84,7 @@ def make_stewards(tag: str, count: int) -> list[int]:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from mdm.selectors import STEWARDS_GROUP
+    from mdm.selectors.roles import STEWARDS_GROUP
 
     group, _ = Group.objects.get_or_create(name=STEWARDS_GROUP)
     ids = []
@@ -433,7 +433,7 @@ def worker_process(
 def feeder_loop(tag, clusters, args, deadline, stats) -> None:
     from django.db import connection
 
-    from mdm.selectors import not_a_match_pairs
+    from mdm.selectors.decisions import not_a_match_pairs
 
     rng = random.Random(args.seed)
     try:

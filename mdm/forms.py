@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from mdm.id_card import SCALAR_ATTRIBUTES
 from mdm.importing.headers import SYNONYMS
 from mdm.models import ImportJob, ImportProfile, ReviewTask, SourceSystem
-from mdm.selectors import SCORE_BANDS, QueueFilters, steward_list
+from mdm.selectors.review_queue import SCORE_BANDS, QueueFilters
+from mdm.selectors.roles import steward_list
 from mdm.services.import_profiles import AUTO, ImportOptions
 from mdm.services.steward_queue import KEEP_SIDES, BulkItem
 

@@ -16,8 +16,8 @@ from mdm.api.serializers import (
     golden_record_data,
     masked,
 )
-from mdm.selectors import golden_record_timeline
-from mdm.selectors_api import golden_change_list
+from mdm.selectors.api import golden_change_list
+from mdm.selectors.timeline import golden_record_timeline
 
 _CHANGE = {"+": "created", "~": "changed", "-": "deleted"}
 

@@ -10,7 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from mdm.selectors_api import LookupKeyError
+from mdm.selectors.api import LookupKeyError
 from mdm.services.audit import audit_request_denied
 from mdm.services.errors import ConflictError, DomainError
 

@@ -19,8 +19,7 @@ from mdm.api.serializers import (
     redirect_of,
 )
 from mdm.models import CrossReference, GoldenRecord
-from mdm.selectors import golden_record_members
-from mdm.selectors_api import (
+from mdm.selectors.api import (
     GoldenAnswer,
     LookupKey,
     golden_record_get,
@@ -29,6 +28,7 @@ from mdm.selectors_api import (
     golden_record_lookup_many,
     uscc_clean,
 )
+from mdm.selectors.golden_records import golden_record_members
 
 ERRORS = {
     400: OpenApiResponse(ErrorOutputSerializer, description="Malformed key"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from mdm.api.authentication import ClientPrincipal
-from mdm.selectors import user_role
+from mdm.selectors.roles import user_role
 
 
 def request_client(request):

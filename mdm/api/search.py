@@ -17,7 +17,7 @@ from mdm.api.serializers import (
     golden_record_data,
 )
 from mdm.models import SourceSystem
-from mdm.selectors_api import candidate_record_match, golden_record_search_ranked
+from mdm.selectors.api import candidate_record_match, golden_record_search_ranked
 
 BAD_INPUT = OpenApiResponse(ErrorOutputSerializer, description="Bad parameters")
 

@@ -1,5 +1,5 @@
 """B-tree indexes on the Latin name keys for the search's brand-prefix pass
-(`mdm.selectors_names`), on PostgreSQL: `LIKE 'brand%'` reads a few hundred
+(`mdm.selectors.names`), on PostgreSQL: `LIKE 'brand%'` reads a few hundred
 index entries where the brand's trigrams read tens of thousands.
 
 Not atomic: built CONCURRENTLY, so a large source-record table stays

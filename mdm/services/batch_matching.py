@@ -17,7 +17,7 @@ from django.utils import timezone
 import matching
 from mdm.matching_adapter import source_record_as_matching_record
 from mdm.models import CrossReference, GoldenRecord, MatchRun, SourceRecord
-from mdm.selectors import not_a_match_pairs
+from mdm.selectors.decisions import not_a_match_pairs
 from mdm.services.golden_records import (
     golden_record_create,
     golden_record_link,

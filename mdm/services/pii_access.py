@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 
 from mdm.models import AuditEvent
-from mdm.selectors import user_role
+from mdm.selectors.roles import user_role
 from mdm.services.audit import audit_record
 
 

@@ -49,8 +49,8 @@ from mdm.models import (
     SourceRecord,
     SourceSystem,
 )
-from mdm.selectors import not_a_match_partners
-from mdm.selectors_rows import links_of_active_records
+from mdm.selectors.decisions import not_a_match_partners
+from mdm.selectors.rows import links_of_active_records
 from mdm.services.match_models import match_config_current
 from mdm.services.realtime_snapshot import snapshot_read, snapshot_write
 

@@ -20,8 +20,9 @@ Rules (what the split page states to the steward, and what the tests hold):
   byte for byte. The undo is recorded as a merge (details["undo_of"]), which
   `golden_record_unmerge` can in turn undo, bringing the split back exactly.
 - While a split stands, members of different groups count as "not a match"
-  for batch and real-time matching (`mdm.selectors.not_a_match_pairs`), so
-  re-matching does not put them together again.
+  for batch and real-time matching
+  (`mdm.selectors.decisions.not_a_match_pairs`), so re-matching does not put
+  them together again.
 - Every golden record involved gets a golden.split outbox event in the same
   transaction; the undo writes one golden.merged event for the restored record.
 """
@@ -46,7 +47,7 @@ from mdm.models import (
     StewardDecision,
 )
 from mdm.models.audit import AuditEvent
-from mdm.selectors import user_role
+from mdm.selectors.roles import user_role
 from mdm.services import audit
 from mdm.services.errors import DomainError
 from mdm.services.golden_records import (

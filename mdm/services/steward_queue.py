@@ -20,11 +20,8 @@ from simple_history.utils import bulk_update_with_history
 
 from mdm.models import CrossReference, GoldenRecord, ReviewTask, StewardDecision
 from mdm.models.audit import AuditEvent
-from mdm.selectors import (
-    review_task_default_keep,
-    review_task_sides,
-    user_role,
-)
+from mdm.selectors.review_queue import review_task_default_keep, review_task_sides
+from mdm.selectors.roles import user_role
 from mdm.services import audit
 from mdm.services.decisions import decision_record_not_a_match
 from mdm.services.errors import ConflictError, DomainError

@@ -27,7 +27,8 @@ from mdm.models import (
     StewardDecision,
 )
 from mdm.models.audit import AuditEvent
-from mdm.selectors import decision_unmerged_by, user_role
+from mdm.selectors.decisions import decision_unmerged_by
+from mdm.selectors.roles import user_role
 from mdm.services import audit
 from mdm.services.errors import DomainError
 from mdm.services.golden_records import (

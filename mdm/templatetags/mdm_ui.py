@@ -8,7 +8,7 @@ from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from mdm.masking import mask_text
-from mdm.selectors import Role, user_role
+from mdm.selectors.roles import Role, user_role
 
 register = template.Library()
 

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from mdm.selectors import master_data_overview
+from mdm.selectors.dashboard import master_data_overview
 from mdm.views.access import reader_required
 
 

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from mdm.selectors import user_role
+from mdm.selectors.roles import user_role
 from mdm.services.audit import audit_request_denied
 from mdm.services.errors import ConflictError, DomainError
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from mdm.selectors import dashboard_stats
+from mdm.selectors.dashboard import dashboard_stats
 from mdm.views.access import reader_required
 from mdm.views.charts import Series, rate_bars, share_bar, stacked_columns
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from mdm.models import Delivery, DeliveryTarget
-from mdm.selectors_deliveries import delivery_list, delivery_target_health
+from mdm.selectors.deliveries import delivery_list, delivery_target_health
 from mdm.services.deliveries import delivery_replay
 from mdm.views.access import steward_required
 

@@ -22,14 +22,14 @@ from mdm.forms import (
 )
 from mdm.golden_ids import InvalidGoldenId
 from mdm.models import GoldenRecord, SourceRecord, StewardDecision
-from mdm.selectors import (
+from mdm.selectors.golden_records import (
     GoldenResolution,
     golden_record_members,
     golden_record_resolve,
-    golden_record_timeline,
     source_record_get,
-    user_role,
 )
+from mdm.selectors.roles import user_role
+from mdm.selectors.timeline import golden_record_timeline
 from mdm.services.golden_records import golden_record_pin_clear, golden_record_pin_set
 from mdm.services.pii_access import personal_data_shown
 from mdm.services.split import (

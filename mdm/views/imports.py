@@ -23,7 +23,7 @@ from mdm.forms import (
 )
 from mdm.importing import ImportFileError
 from mdm.models import ImportJob, ImportProfile, ImportProfileUse, SourceSystem
-from mdm.selectors import user_role
+from mdm.selectors.roles import user_role
 from mdm.services.errors import DomainError
 from mdm.services.import_profiles import (
     ImportProfileError,

@@ -30,7 +30,7 @@ from mdm.forms import (
 )
 from mdm.id_card import SCALAR_ATTRIBUTES
 from mdm.models import ReviewTask
-from mdm.selectors import (
+from mdm.selectors.review_queue import (
     QueueFilters,
     TaskSide,
     review_queue_counts,
@@ -41,8 +41,8 @@ from mdm.selectors import (
     review_task_merge_candidates,
     review_task_neighbours,
     review_task_sides,
-    user_role,
 )
+from mdm.selectors.roles import user_role
 from mdm.services.golden_records import golden_record_merge_preview
 from mdm.services.pii_access import personal_data_shown
 from mdm.services.steward_queue import (

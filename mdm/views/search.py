@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from mdm.forms import SearchForm
-from mdm.selectors import golden_record_search
+from mdm.selectors.search import golden_record_search
 from mdm.services.pii_access import personal_data_shown
 from mdm.views.access import reader_required
 from mdm.views.display import attribute_text, shown

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mdm.masking import mask_json
 from mdm.models import SyncConflict
-from mdm.selectors import user_role
-from mdm.selectors_sync_conflicts import sync_conflict_list
+from mdm.selectors.roles import user_role
+from mdm.selectors.sync_conflicts import sync_conflict_list
 from mdm.services.sync_conflicts import (
     OURS,
     THEIRS,

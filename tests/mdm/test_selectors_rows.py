@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from mdm.models import CrossReference, GoldenRecord, SourceRecord
-from mdm.selectors_rows import (
+from mdm.selectors.rows import (
     golden_record_by_golden_id,
     link_by_source_key,
     links_of_active_records,

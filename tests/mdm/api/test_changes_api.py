@@ -1,6 +1,6 @@
 import pytest
 
-from mdm import selectors_api
+from mdm.selectors import api as selectors_api
 from mdm.services.golden_records import golden_record_merge
 from tests.builders import make_golden, make_user
 

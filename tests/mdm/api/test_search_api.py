@@ -1,7 +1,7 @@
 import pytest
 
 from mdm.models import GoldenRecord, OutboxEvent, SourceRecord
-from mdm.selectors_names import _name_candidates_prefix, on_postgres
+from mdm.selectors.names import _name_candidates_prefix, on_postgres
 from tests.builders import make_golden
 
 pytestmark = pytest.mark.django_db

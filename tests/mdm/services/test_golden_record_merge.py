@@ -2,7 +2,7 @@ import pytest
 
 from mdm.golden_ids import InvalidGoldenId
 from mdm.models import CrossReference, GoldenIdAllocation, GoldenRecord, StewardDecision
-from mdm.selectors import golden_record_resolve
+from mdm.selectors.golden_records import golden_record_resolve
 from mdm.services.errors import MergeError
 from mdm.services.golden_records import golden_record_create, golden_record_merge
 from tests.builders import make_golden, make_source_record, make_user

@@ -10,7 +10,7 @@ from mdm.models import (
     OutboxEvent,
     StewardDecision,
 )
-from mdm.selectors import golden_record_resolve
+from mdm.selectors.golden_records import golden_record_resolve
 from mdm.services.errors import ConflictError
 from mdm.services.golden_records import (
     SNAPSHOT_FIELDS,

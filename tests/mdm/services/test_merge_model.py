@@ -29,7 +29,7 @@ from hypothesis.stateful import (
 
 from mdm.id_card import ATTRIBUTES
 from mdm.models import CrossReference, GoldenRecord, SourceRecord, StewardDecision
-from mdm.selectors import golden_record_resolve
+from mdm.selectors.golden_records import golden_record_resolve
 from mdm.services.errors import DomainError
 from mdm.services.golden_records import golden_record_create, golden_record_merge
 from mdm.services.split import golden_record_split, golden_record_split_undo

@@ -1,6 +1,6 @@
 import pytest
 
-from mdm.selectors import not_a_match_pairs
+from mdm.selectors.decisions import not_a_match_pairs
 from mdm.services.decisions import decision_record_not_a_match
 from mdm.services.errors import DomainError
 from tests.builders import make_source_record, make_user

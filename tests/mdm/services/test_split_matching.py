@@ -4,7 +4,7 @@ one does not."""
 import pytest
 
 from mdm.models import GoldenRecord, ReviewTask
-from mdm.selectors import not_a_match_pairs, not_a_match_partners
+from mdm.selectors.decisions import not_a_match_pairs, not_a_match_partners
 from mdm.services import batch_matching
 from mdm.services.batch_matching import matching_run_batch
 from mdm.services.split import golden_record_split, golden_record_split_undo

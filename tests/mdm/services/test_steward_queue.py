@@ -2,7 +2,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from mdm.models import CrossReference, GoldenRecord, ReviewTask, StewardDecision
-from mdm.selectors import not_a_match_pairs, review_task_sides
+from mdm.selectors.decisions import not_a_match_pairs
+from mdm.selectors.review_queue import review_task_sides
 from mdm.services.errors import DomainError
 from mdm.services.golden_records import (
     ConflictError,

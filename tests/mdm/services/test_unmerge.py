@@ -3,7 +3,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import translation
 
 from mdm.models import CrossReference, GoldenRecord, StewardDecision
-from mdm.selectors import golden_record_resolve
+from mdm.selectors.golden_records import golden_record_resolve
 from mdm.services.decisions import decision_record_not_a_match
 from mdm.services.golden_records import (
     SNAPSHOT_FIELDS,

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from mdm.selectors import StewardTaskActions, dashboard_stats
+from mdm.selectors.dashboard import StewardTaskActions, dashboard_stats
 from mdm.services.steward_queue import (
     review_task_claim,
     review_task_defer,

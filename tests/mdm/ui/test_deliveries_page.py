@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mdm.models import Delivery, DeliveryAttempt, DeliveryTarget
-from mdm.selectors_deliveries import delivery_target_health
+from mdm.selectors.deliveries import delivery_target_health
 from tests.builders import make_golden
 from tests.mdm.ui.delivery_builders import make_dead_delivery, make_file_target
 from tests.mdm.ui.helpers import make_steward, make_viewer

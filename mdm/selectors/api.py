@@ -25,9 +25,9 @@ from matching import standardise
 from mdm.golden_ids import InvalidGoldenId, golden_id_clean
 from mdm.matching_adapter import attributes_standardise
 from mdm.models import CrossReference, GoldenRecord, SourceRecord, SourceSystem
-from mdm.selectors import MAX_MERGE_CHAIN
-from mdm.selectors_names import linked_records, name_candidates, on_postgres
-from mdm.selectors_rows import golden_record_by_golden_id, link_by_source_key
+from mdm.selectors.golden_records import MAX_MERGE_CHAIN
+from mdm.selectors.names import linked_records, name_candidates, on_postgres
+from mdm.selectors.rows import golden_record_by_golden_id, link_by_source_key
 from mdm.services.realtime_matching import MatchOutcome, source_record_match
 
 MAX_BATCH_KEYS = 1000
