@@ -37,12 +37,12 @@ import json
 import os
 import platform
 import random
-import signal
-import socket
-import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+from gunicorn_server import GunicornServer
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -97,16 +97,8 @@ def issue_token() -> str:
     return api_token_issue(client=client).secret
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(
-    database_url: str, workers: int, port: int, redis_url: str
-) -> subprocess.Popen:
-    env = {
+def server_env(database_url: str, redis_url: str) -> dict[str, str]:
+    return {
         **os.environ,
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "api_bench_settings",
@@ -115,26 +107,12 @@ def start_server(
         "DEBUG": "false",
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
-        "WEB_CONCURRENCY": str(workers),
         "REALTIME_INDEX_WARM": "false",
         "LOG_LEVEL": "WARNING",
         "API_RATE_LOOKUP": "1000000/s",
         "API_RATE_SEARCH": "1000000/s",
         "REDIS_URL": redis_url,
     }
-    return subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "-c",
-            str(ROOT / "deploy/gunicorn.conf.py"),
-            "-b",
-            f"127.0.0.1:{port}",
-            "mdm.wsgi",
-        ],
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-    )
 
 
 async def run_phase(
@@ -242,21 +220,6 @@ async def run_all(args, base: str, token: str, keys: dict) -> dict:
     return results
 
 
-def wait_listening(base: str, server: subprocess.Popen, timeout: float = 120) -> None:
-    import httpx
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if server.poll() is not None:
-            raise SystemExit("gunicorn exited")
-        try:
-            httpx.get(base + "/bench/bare", timeout=2)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    raise SystemExit("gunicorn did not answer")
-
-
 def main() -> None:
     import logging
 
@@ -288,16 +251,16 @@ def main() -> None:
     from django.db import connections
 
     connections.close_all()
-    port = free_port()
-    server = start_server(args.database_url, args.workers, port, args.redis_url)
-    base = f"http://127.0.0.1:{port}"
+    log = Path(tempfile.mkstemp(prefix="gr-bench-gunicorn-", suffix=".log")[1])
+    print(f"gunicorn log: {log}", file=sys.stderr, flush=True)
+    server = GunicornServer.start(
+        server_env(args.database_url, args.redis_url), workers=args.workers, log=log
+    )
     try:
-        wait_listening(base, server)
-        results = asyncio.run(run_all(args, base, token, keys))
+        server.wait_answering("/bench/bare", timeout=120)
+        results = asyncio.run(run_all(args, server.url, token, keys))
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=60)
+        server.stop()
     baseline = (results["bare_1"]["throughput"] + results["bare_2"]["throughput"]) / 2
     summary = {
         "golden_records": keys["goldens"],

@@ -47,8 +47,6 @@ import multiprocessing
 import os
 import random
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -56,6 +54,8 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+from gunicorn_server import GunicornServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -75,7 +75,7 @@ class ThrowawayPostgres:
             raise SystemExit("no PostgreSQL server found; pass --database-url")
         self.bin = bins[-1].parent
         self.dir = Path(tempfile.mkdtemp(prefix="gr-bench-pg-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.as_postgres = os.geteuid() == 0
         if self.as_postgres:
             shutil.chown(self.dir, "postgres")
@@ -130,12 +130,6 @@ class ThrowawayPostgres:
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _server_env(database_url: str) -> dict[str, str]:
@@ -508,52 +502,13 @@ def issue_token() -> str:
     return api_token_issue(client=client).secret
 
 
-def start_server(args, database_url: str) -> tuple[subprocess.Popen, str, Path]:
-    port = _free_port()
-    log = Path(tempfile.mkstemp(prefix="gr-bench-gunicorn-", suffix=".log")[1])
+def start_server(args, database_url: str) -> GunicornServer:
     env = {
         **_server_env(database_url),
-        "WEB_CONCURRENCY": str(args.workers),
         "REALTIME_INDEX_WARM": "false" if args.cold else "true",
     }
-    server = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(ROOT / "deploy" / "gunicorn.conf.py"),
-            "-b",
-            f"127.0.0.1:{port}",
-            "mdm.wsgi",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    return server, f"http://127.0.0.1:{port}", log
-
-
-def wait_listening(url: str, server: subprocess.Popen, timeout: float) -> float:
-    """Seconds until the server answers HTTP (any status)."""
-    import requests
-
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        if server.poll() is not None:
-            raise SystemExit("gunicorn exited during start-up")
-        try:
-            requests.get(
-                url + "/api/v1/exports/cross-reference",
-                timeout=3600,
-                allow_redirects=False,
-            )
-            return time.perf_counter() - started
-        except requests.ConnectionError:
-            time.sleep(0.5)
-    raise SystemExit("gunicorn did not answer in time")
+    log = Path(tempfile.mkstemp(prefix="gr-bench-gunicorn-", suffix=".log")[1])
+    return GunicornServer.start(env, workers=args.workers, log=log)
 
 
 def worker_memory(server: subprocess.Popen) -> list[dict]:
@@ -766,20 +721,23 @@ def main() -> None:
             fh.writelines(json.dumps(q, ensure_ascii=False) + "\n" for q in queries)
             queries_path = fh.name
         started = time.perf_counter()
-        server, url, log = start_server(args, database_url)
+        server = start_server(args, database_url)
+        answers_after_s = server.wait_answering(
+            "/api/v1/exports/cross-reference", timeout=3600
+        )
         result["server"] = {
             "workers": args.workers,
             "warm_up": not args.cold,
-            "answers_after_s": round(wait_listening(url, server, 3600), 1),
+            "answers_after_s": round(answers_after_s, 1),
         }
-        cpu_before = workers_cpu_s(server)
+        cpu_before = workers_cpu_s(server.process)
         client = subprocess.run(
             [
                 PYTHON,
                 __file__,
                 "client",
                 "--url",
-                url,
+                server.url,
                 "--token",
                 token,
                 "--queries",
@@ -795,21 +753,20 @@ def main() -> None:
         )
         if client.returncode:
             raise SystemExit(
-                f"client failed:\n{client.stderr[-3000:]}\n{log.read_text()[-3000:]}"
+                f"client failed:\n{client.stderr[-3000:]}\n{server.log_tail()}"
             )
         result["client"] = json.loads(client.stdout.strip().splitlines()[-1])
         ingested = 1 + args.queries + sum(batch_sizes)
         result["server"]["worker_cpu_ms_per_record"] = round(
-            (workers_cpu_s(server) - cpu_before) * 1000 / ingested, 1
+            (workers_cpu_s(server.process) - cpu_before) * 1000 / ingested, 1
         )
-        result["server"]["memory"] = worker_memory(server)
-        result["server"]["index_log"] = warm_log(log)
+        result["server"]["memory"] = worker_memory(server.process)
+        result["server"]["index_log"] = warm_log(server.log)
         result["server"]["total_s"] = round(time.perf_counter() - started, 1)
         os.unlink(queries_path)
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(60)
+            server.stop()
         if pg is not None and not args.keep_server:
             pg.stop()
         elif pg is not None:

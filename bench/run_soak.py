@@ -62,14 +62,14 @@ import json
 import os
 import platform
 import random
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+
+from gunicorn_server import GunicornServer
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -168,7 +168,7 @@ def make_steward() -> int:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from mdm.selectors import STEWARDS_GROUP
+    from mdm.selectors.roles import STEWARDS_GROUP
 
     user, created = get_user_model().objects.get_or_create(username="soak-steward")
     if created:
@@ -181,53 +181,13 @@ def make_steward() -> int:
 # --- the server --------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(
     database_url: str, workers: int, log: Path, queue_timeout_ms: int | None
-):
-    port = free_port()
-    env = {
-        **server_env(database_url),
-        "WEB_CONCURRENCY": str(workers),
-        "REALTIME_INDEX_WARM": "false",
-    }
+) -> GunicornServer:
+    env = {**server_env(database_url), "REALTIME_INDEX_WARM": "false"}
     if queue_timeout_ms is not None:
         env["REQUEST_QUEUE_TIMEOUT_MS"] = str(queue_timeout_ms)
-    server = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(ROOT / "deploy" / "gunicorn.conf.py"),
-            "-b",
-            f"127.0.0.1:{port}",
-            "mdm.wsgi",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    import httpx
-
-    deadline = time.time() + 600
-    while time.time() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited:\n{log.read_text()[-3000:]}")
-        try:
-            httpx.get(url + "/healthz", timeout=5)
-            return server, url
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    raise SystemExit("gunicorn did not answer")
+    return GunicornServer.start(env, workers=workers, log=log)
 
 
 def requests_shed(url: str) -> float | None:
@@ -691,19 +651,20 @@ def main() -> None:
     connections.close_all()
     print(f"prepared: {database}, {len(tasks)} merge tasks, in {work}", file=sys.stderr)
 
-    server, url = start_server(
+    server = start_server(
         args.database_url, args.workers, work / "gunicorn.log", args.queue_timeout_ms
     )
     procs = []
     restart = None
     try:
+        server.wait_answering("/healthz", timeout=600)
         # The workers' first requests (connections, lazy imports) come
         # during the warm-up, at the same rate; only what follows counts.
         warm_at = time.time() + 5
         start_at = warm_at + args.warm_up
         client = subprocess.Popen(
             [
-                PYTHON, __file__, "client", "--url", url,
+                PYTHON, __file__, "client", "--url", server.url,
                 "--keys", str(work / "keys.json"), "--tokens", ",".join(tokens),
                 "--rate", str(args.rate),
                 "--seconds", str(args.warm_up + args.seconds),
@@ -741,24 +702,25 @@ def main() -> None:
                 )  # fmt: skip
             )
         time.sleep(max(0.0, start_at - time.time()))
-        cpu_at_start, load_at_start = server_cpu_seconds(server.pid), os.getloadavg()
+        cpu_at_start, load_at_start = (
+            server_cpu_seconds(server.process.pid),
+            os.getloadavg(),
+        )
         if args.restart_db_at is not None:
             time.sleep(max(0.0, start_at + args.restart_db_at - time.time()))
             pg_log = args.pg_log or str(Path(args.pgdata).resolve().parent / "log")
             restart = pg_restart(args.pgdata, pg_log)
             print(f"restarted PostgreSQL: {restart}", file=sys.stderr)
         client.wait()
-        server_cpu = server_cpu_seconds(server.pid) - cpu_at_start
+        server_cpu = server_cpu_seconds(server.process.pid) - cpu_at_start
         for proc in procs:
             proc.wait()
-        shed = requests_shed(url) if args.queue_timeout_ms else None
+        shed = requests_shed(server.url) if args.queue_timeout_ms else None
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.terminate()
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=60)
+        server.stop()
     if client.returncode:
         raise SystemExit("the client failed")
     raw = drop_warm_up(json.loads((work / "client.json").read_text()), args.warm_up)

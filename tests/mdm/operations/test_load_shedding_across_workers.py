@@ -10,7 +10,6 @@ database); nothing here touches the test database.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,15 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.gunicorn_server import GunicornServer
+
 ROOT = Path(__file__).resolve().parents[3]
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +42,6 @@ def server(tmp_path_factory):
         SECURE_SSL_REDIRECT="false",
         ALLOWED_HOSTS="127.0.0.1",
         LOG_LEVEL="WARNING",
-        WEB_CONCURRENCY="2",
         REALTIME_INDEX_WARM="false",
         REQUEST_QUEUE_TIMEOUT_MS="1000",
     )
@@ -58,39 +52,12 @@ def server(tmp_path_factory):
         check=True,
         timeout=300,
     )
-    port = free_port()
-    log = work / "gunicorn.log"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(ROOT / "deploy" / "gunicorn.conf.py"),
-            "-b",
-            f"127.0.0.1:{port}",
-            "mdm.wsgi",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    server = GunicornServer.start(env, workers=2, log=work / "gunicorn.log")
     try:
-        deadline = time.time() + 120
-        while True:
-            assert proc.poll() is None, log.read_text()[-3000:]
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
-                break
-            except OSError:
-                assert time.time() < deadline, "gunicorn did not answer"
-                time.sleep(0.2)
-        yield port, log
+        server.wait_answering("/healthz", timeout=120)
+        yield server.port, server.log
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=60)
+        server.stop()
 
 
 def head(port: int, stamp: str, end: bytes = b"\r\n") -> bytes:
