@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -138,12 +138,7 @@ def golden_record_merge(
         raise MergeError("Nothing to merge.")
     if survivor.pk in absorbed_ids:
         raise MergeError("A golden record cannot absorb itself.")
-    locked = {
-        r.pk: r
-        for r in GoldenRecord.objects.select_for_update()
-        .filter(pk__in=absorbed_ids | {survivor.pk})
-        .order_by("pk")  # one lock order for every service: no deadlock
-    }
+    locked = golden_records_lock(absorbed_ids | {survivor.pk}, expected_versions)
     inactive = [
         r.golden_id for r in locked.values() if r.status != GoldenRecord.Status.ACTIVE
     ]
@@ -151,7 +146,6 @@ def golden_record_merge(
         raise MergeError(
             f"Only active golden records can be merged: {', '.join(inactive)}."
         )
-    golden_record_check_versions(list(locked.values()), expected_versions)
     survivor = locked[survivor.pk]
     absorbed_records = [locked[pk] for pk in sorted(absorbed_ids)]
     snapshot = golden_record_snapshots(list(locked.values()))
@@ -245,8 +239,7 @@ def golden_record_pin_clear(
     expected_version: int,
 ) -> GoldenRecord:
     """Drop a steward's pinned value: the attribute follows its sources again."""
-    golden = GoldenRecord.objects.select_for_update().get(pk=golden.pk)
-    golden_record_check_versions([golden], {golden.golden_id: expected_version})
+    golden = golden_record_lock(golden, expected_version)
     pins = steward_pins(golden)
     if pins.pop(attribute, None) is None:
         raise DomainError(_("This value was not chosen by a steward."))
@@ -271,8 +264,7 @@ def golden_record_pin_set(
     until a steward clears it (`golden_record_pin_clear`)."""
     if attribute not in SCALAR_ATTRIBUTES:
         raise DomainError(_("This attribute cannot be edited by hand."))
-    golden = GoldenRecord.objects.select_for_update().get(pk=golden.pk)
-    golden_record_check_versions([golden], {golden.golden_id: expected_version})
+    golden = golden_record_lock(golden, expected_version)
     pins = steward_pins(golden)
     pins[attribute] = {"steward": steward.get_username(), "value": value.strip()}
     golden._history_user = steward
@@ -296,6 +288,36 @@ def golden_record_merge_preview(
         )
     )
     return survive(members, _merge_pins(survivor, absorbed, overrides, steward))
+
+
+def golden_records_lock(
+    pks: Iterable[int], expected: Mapping[str, int] | None
+) -> dict[int, GoldenRecord]:
+    """Lock the golden records `pks` in id order (the one lock order of every
+    service: golden records by id, then review tasks) and check that they are
+    at the versions the steward saw (`golden_record_check_versions`).
+
+    A page already out of date is refused before the lock is asked for:
+    versions only grow, so it would be refused under the lock as well, and
+    need not queue behind the steward who changed the records. On a busy
+    cluster most calls are such pages (C8: 88 % of approvals answered 409,
+    each after waiting its turn)."""
+    pks = set(pks)
+    if expected is not None:
+        golden_record_check_versions(
+            list(GoldenRecord.objects.filter(pk__in=pks).only("golden_id", "version")),
+            expected,
+        )
+    locked = GoldenRecord.objects.select_for_update().order_by("pk").in_bulk(pks)
+    golden_record_check_versions(list(locked.values()), expected)
+    return locked
+
+
+def golden_record_lock(golden: GoldenRecord, expected_version: int) -> GoldenRecord:
+    """`golden_records_lock` of one record, at the version the steward saw."""
+    return golden_records_lock([golden.pk], {golden.golden_id: expected_version})[
+        golden.pk
+    ]
 
 
 def golden_record_check_versions(

@@ -54,6 +54,7 @@ from mdm.services.golden_records import (
     golden_id_issue,
     golden_record_check_versions,
     golden_record_link,
+    golden_record_lock,
     golden_record_snapshot,
     golden_record_snapshots,
 )
@@ -149,8 +150,7 @@ def golden_record_split(
     other raises ConflictError and nothing is written."""
     if not user_role(steward).can_decide:
         raise PermissionDenied
-    golden = GoldenRecord.objects.select_for_update().get(pk=golden.pk)
-    golden_record_check_versions([golden], {golden.golden_id: expected_version})
+    golden = golden_record_lock(golden, expected_version)
     if golden.status != GoldenRecord.Status.ACTIVE:
         raise SplitError(_("Only an active golden record can be split."))
     kept, *others = golden_record_split_plan(golden=golden, groups=groups, keep=keep)

@@ -25,10 +25,7 @@ from mdm.selectors.roles import user_role
 from mdm.services import audit
 from mdm.services.decisions import decision_record_not_a_match
 from mdm.services.errors import ConflictError, DomainError
-from mdm.services.golden_records import (
-    golden_record_check_versions,
-    golden_record_merge,
-)
+from mdm.services.golden_records import golden_record_merge, golden_records_lock
 
 KEEP_SIDES = ("left", "right")
 
@@ -291,12 +288,7 @@ def _lock_goldens(
             source_record_id__in=[task.left_id, task.right_id]
         ).values_list("source_record_id", "golden_id")
     )
-    locked = (
-        GoldenRecord.objects.select_for_update()
-        .order_by("pk")
-        .in_bulk(set(golden_of.values()))
-    )
-    golden_record_check_versions(list(locked.values()), versions)
+    locked = golden_records_lock(golden_of.values(), versions)
     return locked[golden_of[task.left_id]], locked[golden_of[task.right_id]]
 
 

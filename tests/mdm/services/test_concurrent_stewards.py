@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from mdm.models import CrossReference, GoldenRecord, ReviewTask, SourceRecord
 from mdm.services.errors import ConflictError
@@ -172,3 +172,69 @@ def test_overlapping_tasks_of_one_cluster_never_deadlock_or_lose_a_member():
             xrefs__source_record__in=records
         ).distinct():
             assert_history_gap_free(golden)
+
+
+def held_by_another_steward(golden: GoldenRecord, released: threading.Event):
+    """A thread whose transaction holds `golden`'s row lock until `released`
+    is set; returns it once the lock is taken."""
+    locked = threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                GoldenRecord.objects.select_for_update().get(pk=golden.pk)
+                locked.set()
+                released.wait(30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert locked.wait(10)
+    return holder
+
+
+@pytest.mark.parametrize("call", ["approve", "edit"])
+def test_an_out_of_date_page_is_refused_without_waiting_for_the_records(call):
+    """C8: a page whose golden records changed since it was shown gets its
+    409 at once, not after queueing behind the steward holding them."""
+    task = make_pair(0)
+    stale = versions_of(task)
+    left = golden_of(task.left)
+    golden_record_pin_set(
+        golden=left,
+        attribute="legal_name",
+        value="华盛科技",
+        steward=make_steward("first"),
+        expected_version=stale[left.golden_id],
+    )
+    released = threading.Event()
+    holder = held_by_another_steward(left, released)
+    try:
+        with connection.cursor() as cursor:
+            # without the check before the lock, this call would wait for it
+            cursor.execute("SET lock_timeout = '3s'")
+        with pytest.raises(ConflictError):
+            if call == "approve":
+                review_task_merge(
+                    task=task,
+                    steward=make_steward("late"),
+                    reason="",
+                    keep="left",
+                    overrides={},
+                    versions=stale,
+                )
+            else:
+                golden_record_pin_set(
+                    golden=left,
+                    attribute="legal_name",
+                    value="华盛",
+                    steward=make_steward("late"),
+                    expected_version=stale[left.golden_id],
+                )
+        assert holder.is_alive()  # answered while the records were held
+    finally:
+        released.set()
+        holder.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
