@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Model
 from simple_history import models as simple_history_models
 from simple_history.manager import HistoryDescriptor
 
@@ -50,3 +55,33 @@ class _HistoryDescriptor(HistoryDescriptor):
 
     def __get__(self, instance, owner):
         return self.manager_with_queryset(self.model, instance)
+
+
+def update_with_history(
+    objs: Sequence[Model],
+    model: type[Model],
+    values: Mapping[str, Any],
+    *,
+    user: AbstractBaseUser | None,
+    reason: str,
+    when: datetime,
+) -> None:
+    """Give every row of `objs` the same `values`: one plain UPDATE, and one
+    INSERT of their history rows (as `bulk_update_with_history` writes them).
+
+    simple_history's `bulk_update_with_history` goes through Django's
+    `bulk_update`, which builds a CASE per column over every row: ~8 ms of
+    query building for a handful of rows. A merge does this twice while it
+    holds its cluster's golden records, and every other steward of the
+    cluster waits for that (C8)."""
+    for obj in objs:
+        for name, value in values.items():
+            setattr(obj, name, value)
+    model._default_manager.filter(pk__in=[obj.pk for obj in objs]).update(**values)
+    model.history.bulk_history_create(
+        objs,
+        update=True,
+        default_user=user,
+        default_change_reason=reason,
+        default_date=when,
+    )

@@ -10,9 +10,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_update_with_history
 
 from mdm.golden_ids import golden_id_format
+from mdm.history import update_with_history
 from mdm.id_card import ATTRIBUTES, SCALAR_ATTRIBUTES
 from mdm.models import (
     CrossReference,
@@ -197,20 +197,18 @@ def _links_move(
     if not moving:
         return
     now = timezone.now()
-    for xref in moving:
-        xref.golden = survivor
-        xref.method = CrossReference.Method.STEWARD
-        xref.score = None
-        xref.linked_at = now
-    bulk_update_with_history(
+    update_with_history(
         moving,
         CrossReference,
-        ["golden", "method", "score", "linked_at"],
-        default_user=steward,
-        default_change_reason=(
-            f"linked to {survivor.golden_id} ({CrossReference.Method.STEWARD})"
-        ),
-        default_date=now,
+        {
+            "golden": survivor,
+            "method": CrossReference.Method.STEWARD,
+            "score": None,
+            "linked_at": now,
+        },
+        user=steward,
+        reason=f"linked to {survivor.golden_id} ({CrossReference.Method.STEWARD})",
+        when=now,
     )
 
 

@@ -16,8 +16,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_update_with_history
 
+from mdm.history import update_with_history
 from mdm.models import CrossReference, GoldenRecord, ReviewTask, StewardDecision
 from mdm.models.audit import AuditEvent
 from mdm.selectors.review_queue import review_task_default_keep, review_task_sides
@@ -341,17 +341,15 @@ def _obsolete_within(golden: GoldenRecord, steward: AbstractBaseUser) -> None:
     # task: this runs while the merge holds the cluster's golden records, and
     # every statement there is time other stewards of the cluster wait (C8).
     now = timezone.now()
-    for task in tasks:
-        task.status = ReviewTask.Status.OBSOLETE
-        task.resolved_at = now
-        task.assignee = steward
-    bulk_update_with_history(
+    update_with_history(
         tasks,
         ReviewTask,
-        ["status", "resolved_at", "assignee"],
-        default_user=steward,
-        default_change_reason=(
-            f"both records now in {golden.golden_id} by {steward.get_username()}"
-        ),
-        default_date=now,
+        {
+            "status": ReviewTask.Status.OBSOLETE,
+            "resolved_at": now,
+            "assignee": steward,
+        },
+        user=steward,
+        reason=f"both records now in {golden.golden_id} by {steward.get_username()}",
+        when=now,
     )
