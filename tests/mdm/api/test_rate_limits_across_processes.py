@@ -12,10 +12,8 @@ in-memory test database cannot be shared).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -25,6 +23,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from bench.gunicorn_server import GunicornServer
 from mdm.models import ApiClient
 from mdm.services.api_tokens import api_token_issue
 
@@ -47,12 +46,6 @@ def redis_url() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail("CI_REDIS_URL is not set: .ci/run starts Redis for this test")
     pytest.skip("needs a Redis server: set CI_REDIS_URL (CI does)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -143,46 +136,19 @@ def two_apps(request, database_url, tmp_path_factory):
     base URLs."""
     tmp_path = tmp_path_factory.mktemp(f"w6-{request.param}")
     env = app_env(database_url, request.param)
-    env.update(WEB_CONCURRENCY="1", REALTIME_INDEX_WARM="false")
-    servers, urls = [], []
+    env.update(REALTIME_INDEX_WARM="false")
+    servers = []
     try:
         for n in range(2):
-            port = free_port()
-            log = (tmp_path / f"app{n}.log").open("w")
             servers.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
-                    + ["-b", f"127.0.0.1:{port}", "mdm.wsgi"],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
+                GunicornServer.start(env, workers=1, log=tmp_path / f"app{n}.log")
             )
-            urls.append(f"http://127.0.0.1:{port}")
-        for n, (server, url) in enumerate(zip(servers, urls, strict=True)):
-            wait_until_up(server, url, tmp_path / f"app{n}.log")
-        yield urls
+        for server in servers:
+            server.wait_answering("/healthz", timeout=120)
+        yield [server.url for server in servers]
     finally:
         for server in servers:
-            server.terminate()
-        for server in servers:
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-
-
-def wait_until_up(server: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert server.poll() is None, log.read_text()[-3000:]
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=5)
-            return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"{url} did not start:\n{log.read_text()[-3000:]}")
+            server.stop()
 
 
 def get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
