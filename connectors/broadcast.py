@@ -14,7 +14,10 @@ One pass (`broadcast_run_once`) visits every active target and, for each:
 2. **coalesces**: newer pending deliveries of a claimed key are folded
    into it, so only the latest snapshot is sent (a merge, unmerge, split or
    retirement is never folded away: the chain stops there).
-3. **sends** outside any transaction through the target's connector, and
+3. **sends** outside any transaction through the target's connector,
+   each call on a lease renewed just before it (a worker that stalled past
+   its lease sends nothing: another may already have sent a newer version),
+   and
 4. **records** each outcome in its own short transaction, but only if the
    lease is still ours: delivered; retry later (capped exponential backoff
    with full jitter, at least Retry-After); dead letter once the retry
@@ -176,6 +179,12 @@ def broadcast_target(*, target_id: int, worker: Worker) -> int:
     target, claims = delivery_claim(target_id=target_id, worker=worker)
     if not claims:
         return 0
+    return claims_deliver(target=target, claims=claims, worker=worker)
+
+
+def claims_deliver(*, target: DeliveryTarget, claims: list[Claim], worker: Worker) -> int:
+    """Send claimed deliveries and record their outcomes; returns how many
+    were sent (a claim whose lease was lost before its turn is not)."""
     try:
         connector = worker.connector(target)
     except (TargetNotReady, ConnectorError, KeyError, ImportError) as exc:
@@ -184,12 +193,16 @@ def broadcast_target(*, target_id: int, worker: Worker) -> int:
             _release(claim, worker=worker)
         return 0
     batch = max(1, min(connector.capabilities.batch_size, target.batch_size))
+    chunks = _chunks(claims, batch, connector.capabilities.concurrency)
     sent = 0
     # Outcomes are recorded together at the end of the claim (or at the
     # first failure, which may block the target): one transaction for a
     # healthy claim however many calls the connector needed.
     outcomes: list[tuple[Claim, Result, int]] = []
-    for chunk in _chunks(claims, batch, connector.capabilities.concurrency):
+    for position, chunk in enumerate(chunks):
+        chunk = _lease_renew(chunk, worker=worker)
+        if not chunk:
+            continue
         started = time.monotonic()
         results = _send_settled(
             connector,
@@ -203,9 +216,10 @@ def broadcast_target(*, target_id: int, worker: Worker) -> int:
         if any(isinstance(result, Exception) for result in results):
             delivery_record_many(sent=outcomes, worker=worker)
             outcomes = []
-            if sent < len(claims) and _blocked(target.pk, worker.clock()):
+            rest = [claim for later in chunks[position + 1 :] for claim in later]
+            if rest and _blocked(target.pk, worker.clock()):
                 # 410, 429 or an open circuit: the rest of the batch waits.
-                for claim in claims[sent:]:
+                for claim in rest:
                     _release(claim, worker=worker)
                 break
     if outcomes:
@@ -869,6 +883,32 @@ def _attempt(
         error=error[:4000],
         worker=worker.name[:100],
     )
+
+
+def _lease_renew(chunk: Sequence[Claim], *, worker: Worker) -> list[Claim]:
+    """The claims of `chunk` whose lease is still ours, each renewed for a
+    full lease, checked right before they are sent. A worker that stalled
+    past its lease (whose key another worker has since taken over, perhaps
+    sending a newer version) must not send the old version after it: the
+    send starts only on a live lease, and a lease well above the target's
+    time-out (docs/connectors.md) outlasts the call."""
+    now = worker.clock()
+    pks = [claim.delivery.pk for claim in chunk]
+    with transaction.atomic():
+        held = set(
+            Delivery.objects.select_for_update()
+            .filter(
+                pk__in=pks,
+                lease_token=chunk[0].delivery.lease_token,
+                state=State.IN_FLIGHT,
+                lease_expires_at__gt=now,
+            )
+            .values_list("pk", flat=True)
+        )
+        Delivery.objects.filter(pk__in=held).update(lease_expires_at=now + worker.lease)
+    for pk in sorted(set(pks) - held):
+        logger.warning("lease on delivery %s lost before sending; not sent", pk)
+    return [claim for claim in chunk if claim.delivery.pk in held]
 
 
 def _release(claim: Claim, *, worker: Worker) -> None:

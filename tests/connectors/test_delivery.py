@@ -217,6 +217,34 @@ def test_a_late_result_from_a_worker_that_lost_its_lease_is_dropped(downstream):
     assert Delivery.objects.get().state == "delivered"
 
 
+def test_a_worker_that_stalled_past_its_lease_sends_nothing_after_a_newer_version(
+    downstream,
+):
+    # D5 nightly: a slow worker's old version reached the receiver after the
+    # newer one another worker had sent once the lease expired.
+    from connectors.broadcast import claims_deliver, delivery_claim
+
+    make_webhook_target(downstream.url, downstream.secret)
+    golden = make_golden(FNumber="C1")
+    clock = FakeClock()
+    slow = Worker(clock=clock)
+    target, claims = delivery_claim(
+        target_id=Delivery.objects.get().target_id, worker=slow
+    )
+    assert [c.delivery.version for c in claims] == [1]  # ...and it stalls
+    golden_record_recompute(golden=golden, reason="test")
+    clock.advance(301)
+    assert broadcast_run_once(worker=Worker(clock=clock)) == 1
+    assert downstream.receiver.state.applied[golden.golden_id] == [2]
+    assert claims_deliver(target=target, claims=claims, worker=slow) == 0
+    assert downstream.receiver.state.arrivals[golden.golden_id] == [2]
+    assert downstream.receiver.state.stale == 0
+    assert set(Delivery.objects.values_list("version", "state")) == {
+        (1, "superseded"),
+        (2, "delivered"),
+    }
+
+
 def test_the_retry_budget_ends_in_a_dead_letter_with_an_alert_and_replay_resends(
     downstream, caplog
 ):
