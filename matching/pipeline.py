@@ -67,12 +67,13 @@ def run_pipeline(
     if pairs.count and (retrain or not config.trained):
         config = train(table, config, levels)
     scores = []
-    for k, ((left, _), lv) in enumerate(zip(pairs.partitions, levels, strict=True)):
+    for k, ((left, right), lv) in enumerate(zip(pairs.partitions, levels, strict=True)):
         if left.size == 0:
             scores.append(np.zeros(0))
             continue
         weights = score.match_weights(table, left, lv, config)
-        scores.append(score.probabilities(weights, lv, config))
+        held = score.held_for_review(table, left, right)
+        scores.append(score.probabilities(weights, lv, config, held))
         if progress:
             progress("score", k + 1, len(pairs.partitions))
     left, right = pairs.concatenated()
@@ -90,7 +91,8 @@ def run_pipeline(
         cannot_link=_rows_of(table, cannot_link),
         min_support=config.min_cluster_support,
         exclusive=exclusive_keys(table, config),
-        disputed=score.disputed(all_levels, config),
+        disputed=score.disputed(all_levels, config)
+        | score.held_for_review(table, left, right),
     )
     return MatchResult(
         ids=table.ids,

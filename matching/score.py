@@ -26,6 +26,7 @@ import numpy as np
 
 from matching.compare import similarity
 from matching.config import Comparison, Level, MatchConfig
+from matching.prepare import LOOKALIKE_COLUMN
 from matching.types import FieldEvidence, Table
 
 log = logging.getLogger(__name__)
@@ -326,26 +327,49 @@ def _tf_adjustment(
     return np.log2(u_ref / np.maximum(freq, config.em.tf_minimum_u))
 
 
+def held_for_review(table: Table, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Pairs in which a record's names mix Latin letters with Cyrillic or
+    Greek look-alikes (`LOOKALIKE_COLUMN`): a copy-paste accident or a
+    spoof, never merged without a steward, whatever else agrees.
+
+    Args:
+        table: the prepared records.
+        left: left row index of each pair.
+        right: right row index of each pair.
+    """
+    column = table.columns.get(LOOKALIKE_COLUMN)
+    if column is None:
+        return np.zeros(left.size, dtype=bool)
+    return (column.codes[left] >= 0) | (column.codes[right] >= 0)
+
+
 def probabilities(
-    weights: np.ndarray, levels: np.ndarray, config: MatchConfig
+    weights: np.ndarray,
+    levels: np.ndarray,
+    config: MatchConfig,
+    held: np.ndarray | None = None,
 ) -> np.ndarray:
     """Match probability from match weights, with decisive levels applied.
 
     Same valid identifier lifts a pair to the auto-merge threshold; a
     decisive conflict (two different valid USCCs) caps it below review; a
-    "review" level (company names that differ) and an uncorroborated
-    "corroborate" level (names that only sound alike) cap it below
+    "review" level (company names that differ), an uncorroborated
+    "corroborate" level (names that only sound alike) and a pair `held` for
+    review (look-alike letters, even with the same identifier) cap it below
     auto-merge.
 
     Args:
         weights: total match weights (log2 odds).
         levels: comparison levels (pairs x comparisons).
         config: a trained config.
+        held: True for pairs held for review (`held_for_review`).
     """
     prob = 1.0 / (1.0 + np.exp2(-np.clip(weights, -1000, 1000)))
     against = decisive_mask(levels, config, "non_match")
     sure = decisive_mask(levels, config, "match") & ~against
     doubt = disputed(levels, config) | (uncorroborated(levels, config) & ~sure)
+    if held is not None:
+        doubt |= held & ~against
     prob[sure] = np.maximum(prob[sure], config.auto_merge_threshold)
     below_auto = np.nextafter(config.auto_merge_threshold, 0.0)
     prob[doubt] = np.minimum(prob[doubt], below_auto)
@@ -394,6 +418,16 @@ def explain(
             )
         out.append(
             FieldEvidence(comp.name, lv.label, _level_text(table, lv, i, j), weight)
+        )
+    if held_for_review(table, np.array([i]), np.array([j]))[0]:
+        out.append(
+            FieldEvidence(
+                "name",
+                "lookalike",
+                "a name mixes Latin letters with Cyrillic or Greek look-alikes:"
+                " held for review",
+                0.0,
+            )
         )
     return tuple(out)
 

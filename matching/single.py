@@ -370,7 +370,9 @@ def match_one(
     left = np.zeros(len(rows), dtype=np.int64)
     levels = comparison_levels(mini, left, right, config.comparisons, workers=1)
     weights = score.match_weights(mini, left, levels, config)
-    probs = score.probabilities(weights, levels, config)
+    probs = score.probabilities(
+        weights, levels, config, score.held_for_review(mini, left, right)
+    )
     # best probability first (a capped pair may weigh more than it scores)
     order = [k for k in np.lexsort((-weights, -probs)) if probs[k] >= min_score]
     return [

@@ -53,6 +53,19 @@ class Derived:
     slots: int = 0
 
 
+# A record whose names mix Latin letters with Cyrillic or Greek look-alikes
+# ("Huаsheng" with a Cyrillic "а") has "1" here: its pairs are held for
+# review whatever the evidence (`matching.score.held_for_review`).
+LOOKALIKE_COLUMN = "lookalike_script"
+
+
+def lookalike_flag(*raws: str | None) -> str | None:
+    """The value of LOOKALIKE_COLUMN for raw names."""
+    from matching.standardise.text import has_confusable_script
+
+    return "1" if any(has_confusable_script(raw) for raw in raws if raw) else None
+
+
 def encode(values: Sequence[str | None] | np.ndarray) -> Encoded:
     """Dictionary-encode a sequence: (int32 codes with -1 for missing, uniques).
 

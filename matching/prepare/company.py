@@ -10,7 +10,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from matching.prepare import Derived
+from matching.prepare import LOOKALIKE_COLUMN, Derived, lookalike_flag
 
 _DIGIT_RUN = re.compile(r"[0-9]{7,}")
 
@@ -223,4 +223,5 @@ COMPANY_COLUMNS: tuple[Derived, ...] = (
     ),
     Derived("co_contact", ("contact",), lambda v: _contact(v, "full")),
     Derived("co_contact_sn", ("contact",), lambda v: _contact(v, "surname")),
+    Derived(LOOKALIKE_COLUMN, _NAMES, lookalike_flag),
 )

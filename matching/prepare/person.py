@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from matching.prepare import Derived
+from matching.prepare import LOOKALIKE_COLUMN, Derived, lookalike_flag
 from matching.presets.nicknames import canonical_map
 
 _NON_ALPHA = re.compile(r"[^a-z]+")
@@ -219,4 +219,5 @@ PERSON_COLUMNS: tuple[Derived, ...] = (
     ),
     Derived("id_number", ("id_number",), code),
     Derived("name_sorted", ("fn", "sn"), _sorted_name),
+    Derived(LOOKALIKE_COLUMN, ("first_name", "surname"), lookalike_flag),
 )
