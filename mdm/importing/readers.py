@@ -42,6 +42,7 @@ from mdm.importing.encodings import TextEncoding, iter_lines, resolve_encoding
 from mdm.importing.errors import ImportFileError, RowError
 from mdm.importing.formats import FileFormat, Source, detect_format, open_source
 from mdm.importing.safety import DEFAULT_LIMITS, Limits
+from mdm.nul_characters import nul_path
 
 if not openpyxl.xml.DEFUSEDXML:
     # openpyxl silently falls back to the stdlib parser without defusedxml, or
@@ -478,4 +479,12 @@ def _json_record(number: int, line: str, limits: Limits) -> JsonRecord | RowErro
         )
     if len(data) > limits.max_columns:
         raise safety.too_many_columns(limits)
+    where = nul_path(data)
+    if where is not None:
+        return RowError(
+            number,
+            "nul_character",
+            f"Line {number}: field {where} contains a NUL character (U+0000),"
+            " which cannot be stored.",
+        )
     return JsonRecord(number, data)

@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from mdm.models import CrossReference, GoldenRecord
 from mdm.models.audit import AuditEvent
 from mdm.services.audit import audited, ref_fixed
-from mdm.spreadsheet_safety import neutralise
+from mdm.spreadsheet_safety import neutralise, xlsx_cell
 
 GOLDEN_COLUMNS = [
     "golden_id",
@@ -126,7 +126,7 @@ def golden_records_xlsx() -> bytes:
     sheet = book.create_sheet("golden records")
     sheet.append(GOLDEN_COLUMNS)
     for row in _golden_rows():
-        sheet.append([neutralise(cell) for cell in row])
+        sheet.append([xlsx_cell(cell) for cell in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -20,6 +20,7 @@ from mdm.mapping_presets import Mapper, payload_mapper
 from mdm.matching_adapter import attributes_standardise
 from mdm.models import SourceRecord, SourceSystem
 from mdm.models.audit import AuditEvent
+from mdm.nul_characters import nul_path
 from mdm.services import audit, bulk_sql
 from mdm.services.errors import PayloadError
 
@@ -62,6 +63,12 @@ def payload_parse(payload: dict[str, Any] | str | bytes) -> tuple[dict[str, Any]
     if not isinstance(parsed, dict):
         raise PayloadError(
             f"payload must be a JSON object, not {type(parsed).__name__}."
+        )
+    where = nul_path(parsed)
+    if where is not None:
+        raise PayloadError(
+            f"payload field {where} contains a NUL character (U+0000), which "
+            "cannot be stored."
         )
     if raw is None:
         raw = _STORED_JSON.encode(parsed)
@@ -328,6 +335,8 @@ def clean_source_id(source_id: str) -> str:
     cleaned = (source_id or "").strip() if isinstance(source_id, str) else ""
     if not cleaned:
         raise PayloadError("source ID must be a non-empty string.")
+    if "\x00" in cleaned:
+        raise PayloadError("source ID contains a NUL character (U+0000).")
     if len(cleaned) > MAX_SOURCE_ID_LENGTH:
         raise PayloadError(f"source ID longer than {MAX_SOURCE_ID_LENGTH} characters.")
     return cleaned

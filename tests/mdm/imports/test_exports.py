@@ -3,7 +3,7 @@ import io
 
 import pytest
 from django.core.management import call_command
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
@@ -22,8 +22,12 @@ OWASP = [
     "\t=1+1",
     "\r=1+1",
 ]
+# A NUL cannot be stored (tests/mdm/api/test_nul_characters.py); other
+# control characters can, and an .xlsx cell cannot hold them.
+CONTROL = ["\x01=1+1", "\x0b@SUM(1+1)", "A\x02B"]
 
 
+@settings(max_examples=10_000)  # RELIABILITY B5
 @given(st.sampled_from(TRIGGERS), st.text())
 def test_any_cell_starting_with_a_trigger_is_neutralised(first, rest):
     value = neutralise(first + rest)
@@ -53,9 +57,13 @@ def test_the_csv_export_has_a_bom_and_neutralised_cells():
 def test_the_xlsx_export_has_no_formulas():
     make_golden("=1+1 北京", FNumber="X1")
     make_golden("北京华盛科技有限公司", FNumber="X2")
+    for index, payload in enumerate(OWASP + CONTROL):
+        make_golden(payload, FNumber=f"O{index}")
     sheet = load_workbook(io.BytesIO(golden_records_xlsx())).active
     values = [cell.value for row in sheet.iter_rows(min_row=2) for cell in row]
     assert "'=1+1 北京" in values and "北京华盛科技有限公司" in values
+    stored = {"'" + " ".join(p.split()) for p in OWASP}
+    assert stored | {"'=1+1", "'@SUM(1+1)", "AB"} <= set(values)
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
 
 

@@ -191,6 +191,38 @@ def test_json_lines_of_erp_payloads_use_the_systems_preset():
     ]
 
 
+def test_a_json_line_holding_a_nul_is_a_row_error_and_the_others_go_in():
+    # PostgreSQL stores no U+0000: the line is refused, naming its field.
+    lines = [
+        '{"FNumber": "C-1", "FName": "北京华盛科技有限公司"}',
+        '{"FNumber": "C-2", "FName": "上海明远\\u0000贸易有限公司"}',
+        '{"FNumber": "C-3", "FName": "广州天马物流有限公司"}',
+    ]
+    system = SourceSystem.objects.get(code="erp")
+    job = import_job_create(
+        system=system, content="\n".join(lines).encode(), filename="export.jsonl"
+    )
+    import_job_confirm(job=job, mapping={})
+    job = import_job_run(job=job)
+    assert (job.created_count, job.failed_count) == (2, 1)
+    error = job.row_errors.get()
+    assert (error.row, error.code) == (2, "nul_character")
+    assert "FName" in error.message
+    assert sorted(SourceRecord.objects.values_list("source_id", flat=True)) == [
+        "C-1",
+        "C-3",
+    ]
+
+
+def test_the_error_report_drops_control_characters_an_xlsx_cell_cannot_hold():
+    rows = [["L-9", "\x01=HYPERLINK(1)", "010\x02", "", "", "2021/13/45"]]
+    job = run_import(gbk_csv(ROWS + rows), "a.csv")
+    assert job.failed_count == 1
+    sheet = load_workbook(io.BytesIO(import_error_report(job=job))).active
+    values = [cell.value for row in sheet.iter_rows(min_row=2) for cell in row]
+    assert "'=HYPERLINK(1)" in values and "010" in values
+
+
 def test_the_command_line_import_prints_a_summary(tmp_path, capsys):
     path = tmp_path / "客户.csv"
     path.write_bytes(gbk_csv(ROWS))
