@@ -1,6 +1,6 @@
 import re
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mdm.masking import (
@@ -152,3 +152,52 @@ def test_a_raw_payload_is_masked_value_by_value():
         "n": 3,
         "x": [None],
     }
+
+
+# Cheap strategies (integers, not regexes): 10,000 records in seconds.
+fast_mobiles = st.builds(
+    "1{}{:09d}".format, st.integers(3, 9), st.integers(0, 10**9 - 1)
+)
+fast_ids = st.builds(
+    "{}{:016d}{}".format,
+    st.integers(1, 9),
+    st.integers(0, 10**16 - 1),
+    st.sampled_from("0123456789X"),
+)
+fast_emails = st.builds(
+    "{}{}@{}.cn".format,
+    st.sampled_from(["sales", "li.wei", "a", "x_1"]),
+    st.integers(0, 999),
+    st.sampled_from(["huasheng", "163", "126", "corp2"]),
+)
+records = st.fixed_dictionaries(
+    {
+        "legal_name": filler,
+        "phones": st.lists(fast_mobiles, max_size=3),
+        "emails": st.lists(fast_emails, max_size=2),
+        "uscc": fast_ids,
+        "contacts": st.lists(
+            st.fixed_dictionaries(
+                {"name": filler, "phone": fast_mobiles, "id": fast_ids}
+            ),
+            max_size=2,
+        ),
+    }
+)
+
+
+@settings(max_examples=10_000)  # RELIABILITY W8: 10,000 generated records
+@given(records)
+def test_a_masked_record_never_shows_more_than_the_masked_forms(record):
+    masked = {key: mask_value(key, value) for key, value in record.items()}
+    text = repr(masked)
+    phones = record["phones"] + [c["phone"] for c in record["contacts"]]
+    ids = [record["uscc"]] + [c["id"] for c in record["contacts"]]
+    for number in phones + ids:
+        assert number not in text
+    # a phone shows 3 + 4 digits (138****8000), an ID number 4 + 2 characters,
+    # an e-mail its first character and its domain
+    emails = sum(len(_digits(e[0] + e.rpartition("@")[2])) for e in record["emails"])
+    assert len(_digits(text)) <= 7 * len(phones) + 6 * len(ids) + emails
+    for phone in masked["phones"]:
+        assert re.fullmatch(r"1[3-9][0-9]\*{4}[0-9]{4}", phone)
