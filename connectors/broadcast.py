@@ -320,9 +320,11 @@ def delivery_claim(
     *, target_id: int, worker: Worker
 ) -> tuple[DeliveryTarget, list[Claim]]:
     """Lease up to a batch of due deliveries of one target, coalesced."""
-    now = worker.clock()
     with transaction.atomic():
         target = DeliveryTarget.objects.select_for_update().get(pk=target_id)
+        # The clock is read once the target is ours: a worker that queued
+        # behind the lock must not hand out a lease that is already past.
+        now = worker.clock()
         limit = _allowance(target, now)
         if limit <= 0:
             return target, []
@@ -886,12 +888,12 @@ def _attempt(
 
 
 def _lease_renew(chunk: Sequence[Claim], *, worker: Worker) -> list[Claim]:
-    """The claims of `chunk` whose lease is still ours, each renewed for a
-    full lease, checked right before they are sent. A worker that stalled
-    past its lease (whose key another worker has since taken over, perhaps
-    sending a newer version) must not send the old version after it: the
-    send starts only on a live lease, and a lease well above the target's
-    time-out (docs/connectors.md) outlasts the call."""
+    """The claims of `chunk` still ours, each renewed for a full lease, right
+    before they are sent. A worker that stalled past its lease, whose key
+    another worker has since claimed (a new token) and perhaps sent a newer
+    version of, must not send the old version after it. A lease that ran
+    out but was not taken over is still ours: renewed, it is sent. A lease
+    well above the target's time-out (docs/connectors.md) outlasts the call."""
     now = worker.clock()
     pks = [claim.delivery.pk for claim in chunk]
     with transaction.atomic():
@@ -901,7 +903,6 @@ def _lease_renew(chunk: Sequence[Claim], *, worker: Worker) -> list[Claim]:
                 pk__in=pks,
                 lease_token=chunk[0].delivery.lease_token,
                 state=State.IN_FLIGHT,
-                lease_expires_at__gt=now,
             )
             .values_list("pk", flat=True)
         )
