@@ -485,7 +485,7 @@ def _sheet_item(
             payload[header] = value.isoformat() if isinstance(value, date) else value
     if not any(payload.get(h) for h in names):
         errors.append(
-            RowError(row.number, "missing_name", "The customer name is empty.")
+            CellError(" / ".join(names), "missing_name", "The customer name is empty.")
         )
     # Without an ID column, the file's name and the row number are the key: a
     # corrected copy of the same file updates its rows in place.

@@ -28,6 +28,7 @@ from mdm.services.source_records import (
 pytestmark = pytest.mark.django_db
 
 HEADER = "客户编号,客户名称,联系电话,税号,地址,录入日期"
+ROWS = 10_000
 
 
 def row(i: int, phone: str = "") -> str:
@@ -60,16 +61,19 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_reimports_change_nothing_and_edits_update_only_their_rows(small_chunks):
-    lines = [row(i) for i in range(1000)]
-    assert counts(run(csv(lines))) == (1000, 0, 0, 0)
-    assert SourceRecord.history.filter(history_type="+").count() == 1000
+    # RELIABILITY C5 and C6 at their sizes: 10,000 rows, 100 of them edited.
+    lines = [row(i) for i in range(ROWS)]
+    assert counts(run(csv(lines))) == (ROWS, 0, 0, 0)
+    assert SourceRecord.history.filter(history_type="+").count() == ROWS
     for _ in range(2):
-        assert counts(run(csv(lines))) == (0, 0, 1000, 0)
-    edited = [row(i, "010-6552 1234") if i % 10 == 0 else lines[i] for i in range(1000)]
-    assert counts(run(csv(edited))) == (0, 100, 900, 0)
-    assert SourceRecord.objects.count() == 1000
+        assert counts(run(csv(lines))) == (0, 0, ROWS, 0)
+    edited = [
+        row(i, "010-6552 1234") if i % 100 == 0 else lines[i] for i in range(ROWS)
+    ]
+    assert counts(run(csv(edited))) == (0, 100, ROWS - 100, 0)
+    assert SourceRecord.objects.count() == ROWS
     assert SourceRecord.history.filter(history_type="~").count() == 100
-    changed = SourceRecord.objects.get(source_id="L-10")
+    changed = SourceRecord.objects.get(source_id="L-100")
     assert changed.attributes["phones"] == ["010-6552 1234"]
     assert changed.standardised["phones"] == ["+861065521234"]
 
@@ -77,28 +81,33 @@ def test_reimports_change_nothing_and_edits_update_only_their_rows(small_chunks)
 def test_bad_rows_are_reported_with_their_line_and_a_crash_resumes_exactly(
     small_chunks,
 ):
-    bad = set(range(5, 1000, 27))  # 37 rows without a name
+    # RELIABILITY C7: 37 bad rows of 10,000, the worker killed at 50 %.
+    bad = set(range(5, ROWS, 271))
+    assert len(bad) == 37
     lines = [
-        f"L-{i},,,,," if i in bad else row(i) for i in range(1000)
+        f"L-{i},,,,," if i in bad else row(i) for i in range(ROWS)
     ]  # fmt: skip
 
     def crash_halfway(done: int, total: int) -> None:
-        if done >= 500:
+        if done >= ROWS // 2:
             raise RuntimeError("worker killed")
 
     with pytest.raises(RuntimeError):
         run(csv(lines), progress=crash_halfway)
-    assert 0 < SourceRecord.objects.count() < 963
+    assert 0 < SourceRecord.objects.count() < ROWS - 37
     job = ImportJob.objects.get()
     rerun = import_job_run(job=job)
-    assert (rerun.status, rerun.created_count + rerun.unchanged_count) == ("done", 963)
+    assert (rerun.status, rerun.created_count + rerun.unchanged_count) == (
+        "done",
+        ROWS - 37,
+    )
     assert rerun.failed_count == 37
-    assert SourceRecord.objects.count() == 963
-    assert SourceRecord.history.filter(history_type="+").count() == 963
+    assert SourceRecord.objects.count() == ROWS - 37
+    assert SourceRecord.history.filter(history_type="+").count() == ROWS - 37
     reported = set(rerun.row_errors.values_list("row", "column", "code"))
     # Line 1 is the header, so data row i sits on line i + 2.
-    assert reported == {(i + 2, "", "missing_name") for i in bad}
-    assert (rerun.processed_rows, rerun.total_rows) == (1000, 1000)
+    assert reported == {(i + 2, "客户名称", "missing_name") for i in bad}
+    assert (rerun.processed_rows, rerun.total_rows) == (ROWS, ROWS)
 
 
 def test_all_or_nothing_reports_every_bad_row_and_writes_nothing(small_chunks):
