@@ -325,11 +325,21 @@ def golden_record_check_versions(
     saw (`expected` maps golden IDs to versions; None skips the check)."""
     if expected is None:
         return
-    stale = [r.golden_id for r in records if expected.get(r.golden_id) != r.version]
+    stale = {
+        r.golden_id: r.version
+        for r in records
+        if expected.get(r.golden_id) != r.version
+    }
     if stale:
         raise ConflictError(
-            _("%(ids)s changed since you opened this page; reload it and decide again.")
-            % {"ids": ", ".join(stale)}
+            _(
+                "%(ids)s changed since you opened this page (now: %(versions)s); "
+                "reload it and decide again."
+            )
+            % {
+                "ids": ", ".join(stale),
+                "versions": ", ".join(f"{g} v{v}" for g, v in stale.items()),
+            }
         )
 
 

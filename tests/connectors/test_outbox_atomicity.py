@@ -40,7 +40,10 @@ def test_d1_committed_merges_equal_merge_events_exactly(monkeypatch):
     plan = ["ok"] * TRANSACTIONS
     for index in rng.sample(range(TRANSACTIONS), FAIL_AFTER + KILLS)[:FAIL_AFTER]:
         plan[index] = "fail_after"
-    kill_at = set(rng.sample([i for i, p in enumerate(plan) if p == "ok"], KILLS))
+    # (not among the last ten: a kill that finds too short a path to fire
+    # on is carried to the next plain transaction, see below)
+    ok = [i for i, p in enumerate(plan[:-10]) if p == "ok"]
+    kill_at = set(rng.sample(ok, KILLS))
     kill_point = {"armed": False, "countdown": 0}
     real_link, real_move, real_schedule = (
         golden_records.golden_record_link,
@@ -75,9 +78,13 @@ def test_d1_committed_merges_equal_merge_events_exactly(monkeypatch):
 
     outcomes = {"committed": 0, "fail_after": 0, "killed": 0}
     stack = []  # committed merges, undone last-in first-out (always undoable)
+    pending = 0  # kills due that have not fired yet
     for index in range(TRANSACTIONS):
         if index in kill_at:
+            pending += 1
             kill_point.update(armed=True, countdown=rng.randint(1, 3))
+        elif pending and plan[index] == "ok":
+            kill_point.update(armed=True, countdown=1)  # a missed kill, carried
         active = [g for g in pool if _refresh(g).status == "active"]
         undo = stack and (len(active) < 2 or rng.random() < 0.4)
         try:
@@ -97,9 +104,14 @@ def test_d1_committed_merges_equal_merge_events_exactly(monkeypatch):
                 if plan[index] == "fail_after":
                     raise Killed("fails after the domain write")
         except Killed:
-            outcomes["fail_after" if plan[index] == "fail_after" else "killed"] += 1
+            if plan[index] == "fail_after":
+                outcomes["fail_after"] += 1
+            else:
+                outcomes["killed"] += 1
+                pending -= 1
             kill_point["armed"] = False
             continue
+        kill_point["armed"] = False
         outcomes["committed"] += 1
         if undo:
             stack.pop()
@@ -109,7 +121,7 @@ def test_d1_committed_merges_equal_merge_events_exactly(monkeypatch):
     merges = StewardDecision.objects.filter(kind="merge").count()
     splits = StewardDecision.objects.filter(kind="split").count()
     assert outcomes["fail_after"] == FAIL_AFTER
-    assert outcomes["killed"] >= KILLS * 0.8  # a kill armed on a short path may miss
+    assert outcomes["killed"] == KILLS
     assert merges + splits == outcomes["committed"]
     assert OutboxEvent.objects.filter(topic="golden.merged").count() == merges
     # An undo announces the survivor and each restored record.
