@@ -49,3 +49,39 @@ def test_sessions_expire_when_idle_and_every_request_renews_them():
     assert settings.SESSION_SAVE_EVERY_REQUEST
     assert settings.SESSION_COOKIE_HTTPONLY
     assert settings.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["short1!", "1234567890123", "password1234", "qwertyuiop"],
+)
+def test_weak_passwords_are_refused(password):
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    user = make_steward()
+    with pytest.raises(ValidationError):
+        validate_password(password, user)
+
+
+def test_a_strong_password_is_accepted():
+    from django.contrib.auth.password_validation import validate_password
+
+    validate_password("Huasheng-订单-2026-绿洲", make_steward())
+
+
+def test_an_api_token_is_read_from_the_header_only_and_over_https_only(settings):
+    from tests.mdm.api.conftest import client_with_token
+
+    api = client_with_token("kingdee", "erp", ["read"])
+    assert api.get("/api/v1/token", secure=True).status_code == 200
+    anonymous = Client()
+    for name in ("token", "access_token", "api_key", "bearer"):
+        response = anonymous.get(f"/api/v1/token?{name}={api.secret}", secure=True)
+        assert response.status_code == 401
+    settings.SECURE_SSL_REDIRECT = True  # as in production
+    plain = Client(headers={"Authorization": f"Bearer {api.secret}"}).get(
+        "/api/v1/token"
+    )
+    assert plain.status_code == 301
+    assert plain["Location"].startswith("https://")
