@@ -225,7 +225,7 @@ def test_d5_golden_ids_times_20_updates_in_order_with_30_percent_failures():
 
             return step
 
-        workers = [KillableWorker(name=f"w{n}") for n in range(4)]
+        workers = [KillableWorker(name=f"w{n}") for n in range(8)]
         run_workers(
             workers,
             producer=[update_round(r) for r in range(19)],

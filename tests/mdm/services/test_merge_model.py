@@ -5,9 +5,10 @@ record, every live record has a source record, and undoing the latest
 merge or split restores the mapping and the values byte for byte.
 
 How many examples run is a settings profile chosen by HYPOTHESIS_PROFILE:
-unset, a short run for every test session; `ci`, C3's 1,000 examples of up
-to 50 steps; `nightly`, 10,000. Each example runs in a savepoint rolled back
-at its end, so the 1,000th example is as fast as the first.
+`ci`, C3's 1,000 examples of up to 50 steps (the default when CI=true, as
+`.ci/run` sets it); `nightly`, 10,000; unset outside CI, a short run for
+every test session. Each example runs in a savepoint rolled back at its
+end, so the 1,000th example is as fast as the first.
 """
 
 import os
@@ -50,7 +51,10 @@ hypothesis_settings.register_profile(
 hypothesis_settings.register_profile(
     "c3-nightly", max_examples=10_000, stateful_step_count=50, **_COMMON
 )
-PROFILE = f"c3-{os.environ.get('HYPOTHESIS_PROFILE') or 'default'}"
+PROFILE = "c3-" + (
+    os.environ.get("HYPOTHESIS_PROFILE")
+    or ("ci" if os.environ.get("CI") == "true" else "default")
+)
 
 _serial = count(1)
 NAMES = ["北京华盛科技有限公司", "华盛科技", "上海明远贸易有限公司", "明远贸易", "华盛"]
