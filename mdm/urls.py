@@ -46,7 +46,7 @@ urlpatterns = [
         deliveries.delivery_replay_one,
         name="delivery_replay",
     ),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", auth.set_language, name="set_language"),
     path("healthz", probes.healthz, name="healthz"),
     path("readyz", probes.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),

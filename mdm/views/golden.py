@@ -9,7 +9,11 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+)
 
 from mdm.forms import (
     GROUP_PREFIX,
@@ -135,6 +139,7 @@ def golden_unmerge(request: HttpRequest, golden_id: str, decision: int) -> HttpR
 
 
 @steward_required
+@require_http_methods(["GET", "POST"])
 def golden_split(request: HttpRequest, golden_id: str) -> HttpResponse:
     """Put each member in a group, see the records the split would make
     (htmx swaps the preview in as the choices change), then confirm."""

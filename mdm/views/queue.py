@@ -14,7 +14,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+)
 
 from mdm.forms import (
     AssignForm,
@@ -385,6 +389,7 @@ def _after_claim_change(request: HttpRequest, task: ReviewTask) -> HttpResponse:
 
 
 @steward_required
+@require_http_methods(["GET", "POST"])
 def queue_bulk(request: HttpRequest) -> HttpResponse:
     """GET: the tasks a bulk approval would merge, for confirmation.
     POST: merge them (those still as listed)."""

@@ -1,27 +1,47 @@
 """Every API endpoint x method x role against an explicit table, deny by
-default: an endpoint (or method) the table does not list fails the test."""
+default: an endpoint (or method) the table does not list fails the test.
+
+Roles are API tokens (read, ERP and CRM writers, admin, revoked) and web
+sessions of the UI's roles: the API is for tokens, so a viewer's or a
+steward's session gets 403; an admin's session may read (the browsable
+schema's "try it"), and any session's unsafe request without a CSRF token
+is refused."""
 
 import pytest
 from django.urls import URLPattern, reverse
 
 from mdm.api import urls as api_urls
 from mdm.models import SourceRecord
-from tests.builders import make_golden
+from tests.builders import make_golden, make_user
 from tests.mdm.api.conftest import client_with_token
+from tests.mdm.ui.helpers import make_steward, make_viewer
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ("anonymous", "read", "write_erp", "write_crm", "admin", "revoked")
+TOKENS = ("anonymous", "read", "write_erp", "write_crm", "admin", "revoked")
+SESSIONS = ("viewer_session", "steward_session", "admin_session")
+ROLES = TOKENS + SESSIONS
 OK = "ok"  # anything but 401/403 (200, 201, 404 for a missing record...)
 
-READ = dict(anonymous=401, read=OK, write_erp=OK, write_crm=OK, admin=OK, revoked=401)
-WRITE_ERP = dict(
+
+def policy(*, admin_session=403, **tokens):
+    return dict(
+        tokens, viewer_session=403, steward_session=403, admin_session=admin_session
+    )
+
+
+READ = policy(
+    anonymous=401, read=OK, write_erp=OK, write_crm=OK, admin=OK, revoked=401,
+    admin_session=OK,
+)  # fmt: skip
+READ_POST = {**READ, "admin_session": 403}  # a session's POST needs a CSRF token
+WRITE_ERP = policy(
     anonymous=401, read=403, write_erp=OK, write_crm=403, admin=OK, revoked=401
 )
-ANY_TOKEN = dict(
+ANY_TOKEN = policy(
     anonymous=401, read=OK, write_erp=OK, write_crm=OK, admin=OK, revoked=401
 )
-ADMIN = dict(
+ADMIN = policy(
     anonymous=401, read=403, write_erp=403, write_crm=403, admin=OK, revoked=401
 )
 PUBLIC = dict.fromkeys(ROLES, OK)
@@ -32,9 +52,9 @@ EXPECTED = {
     ("api-record-batch", "POST"): WRITE_ERP,
     ("api-record", "PUT"): WRITE_ERP,
     ("api-record", "DELETE"): WRITE_ERP,
-    ("api-golden-lookup", "POST"): READ,
+    ("api-golden-lookup", "POST"): READ_POST,
     ("api-golden-search", "GET"): READ,
-    ("api-golden-match", "POST"): READ,
+    ("api-golden-match", "POST"): READ_POST,
     ("api-golden-changes", "GET"): READ,
     ("api-golden-by-source", "GET"): READ,
     ("api-golden-by-uscc", "GET"): READ,
@@ -84,6 +104,14 @@ def world(db):
     from rest_framework.test import APIClient
 
     clients["anonymous"] = APIClient()
+    users = {
+        "viewer_session": make_viewer(),
+        "steward_session": make_steward(),
+        "admin_session": make_user("root", is_superuser=True, is_staff=True),
+    }
+    for role, user in users.items():
+        clients[role] = APIClient(enforce_csrf_checks=True)
+        clients[role].force_login(user)
     return {"golden": golden, "record": record, "victim": victim, "clients": clients}
 
 

@@ -286,3 +286,20 @@ def test_every_unsafe_request_without_a_csrf_token_is_refused(world):
     assert set(refused.values()) == {403}, refused
     anonymous = Client(enforce_csrf_checks=True)
     assert anonymous.post(reverse("login")).status_code == 403
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_ui_url_lets_another_method_through(world, role):
+    """Deny by default: the table lists GET and POST; PUT, PATCH and DELETE
+    are refused (405, 403 or the login page) on every URL for every role."""
+    client = client_for(role)
+    let_through = [
+        (name, method, response.status_code)
+        for name in sorted(EXPECTED, key=lambda name: name == "logout")
+        for method in ("put", "patch", "delete")
+        if outcome(
+            response := getattr(client, method)(reverse(name, args=world.get(name, [])))
+        )
+        == OK
+    ]
+    assert let_through == [], "\n".join(map(str, let_through))
