@@ -284,6 +284,52 @@ def test_the_retry_budget_ends_in_a_dead_letter_with_an_alert_and_replay_resends
     assert downstream.receiver.state.seen_ids == {delivery.idempotency_key}
 
 
+def test_every_event_of_a_dead_target_is_a_dead_letter_alerted_in_its_pass(
+    downstream, caplog
+):
+    # RELIABILITY D4 over 50 events: none dropped, each with its attempts and
+    # last error, each alert raised in the worker pass that buried it.
+    downstream.faults = Faults(always_status=500)
+    make_webhook_target(
+        downstream.url,
+        downstream.secret,
+        retry_max_attempts=3,
+        retry_window=timedelta(hours=3),
+        backoff_base_seconds=1,
+        backoff_cap_seconds=60,
+    )
+    for n in range(50):
+        make_golden(f"公司{n:02d}有限公司", FNumber=f"C{n}")
+    clock = FakeClock()
+    worker = Worker(clock=clock)
+    alerted: set[int] = set()
+    with caplog.at_level(logging.ERROR, logger="golden_record.alerts"):
+        for _ in range(400):
+            caplog.clear()
+            broadcast_run_once(worker=worker)
+            alerted |= {
+                int(r.args[0])
+                for r in caplog.records
+                if "dead letter" in r.getMessage()
+            }
+            dead = set(
+                Delivery.objects.filter(state="dead").values_list("pk", flat=True)
+            )
+            assert dead == alerted  # no letter dies without its alert, in its pass
+            if len(dead) == 50:
+                break
+            clock.advance(3600)
+    letters = list(Delivery.objects.all())
+    assert {d.state for d in letters} == {"dead"}
+    assert all(d.attempts >= 3 and "HTTP 500" in d.last_error for d in letters)
+    assert all(d.attempt_log.count() == d.attempts for d in letters)
+    downstream.faults = Faults()
+    assert delivery_replay(deliveries=letters) == 50
+    drain(Worker())
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"delivered"}
+    assert downstream.receiver.state.seen_ids == {d.idempotency_key for d in letters}
+
+
 def test_a_410_suspends_the_target_and_resuming_it_sends_what_waited(
     downstream, caplog
 ):
