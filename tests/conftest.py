@@ -5,14 +5,16 @@ the suite runs, at the levels the loggers are configured for, is formatted
 as text (message and traceback) and as LOG_FORMAT=json writes it (with the
 record's extra fields, such as the request Django attaches) and scanned
 for an unmasked mainland mobile number, a valid USCC or a valid 18-digit
-resident ID number. Any hit fails the session, with the offending records
-listed masked.
+resident ID number. The logs of the app processes a test starts (gunicorn)
+are scanned line by line when they stop (`scan_process_log`). Any hit fails
+the session, with the offending records listed masked.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 
 import pytest
 from pythonjsonlogger.json import JsonFormatter
@@ -56,13 +58,25 @@ class _PiiLogScanner(logging.Handler):
             text = "\n".join(f.format(record) for f in self.formatters)
         except Exception:  # a broken log call is not this check's business
             return
+        self.check(text)
+
+    def check(self, text: str, source: str = "") -> None:
         if pii_found(text):
             from mdm.masking import mask_text
 
-            self.leaks.append(mask_text(text)[:500])
+            self.leaks.append(f"{source}{mask_text(text)[:500]}")
 
 
 _scanner = _PiiLogScanner()
+
+
+def scan_process_log(path: Path, scanner: _PiiLogScanner | None = None) -> None:
+    """Scan the log file of a process a test started, line by line (into
+    the session's scanner unless another is given)."""
+    scanner = scanner or _scanner
+    for line in path.read_text(errors="replace").splitlines():
+        scanner.records += 1
+        scanner.check(line, source=f"{path.name}: ")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -26,6 +26,7 @@ from django.db import connection
 from bench.gunicorn_server import GunicornServer
 from mdm.models import ApiClient
 from mdm.services.api_tokens import api_token_issue
+from tests.conftest import scan_process_log
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -149,6 +150,7 @@ def two_apps(request, database_url, tmp_path_factory):
     finally:
         for server in servers:
             server.stop()
+            scan_process_log(server.log)
 
 
 def get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str]]:

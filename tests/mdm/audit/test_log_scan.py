@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from tests.conftest import _PiiLogScanner, pii_found
+from tests.conftest import _PiiLogScanner, pii_found, scan_process_log
 
 
 def test_it_finds_mobiles_in_any_writing():
@@ -52,3 +52,18 @@ def test_request_paths_are_masked_in_djangos_request_log(client, caplog, db):
     messages = [r.getMessage() for r in caplog.records if r.name == "django.request"]
     assert messages and all("91110108MA01KPGK0L" not in m for m in messages)
     assert any("9111**********0L" in m for m in messages)
+
+
+def test_an_app_process_log_is_scanned_line_by_line(tmp_path):
+    log = tmp_path / "gunicorn.log"
+    log.write_text(
+        "[INFO] Booting worker with pid: 42\n"
+        "WARNING Not Found: /api/v1/golden-records/by-uscc/91110108MA01KPGK0L\n"
+    )
+    scanner = _PiiLogScanner()
+    scan_process_log(log, scanner)
+    assert scanner.records == 2
+    assert scanner.leaks == [
+        "gunicorn.log: WARNING Not Found: "
+        + ("/api/v1/golden-records/by-uscc/9111**********0L")
+    ]

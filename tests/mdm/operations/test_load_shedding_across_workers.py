@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from bench.gunicorn_server import GunicornServer
+from tests.conftest import scan_process_log
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -58,6 +59,7 @@ def server(tmp_path_factory):
         yield server.port, server.log
     finally:
         server.stop()
+        scan_process_log(server.log)
 
 
 def head(port: int, stamp: str, end: bytes = b"\r\n") -> bytes:
