@@ -245,11 +245,10 @@ def test_a_worker_that_stalled_past_its_lease_sends_nothing_after_a_newer_versio
     }
 
 
-def test_the_retry_budget_ends_in_a_dead_letter_with_an_alert_and_replay_resends(
-    downstream, caplog
-):
+def failing_target(downstream):
+    """A target whose every call fails, with a budget of 3 attempts in 3 h."""
     downstream.faults = Faults(always_status=500)
-    target = make_webhook_target(
+    return make_webhook_target(
         downstream.url,
         downstream.secret,
         retry_max_attempts=3,
@@ -257,6 +256,12 @@ def test_the_retry_budget_ends_in_a_dead_letter_with_an_alert_and_replay_resends
         backoff_base_seconds=1,
         backoff_cap_seconds=60,
     )
+
+
+def test_the_retry_budget_ends_in_a_dead_letter_with_an_alert_and_replay_resends(
+    downstream, caplog
+):
+    target = failing_target(downstream)
     make_golden(FNumber="C1")
     clock = FakeClock()
     worker = Worker(clock=clock)
@@ -289,15 +294,7 @@ def test_every_event_of_a_dead_target_is_a_dead_letter_alerted_in_its_pass(
 ):
     # RELIABILITY D4 over 50 events: none dropped, each with its attempts and
     # last error, each alert raised in the worker pass that buried it.
-    downstream.faults = Faults(always_status=500)
-    make_webhook_target(
-        downstream.url,
-        downstream.secret,
-        retry_max_attempts=3,
-        retry_window=timedelta(hours=3),
-        backoff_base_seconds=1,
-        backoff_cap_seconds=60,
-    )
+    failing_target(downstream)
     for n in range(50):
         make_golden(f"公司{n:02d}有限公司", FNumber=f"C{n}")
     clock = FakeClock()

@@ -172,18 +172,22 @@ def test_a_mapping_without_a_name_column_is_refused():
         import_job_confirm(job=job, mapping={"联系电话": "phones"})
 
 
+def run_erp_json_lines(lines: list[str], filename: str) -> ImportJob:
+    system = SourceSystem.objects.get(code="erp")
+    job = import_job_create(
+        system=system, content="\n".join(lines).encode(), filename=filename
+    )
+    import_job_confirm(job=job, mapping={})  # JSON Lines: the system's preset
+    return import_job_run(job=job)
+
+
 def test_json_lines_of_erp_payloads_use_the_systems_preset():
     lines = [
         '{"FNumber": "C-1", "FName": "北京华盛科技有限公司", "FTel": "010-65521234"}',
         "{broken",
         '{"FNumber": "C-2", "FName": "上海明远贸易有限公司"}',
     ]
-    system = SourceSystem.objects.get(code="erp")
-    job = import_job_create(
-        system=system, content="\n".join(lines).encode(), filename="export.txt"
-    )
-    import_job_confirm(job=job, mapping={})
-    job = import_job_run(job=job)
+    job = run_erp_json_lines(lines, "export.txt")
     assert (job.format, job.created_count, job.failed_count) == ("jsonl", 2, 1)
     assert job.row_errors.get().row == 2
     assert SourceRecord.objects.get(source_id="C-1").attributes["phones"] == [
@@ -198,12 +202,7 @@ def test_a_json_line_holding_a_nul_is_a_row_error_and_the_others_go_in():
         '{"FNumber": "C-2", "FName": "上海明远\\u0000贸易有限公司"}',
         '{"FNumber": "C-3", "FName": "广州天马物流有限公司"}',
     ]
-    system = SourceSystem.objects.get(code="erp")
-    job = import_job_create(
-        system=system, content="\n".join(lines).encode(), filename="export.jsonl"
-    )
-    import_job_confirm(job=job, mapping={})
-    job = import_job_run(job=job)
+    job = run_erp_json_lines(lines, "export.jsonl")
     assert (job.created_count, job.failed_count) == (2, 1)
     error = job.row_errors.get()
     assert (error.row, error.code) == (2, "nul_character")
