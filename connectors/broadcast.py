@@ -182,7 +182,9 @@ def broadcast_target(*, target_id: int, worker: Worker) -> int:
     return claims_deliver(target=target, claims=claims, worker=worker)
 
 
-def claims_deliver(*, target: DeliveryTarget, claims: list[Claim], worker: Worker) -> int:
+def claims_deliver(
+    *, target: DeliveryTarget, claims: list[Claim], worker: Worker
+) -> int:
     """Send claimed deliveries and record their outcomes; returns how many
     were sent (a claim whose lease was lost before its turn is not)."""
     try:
