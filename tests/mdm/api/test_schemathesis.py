@@ -1,7 +1,15 @@
-"""The API against its own OpenAPI schema: generated valid and invalid
-requests (a bounded number per operation, so this stays well under two
-minutes) find no 5xx, no undocumented status and no response that breaks
-the schema."""
+"""The API against its own OpenAPI schema (RELIABILITY T1): generated
+valid and invalid requests (a bounded number per operation) under every
+schemathesis check but one find no 5xx, no undocumented status or header,
+no response that breaks the schema, no invalid data accepted, no endpoint
+open without its token and no method answered that the schema does not
+list.
+
+Left out: "schema-valid data is accepted". A golden ID carries a check
+digit, a change-feed cursor is signed, and "give at least one of name,
+phone or e-mail" cannot be said in OpenAPI 3.0: random data that fits the
+schema is rightly answered 400 there.
+"""
 
 import json
 
@@ -13,27 +21,14 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import load_all_checks
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    negative_data_rejection,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from mdm.wsgi import application
 from tests.builders import make_golden
 from tests.mdm.api.conftest import client_with_token
 
 load_all_checks()
-from schemathesis.checks import not_a_server_error  # noqa: E402
+from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    negative_data_rejection,
-]
 # They end the very token the run authenticates with; tests cover them.
 SKIPPED = {"token_rotate", "token_revoke"}
 
@@ -80,12 +75,13 @@ def admin_token(db, settings, in_test_transaction):
 
 @schema.parametrize()
 @settings(
-    max_examples=10,
+    max_examples=25,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
 )
 def test_the_api_keeps_its_schema(case, admin_token):
     case.call_and_validate(
-        headers={"Authorization": f"Bearer {admin_token}"}, checks=CHECKS
+        headers={"Authorization": f"Bearer {admin_token}"},
+        excluded_checks=[positive_data_acceptance],
     )
