@@ -5,8 +5,12 @@
     .venv/bin/python bench/run_import.py --rows 100000 --format csv \
         --database-url postgres://postgres@127.0.0.1:5432/bench_import
     .venv/bin/python bench/run_import.py --rows 1000000 --format xlsx --reader-only
+    .venv/bin/python bench/run_import.py --rows 200000 --columns 30 --format xlsx \
+        --stream-xlsx
 
-Writes a customer sheet of `--rows` rows (9 columns, Chinese headers) with
+Writes a customer sheet of `--rows` rows (9 columns, Chinese headers, and
+with `--columns` more, up to that many: remarks a legacy sheet carries,
+which no field maps) with
 the real writers (csv, openpyxl), then, each in its own process so peak RSS
 is its own: the bare parse (`pandas.read_csv` / `pandas.read_excel(engine=
 "calamine")`) and our import (`manage.py import_customers --no-match`) into
@@ -57,8 +61,13 @@ CITIES = [
 WORDS = ["科技", "贸易", "实业", "商贸", "电子", "机械", "物流"]
 
 
-def rows(n: int):
+def header(columns: int) -> list[str]:
+    return HEADER + [f"备注{k}" for k in range(1, columns - len(HEADER) + 1)]
+
+
+def rows(n: int, columns: int):
     rnd = random.Random(42)
+    extra = columns - len(HEADER)
     for i in range(n):
         city = rnd.choice(CITIES)
         yield [
@@ -71,22 +80,23 @@ def rows(n: int):
             f"{city}建国路{rnd.randrange(999)}号",
             f"info{i}@example.cn",
             f"2021/{rnd.randrange(1, 13)}/{rnd.randrange(1, 29)}",
+            *(f"第{k}项备注{i % 97}" for k in range(extra)),
         ]
 
 
-def write_file(path: Path, n: int, fmt: str) -> None:
+def write_file(path: Path, n: int, fmt: str, columns: int) -> None:
     if fmt == "csv":
         with path.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(HEADER)
-            writer.writerows(rows(n))
+            writer.writerow(header(columns))
+            writer.writerows(rows(n, columns))
         return
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("客户")
-    sheet.append(HEADER)
-    for row in rows(n):
+    sheet.append(header(columns))
+    for row in rows(n, columns):
         sheet.append(row)
     book.save(path)
 
@@ -145,6 +155,12 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=100000)
     ap.add_argument("--format", choices=["csv", "xlsx"], default="csv")
     ap.add_argument(
+        "--columns",
+        type=int,
+        default=len(HEADER),
+        help=f"columns in all ({len(HEADER)} mapped, the rest unmapped remarks)",
+    )
+    ap.add_argument(
         "--database-url", help="PostgreSQL URL (recreated); default: SQLite"
     )
     ap.add_argument(
@@ -161,19 +177,22 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"customers.{args.format}"
-        write_file(path, args.rows, args.format)
+        columns = max(args.columns, len(HEADER))
+        write_file(path, args.rows, args.format, columns)
         env = {
             **os.environ,
             "DEBUG": "false",
             "SECRET_KEY": "bench",
             "SECURE_SSL_REDIRECT": "false",
             "GOLDEN_RECORD_VAR_DIR": tmp,
-            "IMPORT_MAX_UNCOMPRESSED_MB": str(max(200, args.rows // 1000)),
+            "IMPORT_MAX_UNCOMPRESSED_MB": str(max(200, args.rows * columns // 9000)),
             "DJANGO_SETTINGS_MODULE": "mdm.settings",
             "PYTHONPATH": str(ROOT),
         }
         if not args.stream_xlsx:
-            env["IMPORT_FAST_XLSX_MAX_CELLS"] = str(max(3_000_000, args.rows * 10))
+            env["IMPORT_FAST_XLSX_MAX_CELLS"] = str(
+                max(3_000_000, args.rows * (columns + 1))
+            )
         env.pop("DATABASE_URL", None)
         if args.database_url:
             fresh_database(args.database_url)
@@ -200,6 +219,7 @@ def main() -> None:
                 json.dumps(
                     {
                         "rows": args.rows,
+                        "columns": columns,
                         "format": args.format,
                         "file_mib": round(path.stat().st_size / 2**20, 1),
                         "bare_parse_s": round(parse_s, 1),
@@ -240,6 +260,7 @@ def main() -> None:
             json.dumps(
                 {
                     "rows": args.rows,
+                    "columns": columns,
                     "format": args.format,
                     "database": "postgresql" if args.database_url else "sqlite",
                     "reader": "csv"
