@@ -106,6 +106,8 @@ def has_confusable_script(s: str | None) -> bool:
     Args:
         s: Raw text.
     """
+    if not s or s.isascii():  # nothing in ASCII looks Cyrillic or Greek
+        return False
     s = normalise(s)
     if not _CYRILLIC_GREEK_RE.search(s) or not _LATIN_RE.search(s):
         return False
