@@ -1,4 +1,6 @@
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from rest_framework.test import APIClient
 
 from mdm.models import ApiClient as Client
@@ -57,3 +59,15 @@ def revoked_api(db):
 @pytest.fixture
 def anonymous_api(db):
     return APIClient()
+
+
+@pytest.fixture
+def in_test_transaction():
+    """For a test that calls the WSGI application itself, inside the test's
+    transaction: like Django's test client, keep request start and end from
+    closing the connection (on PostgreSQL that would end the transaction)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)

@@ -62,7 +62,9 @@ class CountingInput:
         return self.read(*args)
 
 
-def test_a_body_over_the_limit_is_refused_before_it_is_read(erp_api, settings):
+def test_a_body_over_the_limit_is_refused_before_it_is_read(
+    erp_api, settings, in_test_transaction
+):
     from django.core.handlers.wsgi import WSGIHandler
     from django.test import RequestFactory
 

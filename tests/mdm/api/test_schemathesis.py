@@ -15,8 +15,6 @@ import json
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
@@ -48,18 +46,6 @@ def _load_schema():
 
 
 schema = _load_schema()
-
-
-@pytest.fixture
-def in_test_transaction():
-    # The WSGI app runs in this process, inside the test's transaction: like
-    # Django's test client, keep request start/end from closing the
-    # connection (on PostgreSQL that would end the transaction).
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
