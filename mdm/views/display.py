@@ -204,6 +204,7 @@ class EvidenceRow:
     text: str
     weight: float
     share: int  # bar length, percent of the heaviest row
+    held: bool = False  # a reason the pair waits for a steward, whatever weighed
 
     @property
     def direction(self) -> str:
@@ -235,6 +236,10 @@ EVIDENCE_TEXTS: dict[tuple[str, str], Promise] = {
     ("name", "brand"): _("same brand, other business words"),
     ("name", "jw80"): _("name %(similarity)s alike after removing the legal form"),
     ("name", "else"): _("names differ — not merged without review"),
+    ("name", "lookalike"): _(
+        "a name mixes Latin letters with Cyrillic or Greek look-alikes — "
+        "held for review"
+    ),
     ("branch", "same"): _("same branch status"),
     ("branch", "else"): _(
         "one is a branch, the other the head office (or another branch)"
@@ -256,13 +261,17 @@ EVIDENCE_TEXTS: dict[tuple[str, str], Promise] = {
     ("contact", "surname"): _("contact persons share a surname"),
     ("contact", "else"): _("contact person differs"),
 }
+# Levels that hold a pair for review whatever its score: shown first, though
+# they weigh nothing.
+HELD_LEVELS = frozenset({"lookalike"})
 _SIMILARITY_RE = re.compile(r"\d+(?:\.\d+)?%")
 
 
 def evidence_rows(
     evidence: list[dict[str, Any]],
 ) -> tuple[list[EvidenceRow], list[EvidenceRow]]:
-    """(rows that weighed, zero-weight "no evidence" rows), heaviest first."""
+    """(rows that weighed or hold the pair for review, zero-weight "no
+    evidence" rows), the holding ones first, then the heaviest."""
     heaviest = max((abs(float(e.get("weight") or 0)) for e in evidence), default=0)
     rows = [
         EvidenceRow(
@@ -273,11 +282,13 @@ def evidence_rows(
             share=round(100 * abs(float(e.get("weight") or 0)) / heaviest)
             if heaviest
             else 0,
+            held=e.get("level") in HELD_LEVELS,
         )
         for e in evidence
     ]
-    rows.sort(key=lambda r: -abs(r.weight))
-    return [r for r in rows if r.weight], [r for r in rows if not r.weight]
+    rows.sort(key=lambda r: (not r.held, -abs(r.weight)))
+    shown = [r for r in rows if r.weight or r.held]
+    return shown, [r for r in rows if not (r.weight or r.held)]
 
 
 def _evidence_text(evidence: dict[str, Any]) -> str:

@@ -6,7 +6,13 @@ from django.urls import reverse
 from mdm.models import GoldenRecord, ReviewTask, StewardDecision
 from mdm.services.golden_records import golden_record_recompute
 from mdm.services.steward_queue import review_task_claim
-from tests.mdm.ui.helpers import golden_of, make_steward, make_task, versions_field
+from tests.mdm.ui.helpers import (
+    EVIDENCE,
+    golden_of,
+    make_steward,
+    make_task,
+    versions_field,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +169,18 @@ def test_neighbours_follow_the_filtered_queue(steward_client):
     assert f'href="{reverse("task", args=[first.pk])}?sort=score"' in (
         filtered.content.decode()
     )
+
+
+def test_a_pair_held_for_look_alike_letters_says_so_first(steward_client):
+    evidence = [
+        *EVIDENCE,
+        {"comparison": "name", "level": "lookalike", "text": "...", "weight": 0.0},
+    ]
+    task = make_task(LEFT, {"FName": "Huаsheng Co., Ltd"}, evidence=evidence)
+    response = steward_client.get(reverse("task", args=[task.pk]))
+    first = response.context["evidence"][0]
+    assert (first.comparison, first.held) == ("name", True)
+    assert [row.comparison for row in response.context["no_evidence"]] == ["uscc"]
+    html = response.content.decode()
+    assert "held for review" in html or "须经复核" in html
+    assert 'class="none held"' in html
