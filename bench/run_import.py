@@ -8,15 +8,15 @@
     .venv/bin/python bench/run_import.py --rows 200000 --columns 30 --format xlsx \
         --stream-xlsx
 
-Writes a customer sheet of `--rows` rows (9 columns, Chinese headers, and
-with `--columns` more, up to that many: remarks a legacy sheet carries,
-which no field maps) with
-the real writers (csv, openpyxl), then, each in its own process so peak RSS
-is its own: the bare parse (`pandas.read_csv` / `pandas.read_excel(engine=
-"calamine")`) and our import (`manage.py import_customers --no-match`) into
-a fresh database (SQLite in a temporary folder, or the PostgreSQL database
-named by --database-url, dropped and created anew), then the same import
-again (every row unchanged). Prints one JSON line.
+Writes a customer sheet of `--rows` rows (9 columns with Chinese headers;
+`--columns N` adds remark columns up to N in all, which no field maps, as
+legacy sheets carry them) with the real writers (csv, openpyxl), then,
+each in its own process so peak RSS is its own: the bare parse
+(`pandas.read_csv` / `pandas.read_excel(engine="calamine")`) and our import
+(`manage.py import_customers --no-match`) into a fresh database (SQLite in
+a temporary folder, or the PostgreSQL database named by --database-url,
+dropped and created anew), then the same import again (every row
+unchanged). Prints one JSON line.
 
 A 1,000,000-row .xlsx unpacks to ~650 MiB, over the 200 MiB default
 IMPORT_MAX_UNCOMPRESSED_MB, and spans 9M cells, over the 3M default

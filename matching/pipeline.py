@@ -66,14 +66,14 @@ def run_pipeline(
             progress("compare", k + 1, len(pairs.partitions))
     if pairs.count and (retrain or not config.trained):
         config = train(table, config, levels)
-    scores = []
+    scores, held = [], []
     for k, ((left, right), lv) in enumerate(zip(pairs.partitions, levels, strict=True)):
+        held.append(score.held_for_review(table, left, right))
         if left.size == 0:
             scores.append(np.zeros(0))
             continue
         weights = score.match_weights(table, left, lv, config)
-        held = score.held_for_review(table, left, right)
-        scores.append(score.probabilities(weights, lv, config, held))
+        scores.append(score.probabilities(weights, lv, config, held[-1]))
         if progress:
             progress("score", k + 1, len(pairs.partitions))
     left, right = pairs.concatenated()
@@ -91,8 +91,7 @@ def run_pipeline(
         cannot_link=_rows_of(table, cannot_link),
         min_support=config.min_cluster_support,
         exclusive=exclusive_keys(table, config),
-        disputed=score.disputed(all_levels, config)
-        | score.held_for_review(table, left, right),
+        disputed=score.disputed(all_levels, config) | np.concatenate(held),
     )
     return MatchResult(
         ids=table.ids,

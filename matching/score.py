@@ -327,6 +327,10 @@ def _tf_adjustment(
     return np.log2(u_ref / np.maximum(freq, config.em.tf_minimum_u))
 
 
+# The evidence level that says why a pair is held (`explain`).
+LOOKALIKE_LEVEL = "lookalike"
+
+
 def held_for_review(table: Table, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Pairs in which a record's names mix Latin letters with Cyrillic or
     Greek look-alikes (`LOOKALIKE_COLUMN`): a copy-paste accident or a
@@ -423,7 +427,7 @@ def explain(
         out.append(
             FieldEvidence(
                 "name",
-                "lookalike",
+                LOOKALIKE_LEVEL,
                 "a name mixes Latin letters with Cyrillic or Greek look-alikes:"
                 " held for review",
                 0.0,

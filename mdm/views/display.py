@@ -13,6 +13,7 @@ import phonenumbers
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from matching.score import LOOKALIKE_LEVEL
 from mdm.id_card import ADDRESS_PARTS, ATTRIBUTES, LIST_ATTRIBUTES, SCALAR_ATTRIBUTES
 from mdm.masking import mask_json, mask_value
 from mdm.models import GoldenRecord, SourceRecord, SurvivorshipPolicy
@@ -236,7 +237,7 @@ EVIDENCE_TEXTS: dict[tuple[str, str], Promise] = {
     ("name", "brand"): _("same brand, other business words"),
     ("name", "jw80"): _("name %(similarity)s alike after removing the legal form"),
     ("name", "else"): _("names differ — not merged without review"),
-    ("name", "lookalike"): _(
+    ("name", LOOKALIKE_LEVEL): _(
         "a name mixes Latin letters with Cyrillic or Greek look-alikes — "
         "held for review"
     ),
@@ -263,7 +264,7 @@ EVIDENCE_TEXTS: dict[tuple[str, str], Promise] = {
 }
 # Levels that hold a pair for review whatever its score: shown first, though
 # they weigh nothing.
-HELD_LEVELS = frozenset({"lookalike"})
+HELD_LEVELS = frozenset({LOOKALIKE_LEVEL})
 _SIMILARITY_RE = re.compile(r"\d+(?:\.\d+)?%")
 
 

@@ -3,10 +3,13 @@ expire, secure cookies in production."""
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
 from tests.browser import PASSWORD
+from tests.mdm.api.conftest import client_with_token
 from tests.mdm.ui.helpers import make_steward
 
 pytestmark = pytest.mark.django_db
@@ -56,23 +59,16 @@ def test_sessions_expire_when_idle_and_every_request_renews_them():
     ["short1!", "1234567890123", "password1234", "qwertyuiop"],
 )
 def test_weak_passwords_are_refused(password):
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
-
     user = make_steward()
     with pytest.raises(ValidationError):
         validate_password(password, user)
 
 
 def test_a_strong_password_is_accepted():
-    from django.contrib.auth.password_validation import validate_password
-
     validate_password("Huasheng-订单-2026-绿洲", make_steward())
 
 
 def test_an_api_token_is_read_from_the_header_only_and_over_https_only(settings):
-    from tests.mdm.api.conftest import client_with_token
-
     api = client_with_token("kingdee", "erp", ["read"])
     assert api.get("/api/v1/token", secure=True).status_code == 200
     anonymous = Client()
