@@ -109,6 +109,11 @@ def _database_config() -> dict:
         )
         config["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
         config["CONN_MAX_AGE"] = 0
+        # Tests get a file too, not Django's shared-cache in-memory database:
+        # there a second connection (a thread standing for another steward,
+        # C1) fails at once with "table is locked" instead of waiting for
+        # the writer, as it does on a file.
+        config["TEST"] = {"NAME": str(VAR_DIR / "test-golden-record.sqlite3")}
         # Django's SQLite backend plus the hook that lets a flush pass the
         # no-delete triggers (mdm/sqlite/base.py).
         config["ENGINE"] = "mdm.sqlite"

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -187,10 +187,6 @@ class TestSequential:
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="real concurrent connections need PostgreSQL (SQLite: sequential test)",
-)
 @pytest.mark.parametrize("method", ["put", "post"])
 def test_a_hundred_concurrent_requests_create_one_record(method, fast_throttle):
     secret = client_with_token("kingdee", "erp", ["write"]).secret

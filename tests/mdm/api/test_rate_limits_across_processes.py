@@ -5,20 +5,16 @@ a client's limit is counted once for both, not once per process.
 Run against the cache production uses when REDIS_URL is set (Redis at
 CI_REDIS_URL: skipped locally without it, a failure in CI, where .ci/run
 starts Redis) and against the DatabaseCache fallback (always). The processes
-use the test database on PostgreSQL and a migrated SQLite file otherwise (an
-in-memory test database cannot be shared).
+use the test database (a file on SQLite too).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -27,8 +23,6 @@ from bench.gunicorn_server import GunicornServer
 from mdm.models import ApiClient
 from mdm.services.api_tokens import api_token_issue
 from tests.conftest import scan_process_log
-
-ROOT = Path(__file__).resolve().parents[3]
 
 pytestmark = [
     pytest.mark.slow,
@@ -50,19 +44,13 @@ def redis_url() -> str:
 
 
 @pytest.fixture(scope="module")
-def sqlite_file(tmp_path_factory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('w6') / 'app.sqlite3'}"
-    manage("migrate", "--no-input", database_url=url)
-    return url
-
-
-@pytest.fixture(scope="module")
-def database_url(request, django_db_setup) -> str:
+def database_url(django_db_setup) -> str:
+    """The test database, which the app processes open too."""
+    s = connection.settings_dict
     if connection.vendor == "postgresql":
-        s = connection.settings_dict
         auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
         return f"postgres://{auth}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
-    return request.getfixturevalue("sqlite_file")
+    return f"sqlite:///{s['NAME']}"
 
 
 def app_env(database_url: str, cache: str) -> dict[str, str]:
@@ -90,44 +78,12 @@ def app_env(database_url: str, cache: str) -> dict[str, str]:
     return env
 
 
-def manage(*args: str, database_url: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=app_env(database_url, "database"),
-        capture_output=True,
-        text=True,
-        timeout=300,
+def issue_token() -> str:
+    """A new read token, committed, so that the app processes accept it."""
+    client = ApiClient.objects.create(
+        name=f"w6-{uuid.uuid4().hex[:8]}", scopes=["read"]
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
-
-
-_unused_secrets: dict[str, list[str]] = {}
-
-
-def issue_token(database_url: str) -> str:
-    """A new read token the app processes accept."""
-    if connection.vendor == "postgresql":  # the test database: committed rows
-        client = ApiClient.objects.create(
-            name=f"w6-{uuid.uuid4().hex[:8]}", scopes=["read"]
-        )
-        return api_token_issue(client=client).secret
-    # The SQLite file of the app processes: a few at once, one manage.py run.
-    if not _unused_secrets.get(database_url):
-        code = (
-            "from mdm.models import ApiClient\n"
-            "from mdm.services.api_tokens import api_token_issue\n"
-            "for _ in range(8):\n"
-            "    c = ApiClient.objects.create(name='w6-' + __import__('uuid')"
-            ".uuid4().hex[:8], scopes=['read'])\n"
-            "    print('SECRET', api_token_issue(client=c).secret)\n"
-        )
-        out = manage("shell", "--no-imports", "-c", code, database_url=database_url)
-        _unused_secrets[database_url] = [
-            line.split()[1] for line in out.splitlines() if line.startswith("SECRET")
-        ]
-    return _unused_secrets[database_url].pop()
+    return api_token_issue(client=client).secret
 
 
 @pytest.fixture(scope="module", params=["database", "redis"])
@@ -171,8 +127,8 @@ def lookup(base: str, secret: str, **headers: str) -> tuple[int, dict[str, str]]
     )
 
 
-def test_a_token_limit_holds_across_two_processes(two_apps, database_url):
-    secret = issue_token(database_url)
+def test_a_token_limit_holds_across_two_processes(two_apps):
+    secret = issue_token()
     answers = [lookup(two_apps[i % 2], secret) for i in range(2 * LOOKUPS_PER_DAY)]
     codes = [code for code, _ in answers]
     assert codes == [404] * LOOKUPS_PER_DAY + [429] * LOOKUPS_PER_DAY
@@ -199,9 +155,9 @@ def test_an_address_limit_holds_across_processes_and_spoofed_headers(two_apps):
 
 
 def test_concurrent_requests_to_both_processes_stay_within_five_percent(
-    two_apps, database_url, request
+    two_apps, request
 ):
-    secret = issue_token(database_url)
+    secret = issue_token()
     sent = 4 * LOOKUPS_PER_DAY
     with ThreadPoolExecutor(max_workers=8) as pool:
         codes = list(

@@ -1,9 +1,8 @@
 """RELIABILITY C6, the concurrent half: the same 10,000-row file imported
-twice at the same moment, each import on its own PostgreSQL connection,
-still leaves exactly 10,000 source records, one creation history row each,
-and no row rejected. (The sequential half, re-imports and edits, is in
-test_import_bulk.py; SQLite serialises writers, so the race needs
-PostgreSQL.)"""
+twice at the same moment, each import on its own database connection (SQLite
+and PostgreSQL), still leaves exactly 10,000 source records, one creation
+history row each, and no row rejected. (The sequential half, re-imports and
+edits, is in test_import_bulk.py.)"""
 
 from __future__ import annotations
 
@@ -11,18 +10,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from mdm.models import ImportJob, SourceRecord
 from tests.mdm.imports.test_import_bulk import counts, csv, row, run
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="real concurrent connections need PostgreSQL",
-    ),
-]
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 ROWS = 10_000
 
