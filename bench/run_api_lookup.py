@@ -23,13 +23,16 @@
    Each round's ratio is its lookup's throughput over the mean of the bare
    phases either side, and the ratio reported is the median of the rounds
    (one run drifts: two bare phases of one run have differed by 12-28 %).
+   Last, batch lookup: `POST /api/v1/golden-records/lookup` with
+   `--batch-keys` keys each (half golden IDs, half source keys).
    Keys are drawn with a fixed seed from the loaded records.
 
 With a closed loop, latency = concurrency / throughput (Little's law): on a
 saturated 2-core machine a p99 target is a throughput target in disguise.
 So each lookup phase is also run open-loop at `--paced-rate` requests/s,
-and the name search at `--paced-search-rate`, which is what a latency
-target usually means.
+the name search at `--paced-search-rate` and the batch lookup at
+`--paced-batch-rate` (batches/s), which is what a latency target usually
+means.
 """
 
 from __future__ import annotations
@@ -121,14 +124,15 @@ def server_env(database_url: str, redis_url: str) -> dict[str, str]:
 
 async def run_phase(
     base: str,
-    paths: list[str],
+    paths: list[str | tuple[str, dict]],
     headers: dict,
     *,
     seconds: float,
     concurrency: int,
     rate: float | None = None,
 ) -> dict:
-    """Closed loop (`rate` None) or open loop at `rate` requests/s."""
+    """Closed loop (`rate` None) or open loop at `rate` requests/s; a path
+    is a GET, a (path, body) pair a POST of that JSON body."""
     import httpx
 
     latencies: list[float] = []
@@ -136,10 +140,13 @@ async def run_phase(
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits) as http:
 
-        async def one(path: str) -> None:
+        async def one(path: str | tuple[str, dict]) -> None:
             started = time.perf_counter()
             try:
-                response = await http.get(path, timeout=30)
+                if isinstance(path, str):
+                    response = await http.get(path, timeout=30)
+                else:
+                    response = await http.post(path[0], json=path[1], timeout=30)
                 code = response.status_code
             except httpx.HTTPError:
                 code = 0
@@ -200,6 +207,7 @@ async def run_all(args, base: str, token: str, keys: dict) -> dict:
         for s, i in keys["source_keys"]
     ]
     names = [f"/api/v1/golden-records/search?name={quote(n)}" for n in keys["names"]]
+    batches = batch_lookups(keys, args.batch_keys)
     common = {"seconds": args.seconds, "concurrency": args.concurrency}
     await run_phase(base, golden[:500], auth, seconds=3, concurrency=args.concurrency)
     results = {}
@@ -210,7 +218,7 @@ async def run_all(args, base: str, token: str, keys: dict) -> dict:
             (f"source_id_{r}", source),
             (f"bare_{r + 1}", bare),
         ]
-    for name, paths in [*closed, ("name_search", names)]:
+    for name, paths in [*closed, ("name_search", names), ("batch_lookup", batches)]:
         results[name] = await run_phase(base, paths, auth, **common)
         print(name, results[name], file=sys.stderr, flush=True)
     for name, paths, rate in [
@@ -218,11 +226,31 @@ async def run_all(args, base: str, token: str, keys: dict) -> dict:
         ("golden_id", golden, args.paced_rate),
         ("source_id", source, args.paced_rate),
         ("name_search", names, args.paced_search_rate),
+        ("batch_lookup", batches, args.paced_batch_rate),
     ]:
         key = f"{name}_paced_{int(rate)}"
         results[key] = await run_phase(base, paths, auth, rate=rate, **common)
         print(key, results[key], file=sys.stderr, flush=True)
     return results
+
+
+def batch_lookups(keys: dict, size: int) -> list[tuple[str, dict]]:
+    """POST bodies of `size` keys each, half golden IDs, half source keys,
+    as a client resolving a page of its own records would send."""
+    mixed = [
+        key
+        for golden_id, (system, source_id) in zip(
+            keys["golden_ids"], keys["source_keys"], strict=True
+        )
+        for key in (
+            {"golden_id": golden_id},
+            {"source_system": system, "source_id": source_id},
+        )
+    ]
+    return [
+        ("/api/v1/golden-records/lookup", {"keys": mixed[start : start + size]})
+        for start in range(0, len(mixed) - size + 1, size)
+    ]
 
 
 def lookup_ratios(results: dict, rounds: int) -> dict:
@@ -261,6 +289,10 @@ def main() -> None:
     ap.add_argument(
         "--paced-search-rate", type=float, default=20, help="open-loop searches/s"
     )
+    ap.add_argument(
+        "--paced-batch-rate", type=float, default=10, help="open-loop batches/s"
+    )
+    ap.add_argument("--batch-keys", type=int, default=100, help="keys per batch")
     ap.add_argument("--keys", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument(

@@ -35,6 +35,15 @@
 
 Latencies are wall time of the service call (retries included), from the
 client thread; "approve" is `review_task_merge`.
+
+`--slots N` serves the stewards as the product does, through a fixed number
+of app workers: each process then runs at most N requests at a time (a page
+read and an action are one request each), and the other stewards' requests
+wait for a free slot, that wait counted in their latency. `--processes 8
+--slots 1` is 64 stewards on 8 sync gunicorn workers (WEB_CONCURRENCY=8), a
+steward pinned to one worker rather than taken by whichever is free. Without
+it every steward thread is inside the database at once, and a thread holding
+a cluster's row locks queues for its process's GIL behind the others.
 """
 
 from __future__ import annotations
@@ -50,7 +59,8 @@ import sys
 import threading
 import time
 import traceback
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
+from contextlib import nullcontext
 from functools import partial
 from itertools import combinations
 from pathlib import Path
@@ -230,7 +240,7 @@ RETRIED = ("deadlock", "serialization", "lock_timeout")
 
 
 def steward_loop(
-    steward_id: int, clusters: list[str], args, deadline: float, out: dict
+    steward_id: int, clusters: list[str], args, deadline: float, out: dict, slots
 ) -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
@@ -243,19 +253,20 @@ def steward_loop(
         while time.time() < deadline:
             n += 1
             try:
-                kind, call, note = plan(
-                    rng.choices(kinds, weights)[0],
-                    members_of(rng.choice(clusters)),
-                    steward,
-                    n,
-                    rng,
-                )
+                with slots:
+                    kind, call, note = plan(
+                        rng.choices(kinds, weights)[0],
+                        members_of(rng.choice(clusters)),
+                        steward,
+                        n,
+                        rng,
+                    )
             except Exception as exc:  # noqa: BLE001 - a failed page read, counted
                 record_error(out, "read", exc)
                 continue
             if args.think_ms:
                 time.sleep(rng.uniform(0, 2 * args.think_ms) / 1000)
-            act(kind, call, note, steward_id, args, out)
+            act(kind, call, note, steward_id, args, out, slots)
     finally:
         connection.close()
 
@@ -332,10 +343,25 @@ def plan(kind: str, members: list[int], steward, n: int, rng: random.Random):
     )
 
 
-def act(kind: str, call, note: dict, steward_id: int, args, out: dict) -> None:
+def act(kind: str, call, note: dict, steward_id: int, args, out: dict, slots) -> None:
     """Call the service; retry a deadlock or serialization failure as
-    pgbench --max-tries does; time the whole, retries included."""
+    pgbench --max-tries does; time the whole, the wait for a free slot and
+    retries included."""
     started = time.perf_counter()
+    with slots:
+        outcome, result = call_with_retries(kind, call, args, out)
+    if outcome in RETRIED:
+        outcome = "gave_up"  # still deadlocking after --max-tries: an error
+        out["counts"][f"{kind}:gave_up"] += 1
+    elapsed = time.perf_counter() - started
+    out["latency"][kind].append(elapsed)
+    out["latency"][f"{kind}:{outcome}"].append(elapsed)
+    if outcome == "won":
+        out["counts"][f"{kind}:won"] += 1
+        out["won"].append(won_record(kind, result, steward_id, note))
+
+
+def call_with_retries(kind: str, call, args, out: dict) -> tuple[str, object]:
     outcome, result = "error", None
     for _ in range(args.max_tries):
         try:
@@ -351,15 +377,7 @@ def act(kind: str, call, note: dict, steward_id: int, args, out: dict) -> None:
             if outcome == "error":
                 record_error(out, kind, exc, counted=True)
             break
-    if outcome in RETRIED:
-        outcome = "gave_up"  # still deadlocking after --max-tries: an error
-        out["counts"][f"{kind}:gave_up"] += 1
-    elapsed = time.perf_counter() - started
-    out["latency"][kind].append(elapsed)
-    out["latency"][f"{kind}:{outcome}"].append(elapsed)
-    if outcome == "won":
-        out["counts"][f"{kind}:won"] += 1
-        out["won"].append(won_record(kind, result, steward_id, note))
+    return outcome, result
 
 
 def record_error(out: dict, kind: str, exc: BaseException, counted=False) -> None:
@@ -380,6 +398,34 @@ def won_record(kind: str, result, steward_id: int, note: dict) -> dict:
     return {"kind": kind, "steward": steward_id, **note}
 
 
+class FifoSlots:
+    """N slots handed to waiting threads first come, first served, as an
+    accept queue serves connections. (A threading.Semaphore lets the thread
+    that just released take its slot again before the woken waiter runs: one
+    steward could starve the others of its process for seconds.)"""
+
+    def __init__(self, count: int) -> None:
+        self._lock = threading.Lock()
+        self._free = count
+        self._waiting: deque[threading.Event] = deque()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return
+            turn = threading.Event()
+            self._waiting.append(turn)
+        turn.wait()
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().set()  # the slot goes straight to it
+            else:
+                self._free += 1
+
+
 def worker_process(
     steward_ids: list[int], clusters: list[list[int]], args, start_at: float, queue
 ) -> None:
@@ -389,6 +435,9 @@ def worker_process(
     outs = []
     threads = []
     deadline = start_at + args.seconds
+    # --slots N: the process serves N requests at a time, as N gunicorn
+    # workers would; the other stewards' requests wait their turn.
+    slots = FifoSlots(args.slots) if args.slots else nullcontext()
     for steward_id in steward_ids:
         out = {
             "counts": Counter(),
@@ -401,7 +450,7 @@ def worker_process(
         threads.append(
             threading.Thread(
                 target=steward_loop,
-                args=(steward_id, clusters, args, deadline, out),
+                args=(steward_id, clusters, args, deadline, out, slots),
                 daemon=True,
             )
         )
@@ -747,6 +796,13 @@ def main() -> None:
     )
     ap.add_argument("--think-ms", type=float, default=0, help="mean pause per action")
     ap.add_argument("--max-tries", type=int, default=10, help="per deadlock/retry")
+    ap.add_argument(
+        "--slots",
+        type=int,
+        default=0,
+        help="requests each process serves at once, like that many sync "
+        "gunicorn workers (0: every steward at once)",
+    )
     ap.add_argument("--seed", type=int, default=8)
     ap.add_argument("--out")
     args = ap.parse_args()
@@ -820,6 +876,7 @@ def main() -> None:
         "machine": machine(),
         "clients": args.clients,
         "processes": args.processes,
+        "slots_per_process": args.slots,
         "clusters": args.clusters,
         "seconds": round(wall, 1),
         "mix": args.mix,
