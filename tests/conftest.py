@@ -8,6 +8,12 @@ for an unmasked mainland mobile number, a valid USCC or a valid 18-digit
 resident ID number. The logs of the app processes a test starts (gunicorn)
 are scanned line by line when they stop (`scan_process_log`). Any hit fails
 the session, with the offending records listed masked.
+
+No physical delete of a source row (RELIABILITY C4): on PostgreSQL, after
+the last test, the database's own count of rows deleted from the source-record
+and cross-reference tables must be 0 (the flush between tests empties them
+with TRUNCATE, which that count leaves out). On SQLite the tables' triggers
+let only that flush delete, and there is no such count to read.
 """
 
 from __future__ import annotations
@@ -92,7 +98,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     logging.getLogger().removeHandler(_scanner)
-    if _scanner.leaks and session.exitstatus == pytest.ExitCode.OK:
+    failed = _scanner.leaks or any(_rows_deleted.values())
+    if failed and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -104,6 +111,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         terminalreporter.line(
             f"{len(_scanner.leaks)} of {_scanner.records} log records hold an "
             "unmasked phone or ID number: the session fails."
+        )
+    if any(_rows_deleted.values()):
+        terminalreporter.section("source rows physically deleted (C4)", red=True)
+        terminalreporter.line(
+            f"PostgreSQL counted deleted rows: {_rows_deleted}: the session fails."
         )
 
 
@@ -123,3 +135,48 @@ def fast_password_hashing():
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
     ):
         yield
+
+
+GUARDED_TABLES = ("mdm_sourcerecord", "mdm_crossreference")
+_rows_deleted: dict[str, int] = {}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_source_row_physically_deleted(request):
+    """RELIABILITY C4 across the session (module docstring)."""
+    if not any(map(_uses_database, request.session.items)):
+        yield  # no test of this session touches the database
+        return
+    request.getfixturevalue("django_db_setup")
+    blocker = request.getfixturevalue("django_db_blocker")
+    yield
+    with blocker.unblock():
+        _rows_deleted.update(rows_deleted_from(GUARDED_TABLES))
+
+
+def _uses_database(item: pytest.Item) -> bool:
+    return item.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db", "django_db_setup"} & set(item.fixturenames)
+    )
+
+
+def rows_deleted_from(tables: tuple[str, ...]) -> dict[str, int]:
+    """PostgreSQL's count of rows deleted from `tables` since the database
+    was created ({} on SQLite)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        # This connection's own counts reach the shared statistics at the
+        # end of its next transaction; those of closed connections already
+        # have.
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT 1")
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT relname, n_tup_del FROM pg_stat_user_tables "
+            "WHERE relname = ANY(%s)",
+            [list(tables)],
+        )
+        return dict(cursor.fetchall())
