@@ -64,6 +64,7 @@ def test_d1_committed_merges_equal_merge_events_exactly(monkeypatch):
 
     outcomes = {"committed": 0, "fail_after": 0, "killed": 0}
     start, pending = 0, 0
+    stack = []  # committed merges not undone: undos go last-in first-out
     context = multiprocessing.get_context("fork")
     while start < TRANSACTIONS:
         # The child opens its own connections; it must not share ours.
@@ -71,12 +72,12 @@ def test_d1_committed_merges_equal_merge_events_exactly(monkeypatch):
         ours, theirs = context.Pipe()
         child = context.Process(
             target=_child,
-            args=(theirs, start, pending, plan, kill_at, pool, steward.pk),
+            args=(theirs, start, pending, stack, plan, kill_at, pool, steward.pk),
         )
         child.start()
         while True:
             assert ours.poll(CHILD_TIMEOUT_S), f"child silent at {start}"
-            kind, index, pending = ours.recv()
+            kind, index, pending, merge = ours.recv()
             if kind == "kill me":
                 os.kill(child.pid, signal.SIGKILL)
                 child.join()
@@ -93,6 +94,10 @@ def test_d1_committed_merges_equal_merge_events_exactly(monkeypatch):
                 start = TRANSACTIONS
                 break
             outcomes[kind] += 1
+            if kind == "committed" and merge:
+                stack.append(merge)
+            elif kind == "committed":
+                stack.pop()  # an undo of the last merge
 
     merges = StewardDecision.objects.filter(kind="merge").count()
     splits = StewardDecision.objects.filter(kind="split").count()
@@ -146,28 +151,28 @@ def _maybe_die() -> None:
         point["countdown"] -= 1
         if point["countdown"] <= 0:
             # Mid-transaction: ask to be killed and wait for it.
-            point["pipe"].send(("kill me", point["index"], point["left"]))
+            point["pipe"].send(("kill me", point["index"], point["left"], None))
             point["pipe"].recv()
 
 
-def _child(pipe, start, pending, plan, kill_at, pool, steward_pk) -> None:
+def _child(pipe, start, pending, stack, plan, kill_at, pool, steward_pk) -> None:
     from django.contrib.auth import get_user_model
 
     code = 1
     try:
         steward = get_user_model().objects.get(pk=steward_pk)
         _kill_point["pipe"] = pipe
-        _transactions(pipe, start, pending, plan, kill_at, pool, steward)
-        pipe.send(("done", len(plan), 0))
+        _transactions(pipe, start, pending, stack, plan, kill_at, pool, steward)
+        pipe.send(("done", len(plan), 0, None))
         code = 0
     except BaseException:
-        pipe.send(("error", traceback.format_exc(), 0))
+        pipe.send(("error", traceback.format_exc(), 0, None))
     finally:
         connections.close_all()
         os._exit(code)  # no pytest teardown in the child
 
 
-def _transactions(pipe, start, pending, plan, kill_at, pool, steward) -> None:
+def _transactions(pipe, start, pending, stack, plan, kill_at, pool, steward) -> None:
     for index in range(start, len(plan)):
         rng = random.Random(index)
         if index in kill_at:
@@ -178,12 +183,15 @@ def _transactions(pipe, start, pending, plan, kill_at, pool, steward) -> None:
         active = list(
             GoldenRecord.objects.filter(pk__in=pool, status="active").order_by("pk")
         )
-        top = _undoable_top()
-        undo = top is not None and (len(active) < 2 or rng.random() < 0.4)
+        undo = bool(stack) and (len(active) < 2 or rng.random() < 0.4)
         try:
             with transaction.atomic():
                 if undo:
-                    golden_record_unmerge(decision=top, steward=steward, reason="u")
+                    golden_record_unmerge(
+                        decision=StewardDecision.objects.get(pk=stack[-1]),
+                        steward=steward,
+                        reason="u",
+                    )
                 else:
                     survivor, absorbed = rng.sample(active, 2)
                     golden_record_merge(
@@ -196,24 +204,16 @@ def _transactions(pipe, start, pending, plan, kill_at, pool, steward) -> None:
                 if plan[index] == "fail_after":
                     raise FailsAfterTheWrite
         except FailsAfterTheWrite:
-            pipe.send(("fail_after", index, pending))
+            pipe.send(("fail_after", index, pending, None))
             continue
-        pipe.send(("committed", index, pending))
+        if undo:
+            stack.pop()
+            merge = None
+        else:
+            merge = StewardDecision.objects.filter(kind="merge").latest("pk").pk
+            stack.append(merge)
+        pipe.send(("committed", index, pending, merge))
 
 
 def _arm(index: int, countdown: int, left_after: int) -> None:
     _kill_point.update(armed=True, countdown=countdown, index=index, left=left_after)
-
-
-def _undoable_top() -> StewardDecision | None:
-    """The latest merge not undone: undos go last-in first-out, so it is
-    always undoable."""
-    undone = set(
-        StewardDecision.objects.filter(kind="split").values_list(
-            "details__unmerge_of", flat=True
-        )
-    )
-    for merge in StewardDecision.objects.filter(kind="merge").order_by("-pk"):
-        if merge.pk not in undone:
-            return merge
-    return None
