@@ -138,7 +138,38 @@ def golden_record_merge(
         raise MergeError("Nothing to merge.")
     if survivor.pk in absorbed_ids:
         raise MergeError("A golden record cannot absorb itself.")
-    locked = golden_records_lock(absorbed_ids | {survivor.pk}, expected_versions)
+    return golden_record_merge_locked(
+        locked=golden_records_lock(absorbed_ids | {survivor.pk}, expected_versions),
+        survivor=survivor.pk,
+        steward=steward,
+        reason=reason,
+        overrides=overrides,
+    )
+
+
+def golden_record_merge_locked(
+    *,
+    locked: Mapping[int, GoldenRecord],
+    survivor: int,
+    steward: AbstractBaseUser,
+    reason: str,
+    overrides: Mapping[str, str] | None = None,
+) -> GoldenRecord:
+    """`golden_record_merge` of golden records the caller has locked in its
+    own transaction (`golden_records_lock`, versions checked): `locked`
+    {pk: record}, the survivor's pk among them, every other one absorbed.
+
+    For a caller that must hold the golden records before anything else it
+    locks (a review task: golden records by id, then tasks), so that the
+    merge neither locks them a second time nor opens a savepoint while the
+    stewards of a busy cluster wait for it (C8)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(
+            "golden_record_merge_locked must run in the lock's transaction"
+        )
+    absorbed_ids = set(locked) - {survivor}
+    if survivor not in locked or not absorbed_ids:
+        raise MergeError("Nothing to merge.")
     inactive = [
         r.golden_id for r in locked.values() if r.status != GoldenRecord.Status.ACTIVE
     ]
@@ -146,41 +177,41 @@ def golden_record_merge(
         raise MergeError(
             f"Only active golden records can be merged: {', '.join(inactive)}."
         )
-    survivor = locked[survivor.pk]
+    survivor_record = locked[survivor]
     absorbed_records = [locked[pk] for pk in sorted(absorbed_ids)]
     snapshot = golden_record_snapshots(list(locked.values()))
-    pins = _merge_pins(survivor, absorbed_records, overrides, steward)
-    _links_move(absorbed_ids, survivor, steward)
-    for pk in sorted(absorbed_ids):
-        record = locked[pk]
+    pins = _merge_pins(survivor_record, absorbed_records, overrides, steward)
+    _links_move(absorbed_ids, survivor_record, steward)
+    for record in absorbed_records:
         record.status = GoldenRecord.Status.MERGED
-        record.merged_into = survivor
+        record.merged_into = survivor_record
         record.version += 1
-        record._change_reason = f"merged into {survivor.golden_id}: {reason}"
+        record._change_reason = f"merged into {survivor_record.golden_id}: {reason}"
         record._history_user = steward
         record.save()
-    survivor._history_user = steward
-    _recompute(survivor, reason=reason, pins=pins)
+    survivor_record._history_user = steward
+    _recompute(survivor_record, reason=reason, pins=pins)
     decision = StewardDecision.objects.create(
         kind=StewardDecision.Kind.MERGE,
         decided_by=steward,
         reason=reason,
         details={
-            "survivor": survivor.golden_id,
+            "survivor": survivor_record.golden_id,
             "absorbed": [record.golden_id for record in absorbed_records],
         },
         snapshot=snapshot,
     )
+    # The survivor's members now are every member the snapshot saw.
     DecisionMember.objects.bulk_create(
-        DecisionMember(decision=decision, source_record=xref.source_record)
-        for xref in survivor.xrefs.select_related("source_record")
+        DecisionMember(decision=decision, source_record_id=pk)
+        for pk in sorted(pk for snap in snapshot.values() for pk in snap["members"])
     )
     outbox_emit(
         topic=OutboxEvent.Topic.MERGED,
-        golden=survivor,
+        golden=survivor_record,
         extra={"absorbed": [record.golden_id for record in absorbed_records]},
     )
-    return survivor
+    return survivor_record
 
 
 def _links_move(

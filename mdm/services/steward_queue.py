@@ -25,7 +25,7 @@ from mdm.selectors.roles import user_role
 from mdm.services import audit
 from mdm.services.decisions import decision_record_not_a_match
 from mdm.services.errors import ConflictError, DomainError
-from mdm.services.golden_records import golden_record_merge, golden_records_lock
+from mdm.services.golden_records import golden_record_merge_locked, golden_records_lock
 
 KEEP_SIDES = ("left", "right")
 
@@ -95,10 +95,9 @@ def review_task_merge(
         task.status = ReviewTask.Status.OBSOLETE
         _close(task, steward, reason="both records already in one golden record")
         return left
-    survivor, absorbed = (left, right) if keep == "left" else (right, left)
-    merged = golden_record_merge(
-        survivor=survivor,
-        absorbed=[absorbed],
+    merged = golden_record_merge_locked(
+        locked={left.pk: left, right.pk: right},
+        survivor=(left if keep == "left" else right).pk,
         steward=steward,
         reason=_decision_reason(task, reason),
         overrides=overrides,

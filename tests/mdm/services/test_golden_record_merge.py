@@ -4,7 +4,12 @@ from mdm.golden_ids import InvalidGoldenId
 from mdm.models import CrossReference, GoldenIdAllocation, GoldenRecord, StewardDecision
 from mdm.selectors.golden_records import golden_record_resolve
 from mdm.services.errors import MergeError
-from mdm.services.golden_records import golden_record_create, golden_record_merge
+from mdm.services.golden_records import (
+    golden_record_create,
+    golden_record_merge,
+    golden_record_merge_locked,
+    golden_records_lock,
+)
 from tests.builders import make_golden, make_source_record, make_user
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +70,11 @@ def test_it_records_the_decision_with_who_and_why(steward):
         "survivor": survivor.golden_id,
         "absorbed": [other.golden_id],
     }
+    assert set(decision.members.values_list("source_record", flat=True)) == set(
+        CrossReference.objects.filter(golden=survivor).values_list(
+            "source_record", flat=True
+        )
+    )
     assert decision.members.count() == 2
 
 
@@ -137,3 +147,33 @@ def test_a_source_record_belongs_to_one_golden_record_at_a_time():
     record = make_source_record()
     golden_record_create(members=[record])
     assert CrossReference.objects.filter(source_record=record).count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_merge_of_locked_records_needs_the_lock_s_transaction(steward):
+    # Outside a transaction the locks would be gone before the merge wrote.
+    survivor, other = GoldenRecord(pk=1), GoldenRecord(pk=2)
+    with pytest.raises(RuntimeError, match="lock's transaction"):
+        golden_record_merge_locked(
+            locked={1: survivor, 2: other}, survivor=1, steward=steward, reason="dup"
+        )
+
+
+def test_a_merge_of_locked_records_folds_all_but_the_survivor(steward):
+    survivor, other, third = make_golden(), make_golden("华盛"), make_golden("华盛科技")
+    locked = golden_records_lock([survivor.pk, other.pk, third.pk], None)
+    merged = golden_record_merge_locked(
+        locked=locked, survivor=survivor.pk, steward=steward, reason="dup"
+    )
+    assert merged.pk == survivor.pk
+    assert CrossReference.objects.filter(golden=survivor).count() == 3
+    assert set(
+        GoldenRecord.objects.filter(merged_into=survivor).values_list("pk", flat=True)
+    ) == {other.pk, third.pk}
+    with pytest.raises(MergeError, match="Nothing to merge"):
+        golden_record_merge_locked(
+            locked={survivor.pk: merged},
+            survivor=survivor.pk,
+            steward=steward,
+            reason="",
+        )

@@ -1,5 +1,7 @@
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from mdm.models import CrossReference, GoldenRecord, ReviewTask, StewardDecision
 from mdm.selectors.decisions import not_a_match_pairs
@@ -101,6 +103,23 @@ def test_merge_moves_the_records_and_closes_the_task(steward):
     decision = StewardDecision.objects.get(kind=StewardDecision.Kind.MERGE)
     assert decision.decided_by == steward
     assert decision.reason == f"same address (review task {task.pk}, score 0.80)"
+
+
+def test_merge_locks_each_golden_record_once_without_a_savepoint_of_its_own(steward):
+    # The cluster's other stewards wait while a merge holds its golden
+    # records (C8): the task's lock serves the merge, no second lock or
+    # savepoint inside it.
+    task = make_task()
+    with CaptureQueriesContext(connection) as queries:
+        merge(task, steward)
+    sqls = [q["sql"] for q in queries.captured_queries]
+    golden_locks = [
+        sql for sql in sqls if "FOR UPDATE" in sql and 'FROM "mdm_goldenrecord"' in sql
+    ]
+    assert len(golden_locks) == int(connection.features.has_select_for_update)
+    # Inside the test's transaction the audit wrapper's block and the
+    # service's own are savepoints; nothing below them.
+    assert sum(sql.startswith("SAVEPOINT") for sql in sqls) == 2
 
 
 def test_merge_keeps_the_golden_id_of_the_chosen_side(steward):
