@@ -14,6 +14,9 @@ from stdnum import damm
 PREFIX = "GR"
 SERIAL_DIGITS = 9
 _SHAPE = re.compile(rf"^{PREFIX}(\d{{{SERIAL_DIGITS}}})(\d)$")
+# The shape for an API schema (either case; the check digit is not a pattern).
+_EITHER_CASE = "".join(f"[{c}{c.lower()}]" for c in PREFIX)
+PATTERN = rf"^{_EITHER_CASE}\d{{{SERIAL_DIGITS + 1}}}$"
 
 
 class InvalidGoldenId(ValueError):

@@ -254,7 +254,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["mdm.api.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "mdm.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "mdm.api.openapi_schema.AutoSchema",
     # Counted per token (per user for sessions, per IP otherwise) in the
     # shared cache below, so a limit holds across processes and machines.
     "DEFAULT_THROTTLE_CLASSES": ["mdm.api.throttling.TokenRateThrottle"],

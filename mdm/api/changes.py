@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
 from mdm.api.base import ReadApi
-from mdm.api.lookups import ERRORS, _golden
+from mdm.api.lookups import ERRORS, GOLDEN_ID, _golden
 from mdm.api.serializers import (
     ChangePageOutputSerializer,
     ChangesInputSerializer,
@@ -71,7 +71,7 @@ class GoldenRecordHistoryApi(ReadApi):
     @extend_schema(
         operation_id="golden_record_history",
         summary="What happened to a golden record, newest first",
-        parameters=[HistoryInputSerializer],
+        parameters=[GOLDEN_ID, HistoryInputSerializer],
         responses={200: HistoryPageOutputSerializer, **ERRORS},
     )
     def get(self, request, golden_id: str):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from datetime import timedelta
 from functools import wraps
@@ -38,6 +39,9 @@ from mdm.models import ApiClient, IdempotencyKey
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# Printable ASCII: what an HTTP header carries safely (a UUID, a request id).
+KEY_PATTERN = rf"^[ -~]{{1,{MAX_KEY_LENGTH}}}$"
+_KEY_SHAPE = re.compile(KEY_PATTERN)
 # How long a duplicate waits for the first request to finish before it is
 # told to retry (409). A batch of 1,000 records can take longer; then the
 # retry replays the stored answer.
@@ -51,8 +55,9 @@ PARAMETER = OpenApiParameter(
     type=OpenApiTypes.STR,
     location=OpenApiParameter.HEADER,
     required=False,
+    pattern=KEY_PATTERN,
     description=(
-        "A client-chosen unique string (1–255 printable characters, e.g. "
+        "A client-chosen unique string (1–255 printable ASCII characters, e.g. "
         "a UUID). A retry with the same key returns the first response again "
         "(header `Idempotent-Replayed: true`) instead of repeating the write; "
         "the same key with a different body or URL gives 422. Keys are kept "
@@ -79,11 +84,11 @@ def idempotent(handler):
         client = request_client(request)
         if key is None or client is None:
             return handler(view, request, *args, **kwargs)
-        if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+        if not _KEY_SHAPE.fullmatch(key):
             return _error(
                 status.HTTP_400_BAD_REQUEST,
                 "InvalidIdempotencyKey",
-                f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters.",
+                f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
             )
         claim = _claim(
             client=client,

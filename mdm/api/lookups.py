@@ -3,7 +3,7 @@ one key or up to 1,000 mixed keys, and a golden record with its members."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
@@ -18,8 +18,10 @@ from mdm.api.serializers import (
     golden_record_data,
     redirect_of,
 )
+from mdm.golden_ids import PATTERN as GOLDEN_ID_PATTERN
 from mdm.models import CrossReference, GoldenRecord
 from mdm.selectors.api import (
+    USCC_PATTERN,
     GoldenAnswer,
     LookupKey,
     golden_record_get,
@@ -34,6 +36,19 @@ ERRORS = {
     400: OpenApiResponse(ErrorOutputSerializer, description="Malformed key"),
     404: OpenApiResponse(ErrorOutputSerializer, description="Unknown key"),
 }
+GOLDEN_ID = OpenApiParameter(
+    "golden_id",
+    location=OpenApiParameter.PATH,
+    pattern=GOLDEN_ID_PATTERN,
+    description="A golden ID, e.g. GR0000000013; its last digit is a check "
+    "digit, so a mistyped ID answers 400.",
+)
+USCC = OpenApiParameter(
+    "uscc",
+    location=OpenApiParameter.PATH,
+    pattern=USCC_PATTERN,
+    description="A unified social credit code or older tax ID.",
+)
 
 
 def _golden(golden_id: str) -> GoldenAnswer:
@@ -46,6 +61,7 @@ def _golden(golden_id: str) -> GoldenAnswer:
 class GoldenRecordApi(ReadApi):
     @extend_schema(
         operation_id="golden_record_get",
+        parameters=[GOLDEN_ID],
         summary="A golden record by golden ID",
         description="A merged-away ID answers with the live survivor; `redirect` "
         "shows the chain of merges.",
@@ -61,6 +77,7 @@ class GoldenRecordApi(ReadApi):
 class GoldenRecordMembersApi(ReadApi):
     @extend_schema(
         operation_id="golden_record_members",
+        parameters=[GOLDEN_ID],
         summary="A golden record with its member source records and lineage",
         responses={200: GoldenDetailOutputSerializer, **ERRORS},
     )
@@ -98,6 +115,7 @@ class SourceKeyLookupApi(ReadApi):
 class UsccLookupApi(ReadApi):
     @extend_schema(
         operation_id="golden_record_by_uscc",
+        parameters=[USCC],
         summary="Active golden records with a USCC / tax ID",
         description="Usually one; several mean a steward should look at them. "
         "An empty list when none.",

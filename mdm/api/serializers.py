@@ -27,8 +27,61 @@ def masked(attribute: str, value: Any, *, reveal: bool) -> Any:
     return mask_value(attribute, value)
 
 
-class StrictSerializer(serializers.Serializer):
+def _text_patterns() -> tuple[str, str]:
+    """JSON Schema patterns for DRF's text rules: no NUL character (DRF
+    refuses it), and, unless blank is allowed, a character that Python's
+    str.strip() keeps (DRF trims text that way; JavaScript's \\s differs,
+    e.g. on U+001C)."""
+    spaces = [c for c in range(0x3001) if chr(c).isspace()]  # none above U+3000
+    ranges: list[list[int]] = []
+    for c in spaces:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    kept = "".join(
+        f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges
+    )
+    return r"^[^\u0000]*$", rf"^[^\u0000]*[^\u0000{kept}][^\u0000]*$"
+
+
+NO_NUL, NOT_BLANK = _text_patterns()
+
+
+class TextOnlySerializer(serializers.Serializer):
+    """Text fields take JSON strings only (DRF would turn 0 into "0"), as
+    the OpenAPI document says ("type": "string")."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            wrong = {
+                name: [serializers.CharField.default_error_messages["invalid"]]
+                for name, field in self.fields.items()
+                if name in data and not _is_text(field, data[name])
+            }
+            if wrong:
+                raise serializers.ValidationError(wrong)
+        return super().to_internal_value(data)
+
+
+def _is_text(field: serializers.Field, value: Any) -> bool:
+    if value is None:
+        return True  # DRF's own null rules apply
+    if isinstance(field, serializers.CharField):
+        return isinstance(value, str)
+    if isinstance(field, serializers.ListField) and isinstance(
+        field.child, serializers.CharField
+    ):
+        return not isinstance(value, list) or all(isinstance(v, str) for v in value)
+    return True
+
+
+class StrictSerializer(TextOnlySerializer):
     """Refuses unknown fields."""
+
+    # What `validate` demands across fields, in JSON Schema, for the OpenAPI
+    # document (mdm.api.schema.AutoSchema).
+    schema_rules: dict[str, Any] = {}
 
     def to_internal_value(self, data):
         if isinstance(data, QueryDict):
@@ -44,14 +97,14 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class AddressSerializer(serializers.Serializer):
+class AddressSerializer(TextOnlySerializer):
     province = serializers.CharField(allow_blank=True, required=False)
     city = serializers.CharField(allow_blank=True, required=False)
     district = serializers.CharField(allow_blank=True, required=False)
     detail = serializers.CharField(allow_blank=True, required=False)
 
 
-class ContactSerializer(serializers.Serializer):
+class ContactSerializer(TextOnlySerializer):
     name = serializers.CharField(allow_blank=True, required=False)
     title = serializers.CharField(allow_blank=True, required=False)
     phone = serializers.CharField(allow_blank=True, required=False)
@@ -206,7 +259,22 @@ class GoldenDetailOutputSerializer(serializers.Serializer):
     )
 
 
+def _only(*present: str, absent: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "required": list(present),
+        "not": {"anyOf": [{"required": [name]} for name in absent]},
+    }
+
+
 class BatchKeySerializer(StrictSerializer):
+    schema_rules = {
+        "oneOf": [
+            _only("golden_id", absent=("source_system", "source_id", "uscc")),
+            _only("source_system", "source_id", absent=("golden_id", "uscc")),
+            _only("uscc", absent=("golden_id", "source_system", "source_id")),
+        ]
+    }
+
     golden_id = serializers.CharField(required=False, max_length=32)
     source_system = serializers.SlugField(required=False, max_length=32)
     source_id = serializers.CharField(required=False, max_length=255)
@@ -288,6 +356,13 @@ class SearchOutputSerializer(serializers.Serializer):
 
 class CandidateInputSerializer(StrictSerializer):
     """A customer as the caller holds it, in ID-card attributes."""
+
+    schema_rules = {
+        "anyOf": [
+            {"required": [name], "properties": {name: {"pattern": NOT_BLANK}}}
+            for name in ("legal_name", "short_name", "english_name")
+        ]
+    }
 
     source_system = serializers.SlugField(
         required=False,

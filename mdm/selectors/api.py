@@ -37,6 +37,8 @@ SEARCH_MAX_LIMIT = 50
 # must not skip past it.
 CHANGES_SETTLE = timedelta(seconds=5)
 _USCC_SHAPE = re.compile(r"^[0-9A-Z]{15,20}$")
+# The shape for an API schema (either case).
+USCC_PATTERN = r"^[0-9A-Za-z]{15,20}$"
 
 
 class LookupKeyError(ValueError):

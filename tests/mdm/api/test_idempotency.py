@@ -154,7 +154,7 @@ class TestSequential:
         assert "Idempotent-Replayed" not in retry
         assert IdempotencyKey.objects.get().state == IdempotencyKey.State.DONE
 
-    @pytest.mark.parametrize("key", ["", "x" * 256])
+    @pytest.mark.parametrize("key", ["", "x" * 256, "clé-1", "k\t1"])
     def test_a_malformed_key_is_400(self, erp_api, key):
         response = put(erp_api, kingdee(), key=key)
         assert response.status_code == 400

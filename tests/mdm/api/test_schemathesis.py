@@ -1,14 +1,16 @@
 """The API against its own OpenAPI schema (RELIABILITY T1): generated
 valid and invalid requests (a bounded number per operation) under every
-schemathesis check but one find no 5xx, no undocumented status or header,
-no response that breaks the schema, no invalid data accepted, no endpoint
-open without its token and no method answered that the schema does not
-list.
+schemathesis check find no 5xx, no undocumented status or header, no
+response that breaks the schema, no invalid data accepted, no valid data
+refused, no endpoint open without its token and no method answered that
+the schema does not list.
 
-Left out: "schema-valid data is accepted". A golden ID carries a check
-digit, a change-feed cursor is signed, and "give at least one of name,
-phone or e-mail" cannot be said in OpenAPI 3.0: random data that fits the
-schema is rightly answered 400 there.
+"Valid data accepted" allows four refusals, of rules OpenAPI 3.0 cannot
+state: a golden ID's check digit, a change-feed cursor the server signed,
+"give at least one of name, phone or e-mail" across query parameters, and
+an Idempotency-Key drawn again for another request. Every other rule the
+API checks is in the schema (mdm/api/openapi_schema.py), so random data
+that fits it gets through.
 """
 
 import json
@@ -26,6 +28,28 @@ from tests.mdm.api.conftest import client_with_token
 
 load_all_checks()
 from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
+
+# The refusals "valid data accepted" allows (see the module doc): status,
+# and a phrase of the answer's detail.
+UNSTATABLE_RULES = (
+    (400, "has a wrong check digit"),
+    (400, "This cursor was not issued by this API."),
+    (400, "Give at least one of name, phone, email."),
+    # A key binds to its first request: the examples of one operation share
+    # the test's database, so a drawn key is sometimes drawn again.
+    (422, "This Idempotency-Key was used for"),
+)
+
+
+def valid_data_accepted(ctx, response, case):
+    """schemathesis's positive_data_acceptance, but for UNSTATABLE_RULES."""
+    refusals = [p for status, p in UNSTATABLE_RULES if status == response.status_code]
+    if refusals:
+        detail = json.dumps(response.json().get("detail"))
+        if any(phrase in detail for phrase in refusals):
+            return None
+    return positive_data_acceptance(ctx, response, case)
+
 
 # They end the very token the run authenticates with; tests cover them.
 SKIPPED = {"token_rotate", "token_revoke"}
@@ -69,5 +93,6 @@ def admin_token(db, settings, in_test_transaction):
 def test_the_api_keeps_its_schema(case, admin_token):
     case.call_and_validate(
         headers={"Authorization": f"Bearer {admin_token}"},
+        additional_checks=[valid_data_accepted],
         excluded_checks=[positive_data_acceptance],
     )
