@@ -80,6 +80,12 @@ class RecordIndex:
         self.__dict__.update(state)
         self._recent_lock = threading.Lock()
 
+    def warm(self) -> None:
+        """Build every structure a query would build on first use (see
+        `Segment.warm`): before a server forks its workers."""
+        for segment in self._segments:
+            segment.warm()
+
     def add_table(self, table: Table) -> None:
         """Index every row of a prepared table (bulk load, kept as arrays).
 

@@ -190,10 +190,11 @@ def realtime_index_warm() -> IndexBuild | None:
     _config_cache.clear()
     config = _config_current()
     before = _holder.last_build
-    _synced_index(config)
+    index = _synced_index(config)
     build = _holder.last_build
     if build is before:
         return None
+    index.warm()
     if build.from_snapshot and _holder.last_catch_up > SNAPSHOT_REFRESH_CHANGES:
         with _holder.lock:
             # complete up to the first history id still awaited (a gap)

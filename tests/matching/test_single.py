@@ -159,3 +159,20 @@ def test_a_pickled_index_answers_as_the_original(corpus):
     copy.add(twin)  # its lock and cache work again
     assert len(copy) == len(index) + 1
     assert "twin" in [c.id for c in match_one(records[1], copy, top=50)]
+
+
+def test_a_warmed_copy_answers_as_the_original_and_finds_its_ids(corpus):
+    config, records = corpus
+    index = RecordIndex(config, records[:300])
+    index.remove(records[0].id)  # builds the id index, which is not pickled
+    copy = pickle.loads(pickle.dumps(index))
+    assert all(segment._id_index is None for segment in copy._segments)
+    copy.warm()
+    assert all(segment._id_index is not None for segment in copy._segments)
+    queries = [Record(f"q{r.id}", "api", dict(r.fields)) for r in records[::9]]
+    assert _explained(copy, queries) == _explained(index, queries)
+    with pytest.raises(KeyError):
+        copy.remove(records[0].id)  # still tombstoned
+    copy.remove(records[1].id)
+    with pytest.raises(ValueError, match="already indexed"):
+        copy.add(records[2])
