@@ -224,12 +224,21 @@ def _by_source(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], GoldenA
         per_system[system].add(source_id)
     if not per_system:
         return {}
+    # By system id, not code: a condition on the joined system's code, ORed
+    # over systems, kept PostgreSQL from the (system, source ID) index and
+    # scanned every source record (600 ms a batch at 1M records).
+    system_ids = dict(
+        SourceSystem.objects.filter(code__in=per_system).values_list("code", "pk")
+    )
     condition = Q()
     for system, ids in per_system.items():
-        condition |= Q(
-            source_record__source_system__code=system,
-            source_record__source_id__in=ids,
-        )
+        if system in system_ids:
+            condition |= Q(
+                source_record__source_system_id=system_ids[system],
+                source_record__source_id__in=ids,
+            )
+    if not condition:
+        return {}
     xrefs = _xrefs_with_golden().filter(condition)
     return {
         (x.source_record.source_system.code, x.source_record.source_id): (

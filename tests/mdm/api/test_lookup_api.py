@@ -1,8 +1,10 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from mdm.golden_ids import golden_id_format
 from mdm.models import GoldenRecord, SourceRecord
-from mdm.services.golden_records import golden_record_merge
+from mdm.services.golden_records import golden_record_create, golden_record_merge
 from tests.builders import make_golden, make_source_record, make_user
 
 pytestmark = pytest.mark.django_db
@@ -133,6 +135,32 @@ def test_a_batch_of_a_thousand_keys_takes_a_handful_of_queries(
         )
     assert response.status_code == 200
     assert len(response.json()["results"]) == 1000
+
+
+def test_batch_source_keys_are_read_by_the_system_and_source_id_index(read_api):
+    # Filtering on the joined system's code, ORed over systems, made
+    # PostgreSQL scan every source record (600 ms a batch at 1M records).
+    erp, crm = make_source_record("erp", FNumber="E-1"), make_source_record("crm")
+    golden_record_create(members=[erp])
+    golden_record_create(members=[crm])
+    keys = [
+        {"source_system": "erp", "source_id": erp.source_id},
+        {"source_system": "crm", "source_id": crm.source_id},
+        {"source_system": "nowhere", "source_id": erp.source_id},
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        response = read_api.post(
+            "/api/v1/golden-records/lookup", {"keys": keys}, format="json"
+        )
+    assert [r["found"] for r in response.json()["results"]] == [True, True, False]
+    xref_query = next(
+        q["sql"]
+        for q in queries.captured_queries
+        if 'FROM "mdm_crossreference"' in q["sql"]
+    )
+    where = xref_query.split(" WHERE ", 1)[1]
+    assert '"mdm_sourcerecord"."source_system_id"' in where
+    assert '"mdm_sourcesystem"."code"' not in where
 
 
 @pytest.mark.parametrize(
