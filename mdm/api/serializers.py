@@ -80,7 +80,7 @@ class StrictSerializer(TextOnlySerializer):
     """Refuses unknown fields."""
 
     # What `validate` demands across fields, in JSON Schema, for the OpenAPI
-    # document (mdm.api.schema.AutoSchema).
+    # document (mdm.api.openapi_schema.AutoSchema).
     schema_rules: dict[str, Any] = {}
 
     def to_internal_value(self, data):
