@@ -110,6 +110,28 @@ def test_warm_builds_once_and_reports_the_build():
     assert realtime_matching.realtime_index_warm() is None
 
 
+def test_warm_serves_a_compact_copy_of_a_fresh_build_that_matches_alike(
+    monkeypatch,
+):
+    golden = make_golden("北京华盛科技有限公司", FTel="010-65521234")
+    copies = []
+    original = realtime_matching._compacted
+    monkeypatch.setattr(
+        realtime_matching,
+        "_compacted",
+        lambda index: copies.append((index, original(index))) or copies[-1][1],
+    )
+    realtime_matching.realtime_index_warm()
+    [(built, copy)] = copies
+    assert realtime_matching._holder.index is copy and copy is not built
+    assert len(copy) == len(built)
+    assert all(segment._id_index is not None for segment in copy._segments)
+    outcome = realtime_matching.source_record_match(
+        make_source_record("crm", Name="北京华盛科技有限公司", Phone="010-65521234")
+    )
+    assert outcome.decision == outcome.AUTO_MERGE and outcome.best.golden == golden
+
+
 def test_an_unsaved_record_can_be_matched():
     # The lookup API's "what would happen" path matches a record it never saves.
     golden = make_golden("北京华盛科技有限公司", FTel="010-65521234")
