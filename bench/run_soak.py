@@ -50,6 +50,10 @@ L1, L6).
 6. Afterwards, every merge the side process saw succeed is checked in the
    database: task MERGED, its merge decision, the survivor's history row at
    the returned version, the golden.merged outbox event.
+7. Server memory, every `--sample-every` seconds: the proportional set size
+   of the gunicorn master and of each worker (/proc/<pid>/smaps_rollup, so
+   pages shared after the fork count once). A leak shows as a total that
+   keeps rising; a worker recycled after `max_requests` starts anew.
 
 Prints one JSON object (and writes it to `--out`).
 """
@@ -65,6 +69,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -243,6 +248,66 @@ def pg_restart(pgdata: str, pg_log: str) -> dict:
         "pg_ctl_s": round(time.time() - started, 2),
         "returncode": done.returncode,
         "output": output.strip()[-500:],
+    }
+
+
+def server_memory(pid: int) -> dict:
+    """Proportional set size (MiB: shared pages split between the processes
+    sharing them, so the sum is what the server costs) of the gunicorn
+    master and of each live worker."""
+
+    def pss_mib(proc: Path) -> float | None:
+        try:
+            for line in (proc / "smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+        except OSError:  # a worker that just exited
+            return None
+        return None
+
+    workers = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = stat.read_text().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            continue
+        if ppid == str(pid):
+            size = pss_mib(stat.parent)
+            if size is not None:
+                workers[int(stat.parent.name)] = size
+    return {"master_mib": pss_mib(Path(f"/proc/{pid}")), "workers_mib": workers}
+
+
+def sample_memory(pid: int, start_at: float, every: float, stop, samples) -> None:
+    """Append server_memory() every `every` seconds until `stop` is set."""
+    while not stop.wait(every):
+        samples.append({"at_s": round(time.time() - start_at), **server_memory(pid)})
+
+
+def memory_summary(samples: list[dict]) -> dict:
+    """Totals over the run: a leak shows as a total that keeps rising; a
+    worker recycled after max_requests (deploy/gunicorn.conf.py) starts anew."""
+    if not samples:
+        return {}
+    totals = [(s["master_mib"] or 0) + sum(s["workers_mib"].values()) for s in samples]
+    pids = {pid for s in samples for pid in s["workers_mib"]}
+    return {
+        "samples": len(samples),
+        "total_mib_first_last_max": [totals[0], totals[-1], max(totals)],
+        "master_mib_first_last": [samples[0]["master_mib"], samples[-1]["master_mib"]],
+        "worker_max_mib": max(
+            (mib for s in samples for mib in s["workers_mib"].values()), default=None
+        ),
+        "workers_seen": len(pids),
+        "per_sample": [
+            {
+                "at_s": s["at_s"],
+                "total_mib": round(total, 1),
+                "master_mib": s["master_mib"],
+                "workers_mib": sorted(s["workers_mib"].values()),
+            }
+            for s, total in zip(samples, totals, strict=True)
+        ],
     }
 
 
@@ -622,6 +687,9 @@ def main() -> None:
     ap.add_argument("--pgdata", help="the server's data directory (for pg_ctl)")
     ap.add_argument("--pg-log", help="server log after the restart; default: ../log")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument(
+        "--sample-every", type=float, default=60, help="seconds between memory samples"
+    )
     ap.add_argument("--out")
     args = ap.parse_args()
     if args.restart_db_at is not None and not args.pgdata:
@@ -656,6 +724,7 @@ def main() -> None:
     )
     procs = []
     restart = None
+    stop, samples = threading.Event(), []
     try:
         server.wait_answering("/healthz", timeout=600)
         # The workers' first requests (connections, lazy imports) come
@@ -706,6 +775,11 @@ def main() -> None:
             server_cpu_seconds(server.process.pid),
             os.getloadavg(),
         )
+        threading.Thread(
+            target=sample_memory,
+            args=(server.process.pid, start_at, args.sample_every, stop, samples),
+            daemon=True,
+        ).start()
         if args.restart_db_at is not None:
             time.sleep(max(0.0, start_at + args.restart_db_at - time.time()))
             pg_log = args.pg_log or str(Path(args.pgdata).resolve().parent / "log")
@@ -713,6 +787,7 @@ def main() -> None:
             print(f"restarted PostgreSQL: {restart}", file=sys.stderr)
         client.wait()
         server_cpu = server_cpu_seconds(server.process.pid) - cpu_at_start
+        stop.set()
         for proc in procs:
             proc.wait()
         shed = requests_shed(server.url) if args.queue_timeout_ms else None
@@ -740,6 +815,7 @@ def main() -> None:
         # gunicorn (master and workers) during the counted part of the run.
         "server_cpu_seconds": round(server_cpu, 1),
         "load_average_at_start": [round(x, 1) for x in load_at_start],
+        "server_memory": memory_summary(samples),
     }
     if args.queue_timeout_ms:
         # The server's count, warm-up included (the statuses above are not).
