@@ -332,6 +332,34 @@ def check(receiver: FaultyReceiver) -> dict:
     }
 
 
+def fresh_django(database_url: str, **extra_env: str) -> dict:
+    """A fresh, migrated database at `database_url`, and this process set up
+    as a Django process on it with the bench's settings (which it returns:
+    the workers run with them too)."""
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "bench",
+        "SECURE_SSL_REDIRECT": "false",
+        "CONNECTOR_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "DATABASE_URL": database_url,
+        "DELIVERY_LEASE_SECONDS": str(LEASE_S),
+        "DJANGO_SETTINGS_MODULE": "mdm.settings",
+        "LOG_LEVEL": "WARNING",  # not a line per HTTP call
+        **extra_env,
+    }
+    fresh_database(database_url)
+    os.environ.clear()
+    os.environ.update(env)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    import django
+
+    django.setup()
+    return env
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--changes", type=int, default=20000)
@@ -345,27 +373,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     started = time.time()
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": "bench",
-        "SECURE_SSL_REDIRECT": "false",
-        "CONNECTOR_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "BENCH_WEBHOOK_SECRET": SECRET,
-        "DATABASE_URL": args.database_url,
-        "DELIVERY_LEASE_SECONDS": str(LEASE_S),
-        "DJANGO_SETTINGS_MODULE": "mdm.settings",
-        "LOG_LEVEL": "WARNING",  # not a line per HTTP call
-    }
-    fresh_database(args.database_url)
-    os.environ.clear()
-    os.environ.update(env)  # this process is a Django process too
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
-    )
-    import django
-
-    django.setup()
+    env = fresh_django(args.database_url, BENCH_WEBHOOK_SECRET=SECRET)
     from mdm.models import DeliveryTarget
 
     receiver = FaultyReceiver(fail_rate=args.fail_rate, seed=args.seed)

@@ -37,7 +37,8 @@ Redis and PostgreSQL each restarted while the merges are made.
    each survivor held at its database version, and the time from the last
    fault to the last delivery (D2: ≤ 15 min).
 
-Prints one JSON summary; --out writes it too.
+Prints one JSON summary (--out writes it too) and exits 1, naming what
+broke, when D2 does not hold.
 """
 
 from __future__ import annotations
@@ -56,20 +57,24 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run_deliveries import (  # noqa: E402 (bench scripts run by path)
     ROOT,
-    fresh_database,
     open_deliveries,
     start_workers,
     stop_workers,
 )
-from run_delivery_faults import WORKER_APP, kill_one, supervise  # noqa: E402
+from run_delivery_faults import (  # noqa: E402
+    TIMEOUT_S,
+    WORKER_APP,
+    fresh_django,
+    kill_one,
+    supervise,
+)
 from run_soak import machine, pg_restart  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 from tests.connectors.downstream import Downstream, Faults  # noqa: E402
 
-TIMEOUT_S = 1.0
-LEASE_S = 10
 CHUNK = 500  # golden records made per transaction before the run
+MAX_AFTER_FAULTS_S = 15 * 60  # D2: all delivered within 15 min of the faults
 
 
 def d2_faults() -> Faults:
@@ -268,9 +273,9 @@ def check(pool: list[int], receivers: dict[str, Downstream]) -> dict:
         "attempts": dict(
             DeliveryAttempt.objects.values_list("outcome").annotate(n=Count("id"))
         ),
-        "last_delivered_at": Delivery.objects.filter(state=Delivery.State.DELIVERED)
-        .aggregate(last=Max("delivered_at"))["last"]
-        .timestamp(),
+        "last_delivered_at": Delivery.objects.filter(
+            state=Delivery.State.DELIVERED
+        ).aggregate(last=Max("delivered_at"))["last"],
     }
     for name, downstream in receivers.items():
         state = downstream.receiver.state
@@ -316,29 +321,12 @@ def main() -> None:
     redis_server = RedisServer(args.redis_port)
     redis_server.start()
     erp, crm = Downstream(d2_faults(), seed=11), Downstream(d2_faults(), seed=12)
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": "bench",
-        "SECURE_SSL_REDIRECT": "false",
-        "CONNECTOR_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "BENCH_ERP_SECRET": erp.secret,
-        "BENCH_CRM_SECRET": crm.secret,
-        "DATABASE_URL": args.database_url,
-        "REDIS_URL": redis_server.url,
-        "DELIVERY_LEASE_SECONDS": str(LEASE_S),
-        "DJANGO_SETTINGS_MODULE": "mdm.settings",
-        "LOG_LEVEL": "WARNING",  # not a line per HTTP call
-    }
-    fresh_database(args.database_url)
-    os.environ.clear()
-    os.environ.update(env)  # this process is a Django process too
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
+    env = fresh_django(
+        args.database_url,
+        BENCH_ERP_SECRET=erp.secret,
+        BENCH_CRM_SECRET=crm.secret,
+        REDIS_URL=redis_server.url,
     )
-    import django
-
-    django.setup()
     from django.contrib.auth import get_user_model
 
     get_user_model().objects.create_user("d2-steward")
@@ -370,15 +358,43 @@ def main() -> None:
         stop_workers(workers)
         redis_server.stop()
     result.update(check(pool, {"erp": erp, "crm": crm}))
-    result["delivered_after_faults_ended_s"] = round(
-        result["last_delivered_at"] - result["faults_ended_at"], 1
+    last = result.pop("last_delivered_at")
+    result["delivered_after_faults_ended_s"] = (
+        round(last.timestamp() - result["faults_ended_at"], 1) if last else None
     )
     result["wall_s"] = round(time.time() - started, 1)
     result["load_average"] = os.getloadavg()
     result["machine"] = machine()
+    result["failures"] = failures(result)
     print(json.dumps(result))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
+    if result["failures"]:
+        raise SystemExit("D2 failed: " + "; ".join(result["failures"]))
+
+
+def failures(result: dict) -> list[str]:
+    """RELIABILITY D2's result, broken down; empty when it holds."""
+    found = []
+    if result["stalled"]:
+        found.append("deliveries stalled")
+    if set(result["deliveries"]) != {"delivered"}:
+        found.append(f"delivery states {result['deliveries']}")
+    for name in ("erp", "crm"):
+        seen = result[name]
+        if seen["merge_deliveries"] != result["merges"] or seen["missing"]:
+            found.append(f"{name}: {seen['missing']} merges not delivered")
+        for check in (
+            "applied_more_than_once",
+            "redirects_wrong_or_missing",
+            "survivors_not_at_db_version",
+        ):
+            if seen[check]:
+                found.append(f"{name}: {check} {seen[check]}")
+    after = result["delivered_after_faults_ended_s"]
+    if after is None or after > MAX_AFTER_FAULTS_S:
+        found.append(f"last delivery {after} s after the faults ended")
+    return found
 
 
 if __name__ == "__main__":
