@@ -33,6 +33,22 @@ class StewardDecision(models.Model):
         verbose_name = _("steward decision")
         verbose_name_plural = _("steward decisions")
         ordering = ["-decided_at"]
+        # The few decisions that undo another (an unmerge's split, the merge
+        # undoing a split), found without reading every decision: queries
+        # name the key (`details__has_key`) so that either database matches
+        # the partial index (mdm.selectors.decisions).
+        indexes = [
+            models.Index(
+                fields=["kind"],
+                condition=models.Q(details__has_key="unmerge_of"),
+                name="decision_unmerges",
+            ),
+            models.Index(
+                fields=["kind"],
+                condition=models.Q(details__has_key="undo_of"),
+                name="decision_split_undos",
+            ),
+        ]
 
     def __str__(self) -> str:
         when = f"{self.decided_at:%Y-%m-%d}"

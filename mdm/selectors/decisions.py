@@ -87,5 +87,7 @@ def not_a_match_partners(record_id: int) -> set[int]:
 def decision_unmerged_by(decision: StewardDecision) -> StewardDecision | None:
     """The split that undid the merge `decision`, if any."""
     return StewardDecision.objects.filter(
-        kind=StewardDecision.Kind.SPLIT, details__unmerge_of=decision.pk
+        kind=StewardDecision.Kind.SPLIT,
+        details__has_key="unmerge_of",  # the partial index's condition
+        details__unmerge_of=decision.pk,
     ).first()
