@@ -13,7 +13,7 @@ short run. Each example runs in a savepoint rolled back at its end, so the
 1,000th example is as fast as the first. On PostgreSQL the rows an example
 rolled back stay in the tables as dead tuples, and the autovacuum never
 learns of them (the test's one transaction reports no statistics until it
-ends): in 70 minutes of a nightly run the tables grew to ~400 MB, and the
+ends): in an hour of a nightly run the tables grew to ~400 MB, and the
 model's reads (sequential scans: the planner sees empty tables) slowed with
 them, so that such runs never finished. A side connection vacuums
 the database every VACUUM_EVERY examples; tuples whose (sub)transaction
