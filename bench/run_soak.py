@@ -55,7 +55,13 @@ L1, L6).
    pages shared after the fork count once). A leak shows as a total that
    keeps rising; a worker recycled after `max_requests` starts anew.
 
-Prints one JSON object (and writes it to `--out`).
+Prints one JSON object (and writes it to `--out`). Everything it is made
+from is written to the run's work directory as the run goes (the lookups
+answered, each minute; the merges; the memory samples), so that the figures
+of a run cut short (a machine taken away, an operator's Ctrl-C) can still be
+had:
+
+    .venv/bin/python bench/run_soak.py report /tmp/gr-soak-XXXX --out soak.json
 """
 
 from __future__ import annotations
@@ -278,10 +284,14 @@ def server_memory(pid: int) -> dict:
     return {"master_mib": pss_mib(Path(f"/proc/{pid}")), "workers_mib": workers}
 
 
-def sample_memory(pid: int, start_at: float, every: float, stop, samples) -> None:
-    """Append server_memory() every `every` seconds until `stop` is set."""
-    while not stop.wait(every):
-        samples.append({"at_s": round(time.time() - start_at), **server_memory(pid)})
+def sample_memory(pid: int, start_at: float, every: float, stop, path: Path) -> None:
+    """Append server_memory() to `path` every `every` seconds until `stop` is
+    set, one JSON line each (kept if the run is cut short)."""
+    with path.open("a") as out:
+        while not stop.wait(every):
+            sample = {"at_s": round(time.time() - start_at), **server_memory(pid)}
+            out.write(json.dumps(sample) + "\n")
+            out.flush()
 
 
 def memory_summary(samples: list[dict]) -> dict:
@@ -314,7 +324,7 @@ def memory_summary(samples: list[dict]) -> dict:
 # --- the lookup client (its own process) --------------------------------------
 
 
-async def drive(args) -> dict:
+async def drive(args) -> None:
     """Open loop over plain asyncio streams: one HTTP/1.1 request per
     connection (gunicorn's sync workers close it anyway). httpx cost ~1 ms
     of CPU a request; at 200 req/s on a loaded machine the client fell
@@ -332,9 +342,7 @@ async def drive(args) -> dict:
         for i, (system, source_id) in enumerate(keys)
     ]
     total = int(args.seconds * args.rate)
-    scheduled = [0.0] * total
-    latency = [0.0] * total
-    status = [0] * total
+    finished: list[tuple[int, float, float, int]] = []  # not yet written out
     gate = asyncio.Semaphore(args.max_in_flight)
 
     async def get(i: int) -> int:
@@ -362,21 +370,36 @@ async def drive(args) -> dict:
             code = await asyncio.wait_for(get(i), TIMEOUT_S - (time.time() - due))
         except (OSError, ValueError, IndexError, TimeoutError):
             code = 0
-        latency[i] = time.time() - due  # from the due time, not the send
-        status[i] = code
+        # latency from the due time, not the send
+        finished.append((i, due - start, time.time() - due, code))
+
+    def write_finished() -> None:
+        # A few hundred kB a minute: short enough not to stall the loop.
+        out.write(
+            "".join(f"{i}\t{s:.4f}\t{lat:.5f}\t{c}\n" for i, s, lat, c in finished)
+        )
+        out.flush()
+        finished.clear()
+
+    async def checkpoint() -> None:
+        while True:
+            await asyncio.sleep(args.checkpoint_every)
+            write_finished()
 
     start = args.start_at
     await asyncio.sleep(max(0.0, start - time.time()))
     tasks = set()
-    for i in range(total):
-        due = start + i / args.rate
-        await asyncio.sleep(max(0.0, due - time.time()))  # always yield
-        scheduled[i] = due - start
-        task = asyncio.create_task(one(i, due))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-    await asyncio.gather(*tasks)
-    return {"scheduled": scheduled, "latency": latency, "status": status}
+    with open(args.out, "w") as out:
+        writer = asyncio.create_task(checkpoint())
+        for i in range(total):
+            due = start + i / args.rate
+            await asyncio.sleep(max(0.0, due - time.time()))  # always yield
+            task = asyncio.create_task(one(i, due))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        await asyncio.gather(*tasks)
+        writer.cancel()
+        write_finished()
 
 
 def quote(text: str) -> str:
@@ -395,10 +418,24 @@ def client_main(argv: list[str]) -> None:
     ap.add_argument("--start-at", type=float, required=True)
     ap.add_argument("--max-in-flight", type=int, required=True)
     ap.add_argument("--stamp-request-start", action="store_true")
+    ap.add_argument("--checkpoint-every", type=float, default=60)
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
-    result = asyncio.run(drive(args))
-    Path(args.out).write_text(json.dumps(result))
+    asyncio.run(drive(args))
+
+
+def read_requests(path: Path) -> dict:
+    """The client's file: one line per answered (or timed-out) request, in
+    the order they finished; a run cut short has every line written so far."""
+    rows = sorted(
+        (int(i), float(when), float(lat), int(code))
+        for i, when, lat, code in (line.split("\t") for line in path.open())
+    )
+    return {
+        "scheduled": [r[1] for r in rows],
+        "latency": [r[2] for r in rows],
+        "status": [r[3] for r in rows],
+    }
 
 
 # --- the steward merging beside (its own process) -----------------------------
@@ -661,6 +698,8 @@ def main() -> None:
         return client_main(sys.argv[2:])
     if sys.argv[1:2] == ["merger"]:
         return merger_main(sys.argv[2:])
+    if sys.argv[1:2] == ["report"]:
+        return report_main(sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--database-url", required=True, help="a loaded PostgreSQL DB")
     ap.add_argument("--rate", type=float, default=200, help="lookups per second")
@@ -712,25 +751,45 @@ def main() -> None:
     merge_count = int(args.merge_rate * args.seconds) + 10 if args.merge_rate else 0
     tasks = open_merge_tasks(args.seed, merge_count) if merge_count else []
     (work / "tasks.json").write_text(json.dumps(tasks))
-    database = {
-        "source_records": SourceRecord.objects.count(),
-        "golden_records": GoldenRecord.objects.count(),
+    run = {
+        "command": " ".join(sys.argv),
+        "database_url": args.database_url,
+        "database": {
+            "source_records": SourceRecord.objects.count(),
+            "golden_records": GoldenRecord.objects.count(),
+        },
+        "workers": args.workers,
+        "api_clients": args.clients,
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "warm_up": args.warm_up,
+        "stamp_request_start": args.stamp_request_start,
+        "queue_timeout_ms": args.queue_timeout_ms,
+        # The rate-limit counters: Redis when REDIS_URL is set, else the
+        # database cache.
+        "cache": "redis" if os.environ.get("REDIS_URL") else "database",
+        "steward_id": steward_id,
+        "merges": bool(tasks),
     }
     connections.close_all()
-    print(f"prepared: {database}, {len(tasks)} merge tasks, in {work}", file=sys.stderr)
+    print(
+        f"prepared: {run['database']}, {len(tasks)} merge tasks, in {work}",
+        file=sys.stderr,
+    )
 
     server = start_server(
         args.database_url, args.workers, work / "gunicorn.log", args.queue_timeout_ms
     )
     procs = []
-    restart = None
-    stop, samples = threading.Event(), []
+    stop = threading.Event()
     try:
         server.wait_answering("/healthz", timeout=600)
         # The workers' first requests (connections, lazy imports) come
         # during the warm-up, at the same rate; only what follows counts.
         warm_at = time.time() + 5
         start_at = warm_at + args.warm_up
+        run["start_at"] = start_at
+        (work / "run.json").write_text(json.dumps(run))
         client = subprocess.Popen(
             [
                 PYTHON, __file__, "client", "--url", server.url,
@@ -740,7 +799,7 @@ def main() -> None:
                 "--start-at", str(warm_at),
                 "--max-in-flight", str(args.max_in_flight),
                 *(["--stamp-request-start"] if args.stamp_request_start else []),
-                "--out", str(work / "client.json"),
+                "--out", str(work / "requests.tsv"),
             ],
             cwd=ROOT,
         )  # fmt: skip
@@ -771,26 +830,35 @@ def main() -> None:
                 )  # fmt: skip
             )
         time.sleep(max(0.0, start_at - time.time()))
-        cpu_at_start, load_at_start = (
-            server_cpu_seconds(server.process.pid),
-            os.getloadavg(),
-        )
+        cpu_at_start = server_cpu_seconds(server.process.pid)
+        run["load_average_at_start"] = [round(x, 1) for x in os.getloadavg()]
         threading.Thread(
             target=sample_memory,
-            args=(server.process.pid, start_at, args.sample_every, stop, samples),
+            args=(
+                server.process.pid,
+                start_at,
+                args.sample_every,
+                stop,
+                work / "memory.jsonl",
+            ),
             daemon=True,
         ).start()
         if args.restart_db_at is not None:
             time.sleep(max(0.0, start_at + args.restart_db_at - time.time()))
             pg_log = args.pg_log or str(Path(args.pgdata).resolve().parent / "log")
-            restart = pg_restart(args.pgdata, pg_log)
-            print(f"restarted PostgreSQL: {restart}", file=sys.stderr)
+            run["restart"] = pg_restart(args.pgdata, pg_log)
+            print(f"restarted PostgreSQL: {run['restart']}", file=sys.stderr)
         client.wait()
-        server_cpu = server_cpu_seconds(server.process.pid) - cpu_at_start
+        # gunicorn (master and workers) during the counted part of the run.
+        run["server_cpu_seconds"] = round(
+            server_cpu_seconds(server.process.pid) - cpu_at_start, 1
+        )
         stop.set()
         for proc in procs:
             proc.wait()
-        shed = requests_shed(server.url) if args.queue_timeout_ms else None
+        if args.queue_timeout_ms:
+            # The server's count, warm-up included (the statuses are not).
+            run["requests_shed_metric"] = requests_shed(server.url)
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -798,37 +866,49 @@ def main() -> None:
         server.stop()
     if client.returncode:
         raise SystemExit("the client failed")
-    raw = drop_warm_up(json.loads((work / "client.json").read_text()), args.warm_up)
+    run["finished"] = True
+    (work / "run.json").write_text(json.dumps(run))
+    write_report(work, args.out)
+
+
+def report(work: Path) -> dict:
+    """The run's figures from its work directory: also for a run cut short
+    (the lookups answered and the memory samples taken until then; no server
+    CPU)."""
+    run = json.loads((work / "run.json").read_text())
+    raw = drop_warm_up(read_requests(work / "requests.tsv"), run["warm_up"])
+    memory = work / "memory.jsonl"
+    samples = (
+        [json.loads(line) for line in memory.read_text().splitlines()]
+        if memory.exists()
+        else []
+    )
     result = {
-        "command": " ".join(sys.argv),
-        "machine": machine(),
-        "database": database,
-        "workers": args.workers,
-        "api_clients": args.clients,
-        "seconds": args.seconds,
-        "stamp_request_start": args.stamp_request_start,
-        "queue_timeout_ms": args.queue_timeout_ms,
-        # The rate-limit counters: Redis when REDIS_URL is set, else the
-        # database cache.
-        "cache": "redis" if os.environ.get("REDIS_URL") else "database",
-        "lookups": summarise(raw, args.rate, restart, start_at),
-        # gunicorn (master and workers) during the counted part of the run.
-        "server_cpu_seconds": round(server_cpu, 1),
-        "load_average_at_start": [round(x, 1) for x in load_at_start],
-        "server_memory": memory_summary(samples),
-    }
-    if args.queue_timeout_ms:
-        # The server's count, warm-up included (the statuses above are not).
-        result["requests_shed_metric"] = shed
-    if restart:
-        result["restart"] = restart
-    if tasks:
+        key: run[key]
+        for key in (
+            "command", "database", "workers", "api_clients", "seconds",
+            "stamp_request_start", "queue_timeout_ms", "cache",
+        )
+    }  # fmt: skip
+    result["machine"] = machine()
+    result["finished"] = run.get("finished", False)
+    result["lookups"] = summarise(raw, run["rate"], run.get("restart"), run["start_at"])
+    for key in (
+        "server_cpu_seconds",
+        "load_average_at_start",
+        "requests_shed_metric",
+        "restart",
+    ):
+        if key in run:
+            result[key] = run[key]
+    result["server_memory"] = memory_summary(samples)
+    if run["merges"]:
         lines = [
             json.loads(line)
             for line in (work / "merges.jsonl").read_text().splitlines()
             if line.strip()
         ]
-        result["merges"] = verify_merges(lines, steward_id)
+        result["merges"] = verify_merges(lines, run["steward_id"])
     log = (work / "gunicorn.log").read_text()
     result["server_log"] = {
         "tracebacks": log.count("Traceback"),
@@ -837,11 +917,25 @@ def main() -> None:
         "requests_shed": log.count("request shed: "),
     }
     result["work_dir"] = str(work)
-    text = json.dumps(result, indent=1)
+    return result
+
+
+def write_report(work: Path, out: str | None) -> None:
+    text = json.dumps(report(work), indent=1)
     print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text + "\n")
+
+
+def report_main(argv: list[str]) -> None:
+    ap = argparse.ArgumentParser(description="the figures of a soak's work directory")
+    ap.add_argument("work_dir", type=Path)
+    ap.add_argument("--out")
+    args = ap.parse_args(argv)
+    run = json.loads((args.work_dir / "run.json").read_text())
+    django_setup(run["database_url"])
+    write_report(args.work_dir, args.out)
 
 
 if __name__ == "__main__":
