@@ -8,12 +8,21 @@ thresholds and at the best one, cluster-level P/R/F1 of the auto-merged
 clusters, the precision of the auto-merge band, how many auto-merged pairs
 join two different valid USCCs (target 0), false merges per hard-negative
 kind, blocking recall, wall time and peak RSS.
+
+`--legacy-marks RATE` adds, to each field of each legacy-sheet record with
+that probability, what hand-kept sheets and their exports carry (the truth
+and the generator's own noise unchanged; a random stream of its own):
+quotation marks around a company name, its brand, a contact or an address,
+a stray mark at either end of a name, Excel's text prefix ' before a tax ID,
+a note in brackets after a contact or a tax ID, and a municipality repeated
+or padded with 市辖区 as cascaded pickers fill in an address.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 import tempfile
 import unicodedata
@@ -84,11 +93,64 @@ def hard_negative_merges(dataset, entity_of: dict, clusters: dict) -> dict:
     return result
 
 
+_MUNICIPALITIES = ("北京市", "上海市", "天津市", "重庆市")
+_QUOTES = ("“”", '""', "《》", "「」")
+
+
+def _quoted(rng: random.Random, text: str) -> str:
+    opening, closing = rng.choice(_QUOTES)
+    return f"{opening}{text}{closing}"
+
+
+def _marked_name(rng: random.Random, name: str) -> str:
+    draw = rng.random()
+    if draw < 0.4:
+        return _quoted(rng, name)
+    if draw < 0.6:  # the brand quoted: 北京“华盛”科技有限公司
+        start = rng.randrange(len(name))
+        end = min(len(name), start + rng.choice((2, 3)))
+        return name[:start] + _quoted(rng, name[start:end]) + name[end:]
+    return rng.choice(("*", "、", "'")) + name if draw < 0.8 else name + "。"
+
+
+def _marked_address(rng: random.Random, address: str) -> str:
+    city = next((m for m in _MUNICIPALITIES if address.startswith(m)), None)
+    if city and rng.random() < 0.7:
+        rest = address[len(city) :]
+        return city + rng.choice((city, "市辖区")) + rest
+    return _quoted(rng, address)
+
+
+def legacy_marks(flat: pd.DataFrame, rate: float, seed: int) -> pd.DataFrame:
+    """`flat` with the marks of hand-kept sheets on the legacy records (see
+    the module docstring)."""
+    rng = random.Random(f"legacy-marks-{seed}")
+    marked = flat.copy()
+    marks = {
+        "name": _marked_name,
+        "uscc": lambda rng, v: rng.choice(("'" + v, v + "（已核）", _quoted(rng, v))),
+        "address": _marked_address,
+        "contact": lambda rng, v: rng.choice((_quoted(rng, v), v + "（财务）")),
+    }
+    legacy = marked["id"].str.startswith("legacy:")
+    for column, mark in marks.items():
+        for i in marked.index[legacy & (marked[column] != "")]:
+            if rng.random() < rate:
+                marked.at[i, column] = mark(rng, marked.at[i, column])
+    return marked
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--companies", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out", default=None)
+    ap.add_argument(
+        "--legacy-marks",
+        type=float,
+        default=0.0,
+        help="per-field rate of hand-kept-sheet marks on legacy records",
+    )
     args = ap.parse_args()
 
     timer = PhaseTimer()
@@ -97,6 +159,10 @@ def main() -> None:
         write(dataset, Path(tmp))
         flat_path = str(Path(tmp) / "flat.csv")
         flat = pd.read_csv(flat_path, dtype=str, keep_default_na=False)
+        if args.legacy_marks:
+            legacy_marks(flat, args.legacy_marks, args.seed).to_csv(
+                flat_path, index=False
+            )
         timer.phases.clear()
         with timer.phase("load_prep"):
             table, _ = load_table([flat_path], "company_cn")
@@ -123,7 +189,8 @@ def main() -> None:
         args.out,
         {
             "tool": "golden-record-matching",
-            "input": f"chinese_b2b companies={args.companies} seed={args.seed}",
+            "input": f"chinese_b2b companies={args.companies} seed={args.seed}"
+            + (f" legacy_marks={args.legacy_marks}" if args.legacy_marks else ""),
             "records": len(ids),
             "true_pairs": n_true,
             "phases_s": timer.phases,

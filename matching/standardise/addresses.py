@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from matching.standardise import region
-from matching.standardise.text import HAN_CHARS, HAN_RE, normalise
+from matching.standardise.text import (
+    HAN_CHARS,
+    HAN_RE,
+    LEADING_MARKS_RE,
+    normalise,
+    without_quotes,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +55,9 @@ def address(raw: str | None) -> Address | None:
     北京市朝阳区建国路88号SOHO现代城A座1201 gives province 北京, city 北京,
     district 朝阳区 and detail 建国路88号SOHO现代城A座1201. Suffixless names
     (深圳南山区) and a missing province (inferred from the city) are handled,
-    as are a leading 中国 and postcodes. For an address in English only the
+    as are a leading 中国, postcodes, quotation marks, a region repeated or
+    padded as cascaded pickers fill them in (北京市北京市海淀区,
+    北京市市辖区海淀区) and stray leading marks. For an address in English only the
     province and city are recognised.
 
     Args:
@@ -63,7 +71,10 @@ def address(raw: str | None) -> Address | None:
         return None
     if not HAN_RE.search(text):
         return _latin_address(text)
-    s = _COUNTRY_PREFIX_RE.sub("", _SPACE_NEAR_HAN_RE.sub("", text))
+    # Marks at the end may mean something (3# is building 3): only the
+    # leading ones go.
+    s = LEADING_MARKS_RE.sub("", _SPACE_NEAR_HAN_RE.sub("", without_quotes(text)))
+    s = _COUNTRY_PREFIX_RE.sub("", s)
     s = _POSTCODE_RE.sub("", s)
     end, places, _ = region.match_prefix(s)
     province, city = region.common(places)

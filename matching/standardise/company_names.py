@@ -25,10 +25,12 @@ from matching.standardise.legal_forms import (
 from matching.standardise.text import (
     HAN_CHARS,
     HAN_RE,
+    LEADING_MARKS_RE,
     PINYIN_SYLLABLES,
     longest_by_start,
     normalise,
     to_pinyin,
+    without_quotes,
 )
 
 
@@ -63,6 +65,9 @@ class CompanyName:
 _LETTER_RE = re.compile(r"[^\W\d_]")
 _LATIN_RE = re.compile("[a-z\u00c0-\u024f]")
 _SPACE_NEAR_HAN_RE = re.compile(f"\\s+(?=[{HAN_CHARS}()])|(?<=[{HAN_CHARS}()])\\s+")
+# Stray marks at the end of a Chinese name (华盛科技有限公司。): anything but
+# a letter, a digit or a bracket.
+_TRAILING_MARKS_RE = re.compile(r"[^\w)]+$")
 _BRACKET_RE = re.compile(r"\(([^()]*)\)")
 _TRAILING_BRACKET_RE = re.compile(r"\(([^()]*)\)$")
 _ORDINAL_TAIL_RE = re.compile("第?[一二三四五六七八九十百0-9]+$")
@@ -88,7 +93,8 @@ def company_name(raw: str | None) -> CompanyName | None:
     Ltd., GmbH …), region prefixes at province, city and district level with
     or without suffix (北京, 广东省深圳市), bracketed regions (华盛科技(北京)
     有限公司, "(Beijing)"), branches (上海分公司, "Shanghai Branch"),
-    traditional characters, full-width letters and stray spaces. A region that
+    traditional characters, full-width letters, stray spaces, quotation marks
+    and stray marks at either end of a Chinese name. A region that
     is the whole distinctive name is kept (北京银行, 上海电气).
 
     Args:
@@ -102,7 +108,9 @@ def company_name(raw: str | None) -> CompanyName | None:
         return None
     if HAN_RE.search(text):
         script = "mixed" if _LATIN_RE.search(text) else "han"
-        return _han_name(raw, _SPACE_NEAR_HAN_RE.sub("", text), script)
+        text = _SPACE_NEAR_HAN_RE.sub("", without_quotes(text))
+        text = _TRAILING_MARKS_RE.sub("", LEADING_MARKS_RE.sub("", text))
+        return _han_name(raw, text, script)
     return _latin_name(raw, text)
 
 

@@ -69,7 +69,8 @@ _EMAIL_RE = re.compile(
     r"@((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24})"
 )
 _ANGLE_RE = re.compile(r"<([^<>]*@[^<>]*)>")
-_CANDIDATE_SEPARATORS_RE = re.compile(r"[\s,;、<>()\"]+")
+# Quotation marks too, but not the apostrophe, which a local part may hold.
+_CANDIDATE_SEPARATORS_RE = re.compile(r"[\s,;、<>()\"“”‘’「」『』《》〈〉]+")
 
 
 @lru_cache(maxsize=16384)
@@ -77,7 +78,8 @@ def email(raw: str | None) -> Email | None:
     """Normalise an e-mail address.
 
     Lower-cases, trims, fixes full-width characters and the ideographic full
-    stop (qq。com), and strips "mailto:" and a display name ("Wang <w@x.cn>").
+    stop (qq。com), and strips quotation marks, "mailto:" and a display name
+    ("Wang <w@x.cn>"); an apostrophe stays (o'brien@x.com).
     When a cell holds several addresses the first valid one is taken.
 
     Args:

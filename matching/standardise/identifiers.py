@@ -16,6 +16,8 @@ from functools import lru_cache
 
 from stdnum.cn import uscc as stdnum_uscc
 
+from matching.standardise.text import without_quotes
+
 
 @dataclass(frozen=True, slots=True)
 class TaxId:
@@ -32,6 +34,8 @@ class TaxId:
 
 
 _SEPARATORS_RE = re.compile(r"[\s\-‐‑‒–—_.·]+")
+# A note beside the number: 91110108MA01ABCD1X(已核).
+_BRACKETED_RE = re.compile(r"\([^()]*\)")
 _USCC_SHAPE_RE = re.compile("[0-9A-Z]{18}")
 _LEGACY_SHAPE_RE = re.compile("([1-8][0-9]{5})([0-9A-Z]{8}[0-9X])")
 _PLACEHOLDERS = frozenset({"无", "暂无", "NA", "N/A", "NULL", "NONE", "0", "/"})
@@ -42,15 +46,16 @@ _ORG_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 def _clean(raw: str | None) -> str:
     if not raw:
         return ""
-    text = unicodedata.normalize("NFKC", raw).upper()
-    return _SEPARATORS_RE.sub("", text)
+    text = without_quotes(unicodedata.normalize("NFKC", raw).upper())
+    return _SEPARATORS_RE.sub("", _BRACKETED_RE.sub("", text))
 
 
 @lru_cache(maxsize=16384)
 def uscc(raw: str | None) -> TaxId | None:
     """Normalise and check a USCC or legacy tax registration number.
 
-    Upper-cases, converts full-width characters and drops spaces and hyphens.
+    Upper-cases, converts full-width characters and drops spaces, hyphens,
+    quotation marks (Excel's text prefix ' too) and a note in brackets.
 
     Args:
         raw: The identifier as it appears in the source system.

@@ -10,7 +10,12 @@ from functools import lru_cache
 from pypinyin import Style, pinyin
 
 from matching.standardise.surnames import COMPOUND_SURNAMES, SINGLE_SURNAMES
-from matching.standardise.text import HAN_RE, PINYIN_SYLLABLES, normalise
+from matching.standardise.text import (
+    HAN_RE,
+    PINYIN_SYLLABLES,
+    normalise,
+    without_quotes,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,8 @@ _ROLES = frozenset(
 )
 _LATIN_TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam"})
 _SEPARATORS_RE = re.compile(r"[/,;、|]")
+# A note in brackets beside a name: 王建国(财务), 王总(13800138000).
+_BRACKETED_RE = re.compile(r"\([^()]*\)")
 _LATIN_WORD_RE = re.compile(r"[^\W\d_]+")
 
 
@@ -56,13 +63,15 @@ def person_name(raw: str | None) -> PersonName | None:
 
     Args:
         raw: The name as it appears in the source system; when a cell holds
-            several names the first is used.
+            several names the first is used. Quotation marks and a note in
+            brackets (王建国(财务)) are left out.
 
     Returns:
         None for an empty value or a role such as 财务 or 采购部.
     """
     text = normalise(raw)
     if HAN_RE.search(text):
+        text = _BRACKETED_RE.sub(" ", without_quotes(text))
         chunks = _SEPARATORS_RE.split(text)
         tokens = next((c for c in chunks if c.strip()), "").split()
         # "王建国 李四" is two people, "王 建国" one.

@@ -135,12 +135,19 @@ def _within(child: Place, parent: Place) -> bool:
     )
 
 
+# What cascaded province / city / district pickers put in the city slot of
+# a municipality (the national list's placeholder row).
+_PLACEHOLDER = "市辖区"
+
+
 def match_prefix(s: str, start: int = 0) -> tuple[int, tuple[Place, ...], bool]:
     """Longest chain of nested region names at `s[start:]`.
 
     "广东省深圳市南山区科技园" matches up to 科技园 and gives 南山区 in Shenzhen.
     Each name must lie within the previous one. Bare two-character district
-    names (城区, 郊区, 东区) only count after their city.
+    names (城区, 郊区, 东区) only count after their city. A name repeated
+    (北京市北京市) and the 市辖区 placeholder of cascaded pickers are passed
+    over.
 
     Args:
         s: Normalised text without spaces.
@@ -152,16 +159,24 @@ def match_prefix(s: str, start: int = 0) -> tuple[int, tuple[Place, ...], bool]:
         carried its suffix (深圳市 rather than 深圳).
     """
     pos, current, suffixed = start, (), True
-    while longest := _KEY_LENGTHS.get(s[pos : pos + 2], 0):
+    while True:
+        if current and s.startswith(_PLACEHOLDER, pos):
+            pos += len(_PLACEHOLDER)  # 北京市市辖区海淀区
+        if not (longest := _KEY_LENGTHS.get(s[pos : pos + 2], 0)):
+            break
         for length in range(min(longest, len(s) - pos), 1, -1):
             key = s[pos : pos + length]
             candidates = _BY_KEY.get(key)
             if not candidates:
                 continue
             if current:
-                candidates = tuple(
+                inside = tuple(
                     p for p in candidates if any(_within(p, c) for c in current)
                 )
+                if not inside and not set(candidates).isdisjoint(current):
+                    pos += length  # the same name again: 北京市北京市海淀区
+                    break
+                candidates = inside
             else:
                 candidates = tuple(
                     p for p in candidates if p.level < 3 or len(p.full_name) > 2

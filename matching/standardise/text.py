@@ -29,6 +29,11 @@ _WHITESPACE_RE = re.compile(r"\s+")
 _BRACKETS = str.maketrans("【[〔〖】]〕〗", "(((())))")
 HAN_CHARS = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 HAN_RE = re.compile(f"[{HAN_CHARS}]")
+# Quotation marks tell no two names or addresses apart: 杭州“西湖”茶业有限公司,
+# or a whole value quoted by an export ("…", 《…》, 「…」, Excel's text prefix ').
+_QUOTES_RE = re.compile("[\"'`“”‘’「」『』《》〈〉]")
+# Marks other than brackets that lead a value: *华盛科技, 、北京市.
+LEADING_MARKS_RE = re.compile(r"^[^\w(]+")
 
 _LETTER_RUN_RE = re.compile(r"[^\W\d_]+")
 _LATIN_RE = re.compile("[A-Za-z\u00c0-\u024f]")
@@ -94,6 +99,11 @@ def normalise(s: str | None) -> str:
     s = unicodedata.normalize("NFKC", s)
     s = _to_simplified(s).translate(_BRACKETS)
     return _WHITESPACE_RE.sub(" ", s).strip()
+
+
+def without_quotes(s: str) -> str:
+    """`s` without quotation marks, straight or curly, Chinese or Western."""
+    return _QUOTES_RE.sub("", s)
 
 
 def has_confusable_script(s: str | None) -> bool:

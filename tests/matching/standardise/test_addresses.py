@@ -81,6 +81,31 @@ def test_an_english_address_gives_province_and_city():
     assert (a.province, a.city, a.district) == ("北京", "北京", None)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "北京市北京市海淀区中关村大街1号",  # province and city pickers both filled
+        "北京市市辖区海淀区中关村大街1号",  # the list's placeholder for the city
+        "“北京市海淀区中关村大街1号”",
+        "《北京市海淀区中关村大街1号》",
+        "*北京市海淀区中关村大街1号",
+        "、北京市海淀区中关村大街1号",
+    ],
+)
+def test_picker_artefacts_quotes_and_leading_marks_are_passed_over(raw):
+    assert address(raw) == address("北京市海淀区中关村大街1号")
+    assert address(raw).district == "海淀区"
+
+
+def test_a_city_named_as_its_province_is_not_a_repeat():
+    a = address("吉林省吉林市船营区")
+    assert (a.province, a.city, a.district) == ("吉林", "吉林", "船营区")
+
+
+def test_a_trailing_building_mark_is_kept():
+    assert address("科技园3#").normalised == address("科技园3栋").normalised
+
+
 @pytest.mark.parametrize("raw", [None, "", "  ", "---"])
 def test_empty_values_give_none(raw):
     assert address(raw) is None

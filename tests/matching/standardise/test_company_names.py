@@ -246,3 +246,34 @@ def test_every_chinese_industry_term_has_an_english_spelling():
 @pytest.mark.parametrize("raw", [None, "", "   ", "123", "——", "有限公司", "Co., Ltd."])
 def test_values_without_a_name_give_none(raw):
     assert company_name(raw) is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "＂杭州西湖茶业有限公司＂",  # a whole name quoted by an export
+        "“杭州西湖茶业有限公司”",
+        "《杭州西湖茶业有限公司》",
+        "「杭州西湖茶业有限公司」",
+        "'杭州西湖茶业有限公司",  # Excel's text prefix, kept by some exports
+        "杭州“西湖”茶业有限公司",  # the brand quoted
+        "*杭州西湖茶业有限公司",
+        "杭州西湖茶业有限公司。",
+        "杭州西湖茶业有限公司、",
+        "杭州西湖茶业有限公司?",
+    ],
+)
+def test_quotation_marks_and_stray_marks_do_not_change_a_chinese_name(raw):
+    c = company_name(raw)
+    assert (c.core, c.region, c.legal_form, c.latin_key, c.normalised) == (
+        "西湖茶业",
+        "杭州",
+        "有限公司",
+        "xihuchaye",
+        "杭州西湖茶业有限公司",
+    )
+
+
+def test_brackets_at_either_end_are_kept():
+    assert company_name("(北京)华盛科技").region == "北京"
+    assert company_name("华盛科技有限公司(上海分公司)").branch == "上海分公司"

@@ -18,6 +18,8 @@ def test_it_lower_cases_and_trims():
         "王建国 <wang@qq.com>",
         "wang@qq.com; li@163.com",
         "WANG@QQ.COM.",
+        "“wang@qq.com”",
+        '"王建国" <wang@qq.com>',
     ],
 )
 def test_messy_spellings(raw):
@@ -37,3 +39,7 @@ def test_free_providers(domain):
 )
 def test_values_without_an_email_shape_give_none(raw):
     assert email(raw) is None
+
+
+def test_an_apostrophe_in_the_local_part_stays():
+    assert email("John.O'Brien@x.com").address == "john.o'brien@x.com"

@@ -34,6 +34,20 @@ def test_a_full_name_with_a_title():
     assert person_name("王建国先生") == PersonName("王建国", "王", "先生")
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("“王经理”", PersonName(None, "王", "经理")),
+        ("'王建国", PersonName("王建国", "王", None)),
+        ("王建国（财务）", PersonName("王建国", "王", None)),
+        ("(采购)王建国", PersonName("王建国", "王", None)),
+        ("王总(13800138000)", PersonName(None, "王", "总")),
+    ],
+)
+def test_quotes_and_a_note_in_brackets_are_left_out(raw, expected):
+    assert person_name(raw) == expected
+
+
 def test_the_first_of_several_names():
     assert person_name("王建国/李四").full == "王建国"
     assert person_name("王建国 李四").full == "王建国"

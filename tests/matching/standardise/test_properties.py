@@ -1,3 +1,4 @@
+import dataclasses
 import unicodedata
 
 from hypothesis import given, settings
@@ -13,6 +14,7 @@ from matching.standardise import (
     text,
     uscc,
 )
+from matching.standardise.text import HAN_RE
 
 INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff\u00ad"  # noqa: E501
 
@@ -122,6 +124,30 @@ def test_company_name_never_raises(s):
         assert name.brand
         assert name.script in {"han", "latin", "mixed"}
         assert name.is_branch == (name.branch is not None)
+
+
+QUOTE_PAIRS = ["", '""', "＂＂", "''", "“”", "‘’", "《》", "「」", "『』", "〈〉"]
+
+
+@given(
+    name_fragments.map("".join).filter(lambda s: HAN_RE.search(normalise(s))),
+    st.sampled_from(QUOTE_PAIRS),
+    st.sampled_from(["", "*", "'", "#", "、", "?", "-", "…", " "]),
+    st.sampled_from(["", "。", "、", "?", "*", ";", ",", "…", " "]),
+    st.integers(min_value=0),
+)
+def test_quotes_and_stray_end_marks_leave_a_chinese_name_as_it_was(
+    name, quotes, lead, tail, at
+):
+    # Quotes around the name or inside it (华盛“科技”), marks at either end.
+    at %= len(name) + 1
+    inner = f"{name[:at]}{quotes}{name[at:]}" if quotes else name
+    marked = f"{lead}{quotes[:1]}{inner}{quotes[1:]}{tail}"
+    plain, parsed = company_name(name), company_name(marked)
+    if plain is None:
+        assert parsed is None
+    else:
+        assert dataclasses.replace(parsed, raw=name) == plain
 
 
 @given(st.one_of(st.text(), name_fragments))
