@@ -269,10 +269,10 @@ def source_record_bulk_write(
         )
         for row in created:
             row["id"] = new_ids[row["source_id"]]
-        _write_history(created, "+", f"created from {system.code}", memo)
+        source_record_history_write(created, "+", f"created from {system.code}", memo)
     if updated:
         bulk_sql.update_rows(SourceRecord, updated, _FILLED_FIELDS, memo=memo)
-        _write_history(updated, "~", f"updated from {system.code}", memo)
+        source_record_history_write(updated, "~", f"updated from {system.code}", memo)
 
 
 # Every column `_fill` writes: what a bulk update must save.
@@ -292,9 +292,11 @@ _FILLED_FIELDS = [
 ]
 
 
-def _write_history(
+def source_record_history_write(
     rows: list[dict[str, Any]], kind: str, reason: str, memo: bulk_sql.Memo
 ) -> None:
+    """One history row per source-record row (attname -> value, every field),
+    "+" for created or "~" for changed, as django-simple-history would."""
     history = SourceRecord.history.model
     if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
         return
@@ -363,16 +365,27 @@ def _mapped(mapper: Mapper, data: dict[str, Any]) -> Mapped:
     return mapped.attributes, standardised, mapped.created_at, mapped.updated_at
 
 
+def standardised_values(attributes: dict[str, Any]) -> dict[str, Any]:
+    """The columns that the standardisers fill from a record's attributes."""
+    return _standardised_columns(attributes_standardise(attributes))
+
+
+def _standardised_columns(standardised: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "standardised": standardised,
+        "uscc": (standardised.get("uscc") or "")[:32],
+        "uscc_valid": standardised.get("uscc_valid"),
+    }
+
+
 def _filled_values(mapped: Mapped) -> dict[str, Any]:
     """The columns a payload's content fills, but for its text and fingerprint."""
     attributes, standardised, created_at, updated_at = mapped
     name = attributes.get("legal_name") or attributes.get("english_name") or ""
     return {
         "attributes": attributes,
-        "standardised": standardised,
+        **_standardised_columns(standardised),
         "name": name[:300],
-        "uscc": (standardised.get("uscc") or "")[:32],
-        "uscc_valid": standardised.get("uscc_valid"),
         "source_created_at": created_at,
         "source_updated_at": updated_at,
         "is_active": True,
