@@ -10,6 +10,7 @@ confidence.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import islice
@@ -141,11 +142,12 @@ def propose_mapping(rows: Iterable[RawRow]) -> ProposedMapping:
             f"No header row was found in the first {HEADER_SCAN_ROWS} rows. "
             "Put the column names (客户名称, 电话, ...) in one row above the data.",
         )
+    number, texts = _header_of(head, header)
     columns = [
         ColumnMapping(index, text, *match_header(text))
-        for index, text in enumerate(_header_texts(header))
+        for index, text in enumerate(texts)
     ]
-    return ProposedMapping(header.number, _keep_best_per_field(columns))
+    return ProposedMapping(number, _keep_best_per_field(columns))
 
 
 def apply_saved_mapping(
@@ -166,7 +168,7 @@ def apply_saved_mapping(
     by_key = {header_key(header): field for header, field in saved.items()}
     head = list(islice(rows, HEADER_SCAN_ROWS))
     scored = [
-        (sum(header_key(text) in by_key for text in _header_texts(row)), row)
+        (sum(header_key(text) in by_key for text in _header_of(head, row)[1]), row)
         for row in head
     ]
     best_score, header = max(scored, key=lambda pair: pair[0], default=(0, None))
@@ -176,25 +178,83 @@ def apply_saved_mapping(
             "None of the saved mapping's column names appear in the first "
             f"{HEADER_SCAN_ROWS} rows; check that this is the right file.",
         )
+    number, texts = _header_of(head, header)
     columns = []
-    for index, text in enumerate(_header_texts(header)):
+    for index, text in enumerate(texts):
         key = header_key(text)
         known = key in by_key
         columns.append(
             ColumnMapping(index, text, by_key.get(key), 1.0 if known else 0.0)
         )
-    return ProposedMapping(header.number, columns)
+    return ProposedMapping(number, columns)
 
 
-def _header_texts(row: RawRow) -> list[str]:
+def _header_of(head: list[RawRow], row: RawRow) -> tuple[int, list[str]]:
+    """The column names of a header that `row` is part of, and the number of
+    its last row.
+
+    Chinese sheets often head a group of columns with a merged cell over a
+    second row of names (联系方式 over 电话 | 邮箱, the other names merged down
+    across both rows): the columns under the group take their own names,
+    and the data starts below the second row. Names that repeat are
+    numbered (电话, 电话 (2)) so that every column keeps its own.
+    """
+    at = head.index(row)
+    before = head[at - 1] if at else None
+    after = head[at + 1] if at + 1 < len(head) else None
+    if after is not None and _is_subheader(row, after):
+        first, second = row, after
+    elif before is not None and _is_subheader(before, row):
+        first, second = before, row
+    else:
+        return row.number, _numbered(_texts(row))
+    top, sub = _texts(first), _texts(second)
+    width = max(len(top), len(sub))
+    top += [""] * (width - len(top))
+    sub += [""] * (width - len(sub))
+    names = [low or high for high, low in zip(top, sub, strict=True)]
+    return second.number, _numbered(names)
+
+
+def _is_subheader(top: RawRow, sub: RawRow) -> bool:
+    """Whether `sub`, right below `top`, is a second row of column names:
+    two words or more and nothing else, at least half of them names known
+    as they stand (not merely containing one: 华盛电话设备有限公司 is data),
+    and under at least one of `top`'s names nothing (a name merged down
+    across both rows)."""
+    if sub.number != top.number + 1:
+        return False
+    texts = _texts(sub)
+    filled = [i for i, text in enumerate(texts) if text]
+    if len(filled) < 2 or any(
+        not isinstance(sub.cells[i], str) or not _is_word(texts[i]) for i in filled
+    ):
+        return False
+    known = sum(match_header(texts[i])[1] >= WITHOUT_BRACKETS for i in filled)
+    merged_down = any(
+        text and (i >= len(texts) or not texts[i]) for i, text in enumerate(_texts(top))
+    )
+    return 2 * known >= len(filled) and merged_down
+
+
+def _texts(row: RawRow) -> list[str]:
     return ["" if cell is None else clean_text(str(cell)) for cell in row.cells]
+
+
+def _numbered(texts: list[str]) -> list[str]:
+    seen: Counter[str] = Counter()
+    numbered = []
+    for text in texts:
+        seen[text] += 1
+        numbered.append(f"{text} ({seen[text]})" if text and seen[text] > 1 else text)
+    return numbered
 
 
 def _best_header_row(rows: list[RawRow]) -> RawRow | None:
     best: tuple[float, RawRow] | None = None
     for row in rows:
         fields: dict[str, float] = {}
-        for text in _header_texts(row):
+        for text in _texts(row):
             field, confidence = match_header(text) if text else (None, 0.0)
             if field:
                 fields[field] = max(fields.get(field, 0.0), confidence)

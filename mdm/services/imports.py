@@ -38,6 +38,7 @@ from mdm.importing import (
     open_table,
 )
 from mdm.importing.headers import ProposedMapping, apply_saved_mapping, propose_mapping
+from mdm.importing.summary_rows import summary_row_label
 from mdm.importing.values import cell_cleaner, day_order
 from mdm.models import ImportJob, ImportRowError, SourceSystem
 from mdm.models.audit import AuditEvent
@@ -473,6 +474,10 @@ def _sheet_item(
     payload: dict[str, Any] = {}
     errors: list[CellError | RowError] = []
     cells = row.cells
+    if label := summary_row_label(cells):
+        message = f"“{label}” is a totals or sign-off line, not a customer."
+        error = RowError(row.number, "summary_row", message)
+        return _Item(row.number, None, payload, [error], cells)
     width = len(cells)
     for index, header, clean in cleaners:
         raw = cells[index] if index < width else None

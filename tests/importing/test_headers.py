@@ -131,3 +131,67 @@ def test_a_saved_mapping_that_matches_nothing_is_refused() -> None:
 def test_a_saved_mapping_with_an_unknown_field_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="nickname"):
         apply_saved_mapping(rows(["昵称"]), {"昵称": "nickname"})
+
+
+TWO_LEVEL = rows(
+    ["2023年客户台账"],
+    ["序号", "客户名称", "联系方式", None, "地址"],
+    [None, None, "电话", "邮箱", None],
+    [1, "北京华盛科技有限公司", "13800138000", "a@hs.cn", "北京市海淀区"],
+)
+
+
+def test_a_second_row_of_names_under_a_merged_group_names_its_columns() -> None:
+    mapping = propose_mapping(TWO_LEVEL)
+    assert mapping.header_row == 3  # the data starts below both rows
+    assert [(c.header, c.field) for c in mapping.columns] == [
+        ("序号", None),
+        ("客户名称", "legal_name"),
+        ("电话", "phones"),
+        ("邮箱", "emails"),
+        ("地址", "address"),
+    ]
+
+
+def test_a_saved_mapping_finds_a_two_row_header_from_either_row() -> None:
+    saved = {"客户名称": "legal_name", "电话": "phones", "邮箱": "emails"}
+    for head in (TWO_LEVEL, TWO_LEVEL[2:3] + TWO_LEVEL):  # sub-row scored first
+        mapping = apply_saved_mapping(head, saved)
+        assert mapping.header_row == 3
+        assert [c.field for c in mapping.columns] == [
+            None,
+            "legal_name",
+            "phones",
+            "emails",
+            None,
+        ]
+
+
+@pytest.mark.parametrize(
+    "below",
+    [
+        # data in words only, one of them containing a column name
+        ["华盛电话设备有限公司", "王总", None],
+        # column names, but the row above has nothing merged down over them
+        ["电话", "邮箱", "备注"],
+        # one word alone
+        ["电话", None, None],
+    ],
+)
+def test_a_row_below_the_header_is_data_unless_it_is_a_second_row_of_names(
+    below: list[object],
+) -> None:
+    above = ["客户名称", "联系人", "备注"]
+    mapping = propose_mapping(rows(above, below))
+    assert mapping.header_row == 1
+    assert [c.header for c in mapping.columns] == above
+
+
+def test_repeated_column_names_are_numbered_so_each_column_keeps_its_own() -> None:
+    mapping = propose_mapping(rows(["客户名称", "电话", "电话", "邮箱"]))
+    assert [(c.header, c.field) for c in mapping.columns] == [
+        ("客户名称", "legal_name"),
+        ("电话", "phones"),
+        ("电话 (2)", "phones"),
+        ("邮箱", "emails"),
+    ]

@@ -137,6 +137,34 @@ def test_bad_rows_are_reported_and_good_rows_still_go_in():
     assert any(line[1] == "录入日期" for line in lines[1:])
 
 
+def test_totals_and_sign_off_lines_are_reported_not_imported():
+    rows = ROWS + [["合计", "3家", None, None, None, None], ["制表人：张三"]]
+    job = run_import(xlsx(rows), "客户名单.xlsx")
+    assert (job.created_count, job.failed_count) == (3, 2)
+    errors = {(e.row, e.code) for e in job.row_errors.all()}
+    assert errors == {(7, "summary_row"), (8, "summary_row")}
+    assert not SourceRecord.objects.filter(name="3家").exists()
+
+
+def test_a_group_of_columns_named_in_a_second_header_row_is_imported():
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["客户编号", "客户名称", "联系方式", None, "地址"])
+    sheet.append([None, None, "电话", "邮箱", None])
+    for cells in [("A1", "A2"), ("B1", "B2"), ("C1", "D1"), ("E1", "E2")]:
+        sheet.merge_cells(":".join(cells))
+    sheet.append(["L-1", "北京华盛科技有限公司", "13800138000", "a@hs.cn", "北京"])
+    out = io.BytesIO()
+    book.save(out)
+    job = run_import(out.getvalue(), "台账.xlsx")
+    assert (job.header_row, job.created_count, job.failed_count) == (2, 1, 0)
+    record = SourceRecord.objects.get(source_id="L-1")
+    assert (record.attributes["phones"], record.attributes["emails"]) == (
+        ["13800138000"],
+        ["a@hs.cn"],
+    )
+
+
 def test_all_or_nothing_mode_writes_nothing_when_one_row_is_bad():
     rows = ROWS + [["L-4", "", "", "", "", ""]]
     job = run_import(xlsx(rows), "客户名单.xlsx", mode=ImportJob.Mode.ALL_OR_NOTHING)
