@@ -165,6 +165,17 @@ def test_a_group_of_columns_named_in_a_second_header_row_is_imported():
     )
 
 
+def test_two_columns_with_one_name_both_go_in():
+    book = Workbook()
+    book.active.append(["客户编号", "客户名称", "电话", "电话"])
+    book.active.append(["D-1", "北京华盛科技有限公司", "010-62345678", "13800138000"])
+    out = io.BytesIO()
+    book.save(out)
+    run_import(out.getvalue(), "两个电话.xlsx")
+    record = SourceRecord.objects.get(source_id="D-1")
+    assert record.attributes["phones"] == ["010-62345678", "13800138000"]
+
+
 def test_all_or_nothing_mode_writes_nothing_when_one_row_is_bad():
     rows = ROWS + [["L-4", "", "", "", "", ""]]
     job = run_import(xlsx(rows), "客户名单.xlsx", mode=ImportJob.Mode.ALL_OR_NOTHING)
