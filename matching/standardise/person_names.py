@@ -49,6 +49,8 @@ _LATIN_TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "mada
 _SEPARATORS_RE = re.compile(r"[/,;、|]")
 # A note in brackets beside a name: 王建国(财务), 王总(13800138000).
 _BRACKETED_RE = re.compile(r"\([^()]*\)")
+# A number written beside a name: 王总13800138000, 138-0013-8000 王建国.
+_NUMBER_RE = re.compile(r"\+?\d[\d\s-]*")
 _LATIN_WORD_RE = re.compile(r"[^\W\d_]+")
 
 
@@ -63,15 +65,16 @@ def person_name(raw: str | None) -> PersonName | None:
 
     Args:
         raw: The name as it appears in the source system; when a cell holds
-            several names the first is used. Quotation marks and a note in
-            brackets (王建国(财务)) are left out.
+            several names the first is used. Quotation marks, a note in
+            brackets (王建国(财务)) and a number beside the name
+            (王总13800138000) are left out.
 
     Returns:
         None for an empty value or a role such as 财务 or 采购部.
     """
     text = normalise(raw)
     if HAN_RE.search(text):
-        text = _BRACKETED_RE.sub(" ", without_quotes(text))
+        text = _NUMBER_RE.sub(" ", _BRACKETED_RE.sub(" ", without_quotes(text)))
         chunks = _SEPARATORS_RE.split(text)
         tokens = next((c for c in chunks if c.strip()), "").split()
         # "王建国 李四" is two people, "王 建国" one.

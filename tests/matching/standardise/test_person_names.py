@@ -42,9 +42,12 @@ def test_a_full_name_with_a_title():
         ("王建国（财务）", PersonName("王建国", "王", None)),
         ("(采购)王建国", PersonName("王建国", "王", None)),
         ("王总(13800138000)", PersonName(None, "王", "总")),
+        ("王总13800138000", PersonName(None, "王", "总")),
+        ("138-0013-8000 王建国", PersonName("王建国", "王", None)),
+        ("+86 13800138000王建国", PersonName("王建国", "王", None)),
     ],
 )
-def test_quotes_and_a_note_in_brackets_are_left_out(raw, expected):
+def test_quotes_notes_and_numbers_beside_a_name_are_left_out(raw, expected):
     assert person_name(raw) == expected
 
 
