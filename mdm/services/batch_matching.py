@@ -19,15 +19,17 @@ from mdm.matching_adapter import source_record_as_matching_record
 from mdm.models import CrossReference, GoldenRecord, MatchRun, SourceRecord
 from mdm.selectors.decisions import not_a_match_pairs
 from mdm.services.golden_records import (
-    golden_record_create,
     golden_record_link,
     golden_record_recompute,
+    golden_records_create_many,
 )
 from mdm.services.match_models import match_config_current
 from mdm.services.realtime_matching import realtime_index_reset
-from mdm.services.review_queue import review_task_open
+from mdm.services.review_queue import Pair, review_tasks_open_many
 
 Progress = Callable[[str, int, int], None]
+# New golden records, or review tasks, written per statement batch.
+CREATE_BATCH = 500
 
 
 def matching_run_batch(*, progress: Progress | None = None) -> MatchRun:
@@ -75,7 +77,8 @@ def _apply(result: matching.MatchResult, records: dict[int, SourceRecord]) -> di
     clusters: dict[int, list[int]] = defaultdict(list)
     for record_id, cluster_id in zip(result.ids, result.cluster_ids, strict=True):
         clusters[int(cluster_id)].append(int(record_id))
-    created = joined = 0
+    joined = 0
+    new: list[tuple[list[SourceRecord], str]] = []
     for members in clusters.values():
         unlinked = [records[pk] for pk in members if pk not in golden_of]
         if not unlinked:
@@ -83,6 +86,7 @@ def _apply(result: matching.MatchResult, records: dict[int, SourceRecord]) -> di
         existing = {golden_of[pk] for pk in members if pk in golden_of}
         if len(existing) == 1:
             golden_pk = _join(unlinked, existing.pop())
+            golden_of.update((record.pk, golden_pk) for record in unlinked)
             joined += len(unlinked)
         else:
             # No golden record yet, or several: the unlinked ones form a new
@@ -92,12 +96,16 @@ def _apply(result: matching.MatchResult, records: dict[int, SourceRecord]) -> di
                 if len(unlinked) > 1
                 else CrossReference.Method.NEW
             )
-            golden_pk = golden_record_create(members=unlinked, method=method).pk
-            created += 1
-        golden_of.update((record.pk, golden_pk) for record in unlinked)
+            new.append((unlinked, method))
+    for start in range(0, len(new), CREATE_BATCH):
+        batch = new[start : start + CREATE_BATCH]
+        for golden, (unlinked, _method) in zip(
+            golden_records_create_many(batch), batch, strict=True
+        ):
+            golden_of.update((record.pk, golden.pk) for record in unlinked)
     reviews = _open_reviews(result, records, golden_of)
     return {
-        "golden_created": created,
+        "golden_created": len(new),
         "records_joined_existing": joined,
         "review_tasks": reviews,
         "clusters": len(clusters),
@@ -123,7 +131,7 @@ def _open_reviews(
     records: dict[int, SourceRecord],
     golden_of: dict[int, int],
 ) -> int:
-    opened = 0
+    pairs: list[Pair] = []
     for k in result.review:
         a = int(result.ids[result.left[k]])
         b = int(result.ids[result.right[k]])
@@ -138,8 +146,7 @@ def _open_reviews(
             }
             for e in matching.explain_pair(result, int(k))
         ]
-        review_task_open(
-            a=records[a], b=records[b], score=float(result.scores[k]), evidence=evidence
-        )
-        opened += 1
-    return opened
+        pairs.append((records[a], records[b], float(result.scores[k]), evidence))
+    for start in range(0, len(pairs), CREATE_BATCH):
+        review_tasks_open_many(pairs[start : start + CREATE_BATCH])
+    return len(pairs)

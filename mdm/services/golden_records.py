@@ -26,8 +26,13 @@ from mdm.models import (
 from mdm.models.audit import AuditEvent
 from mdm.services.audit import audited, describe_attribute
 from mdm.services.errors import ConflictError, DomainError, MergeError
-from mdm.services.outbox import outbox_emit
-from mdm.services.survivorship import Pins, steward_pins, survive
+from mdm.services.outbox import outbox_emit, outbox_emit_many
+from mdm.services.survivorship import (
+    Pins,
+    steward_pins,
+    survive,
+    survivorship_policy_get,
+)
 
 # What a snapshot keeps of a golden record, besides its lineage and members.
 SNAPSHOT_FIELDS: tuple[str, ...] = (*ATTRIBUTES, "uscc_valid")
@@ -77,6 +82,87 @@ def golden_record_create(
         )
         outbox_emit(topic=OutboxEvent.Topic.CREATED, golden=golden, members=known)
     return golden
+
+
+def golden_records_create_many(
+    groups: Sequence[tuple[Sequence[SourceRecord], str]],
+) -> list[GoldenRecord]:
+    """`golden_record_create` for many groups of source records at once, in
+    a handful of statements: for each (members, method) the golden record
+    that one call would create, with its cross-references, history rows
+    (one date for all) and its outbox event and deliveries. The members must
+    have no cross-reference yet (a concurrent link makes the INSERT fail on
+    the one-link-per-record constraint: nothing is written). Runs inside the
+    caller's transaction; for batch matching, where one call per new golden
+    record cost ~3.5 ms, most of a first import's matching run."""
+    if not groups:
+        return []
+    if not all(members for members, _method in groups):
+        raise MergeError("A golden record needs at least one source record.")
+    policy = survivorship_policy_get()
+    allocations = GoldenIdAllocation.objects.bulk_create(
+        GoldenIdAllocation() for _ in groups
+    )
+    goldens = []
+    for (members, _method), allocation in zip(groups, allocations, strict=True):
+        golden = GoldenRecord(golden_id=golden_id_format(allocation.pk))
+        values, golden.lineage = survive(members, policy=policy)
+        for attribute, value in values.items():
+            setattr(golden, attribute, value)
+        golden._change_reason = f"created from {', '.join(m.key for m in members)}"
+        goldens.append(golden)
+    now = timezone.now()
+    GoldenRecord.objects.bulk_create(goldens)
+    GoldenRecord.history.bulk_history_create(goldens, default_date=now)
+    links = []
+    for golden, (members, method) in zip(goldens, groups, strict=True):
+        for member in members:
+            link = CrossReference(
+                source_record=member, golden=golden, method=method, linked_at=now
+            )
+            link._change_reason = f"linked to {golden.golden_id} ({method})"
+            links.append(link)
+    CrossReference.objects.bulk_create(links)
+    CrossReference.history.bulk_history_create(links, default_date=now)
+    outbox_emit_many(
+        topic=OutboxEvent.Topic.CREATED,
+        changes=list(zip(goldens, _members_listed(goldens, groups), strict=True)),
+    )
+    return goldens
+
+
+def _members_listed(
+    goldens: Sequence[GoldenRecord],
+    groups: Sequence[tuple[Sequence[SourceRecord], str]],
+) -> list[list[tuple[str, str]]]:
+    """Each golden record's (system code, source ID) in the order the
+    database sorts them, as `outbox_emit` reads them: one query for every
+    golden record of more than one member."""
+    several = [
+        golden.pk
+        for golden, (members, _method) in zip(goldens, groups, strict=True)
+        if len(members) > 1
+    ]
+    listed: dict[int, list[tuple[str, str]]] = {pk: [] for pk in several}
+    if several:
+        for golden_pk, code, source_id in (
+            CrossReference.objects.filter(golden_id__in=several)
+            .order_by(
+                "golden_id",
+                "source_record__source_system__code",
+                "source_record__source_id",
+            )
+            .values_list(
+                "golden_id",
+                "source_record__source_system__code",
+                "source_record__source_id",
+            )
+        ):
+            listed[golden_pk].append((code, source_id))
+    return [
+        listed.get(golden.pk) or [(members[0].source_system.code, members[0].source_id)]
+        for golden, (members, _m) in zip(goldens, groups, strict=True)
+    ]
 
 
 def golden_record_link(
