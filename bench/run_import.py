@@ -7,6 +7,7 @@
     .venv/bin/python bench/run_import.py --rows 1000000 --format xlsx --reader-only
     .venv/bin/python bench/run_import.py --rows 200000 --columns 30 --format xlsx \
         --stream-xlsx
+    .venv/bin/python bench/run_import.py --rows 20000 --format csv --then-match
 
 Writes a customer sheet of `--rows` rows (9 columns with Chinese headers;
 `--columns N` adds remark columns up to N in all, which no field maps, as
@@ -16,7 +17,10 @@ each in its own process so peak RSS is its own: the bare parse
 (`manage.py import_customers --no-match`) into a fresh database (SQLite in
 a temporary folder, or the PostgreSQL database named by --database-url,
 dropped and created anew), then the same import again (every row
-unchanged). Prints one JSON line.
+unchanged), and with `--then-match` the batch matching run an import
+starts when it is done (`matching_run_batch`: train, score, cluster, then
+the golden records and review tasks written), timed on its own. Prints one
+JSON line.
 
 A 1,000,000-row .xlsx unpacks to ~650 MiB, over the 200 MiB default
 IMPORT_MAX_UNCOMPRESSED_MB, and spans 9M cells, over the 3M default
@@ -137,6 +141,12 @@ with open_table(sys.argv[1], limits=import_limits(), load_whole=True) as table:
 
 XLSX_READER = {False: "calamine (whole sheet)", True: "openpyxl (streamed)"}
 
+# What an import starts when its rows are in (import_job_run, run_matching).
+_MATCH = (
+    "from mdm.services.batch_matching import matching_run_batch; "
+    "print(matching_run_batch().stats)"
+)
+
 
 def fresh_database(url: str) -> None:
     """Drop and create the PostgreSQL database named in `url`."""
@@ -173,6 +183,11 @@ def main() -> None:
         action="store_true",
         help="keep IMPORT_FAST_XLSX_MAX_CELLS at its default: a sheet over it "
         "is streamed by openpyxl (flat memory), as on a default install",
+    )
+    ap.add_argument(
+        "--then-match",
+        action="store_true",
+        help="time the batch matching run that follows an import, on its own",
     )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -256,6 +271,14 @@ def main() -> None:
             ],
             env,
         )
+        matching = {}
+        if args.then_match:
+            match_s, match_cpu, match_rss = timed([*manage, "shell", "-c", _MATCH], env)
+            matching = {
+                "matching_s": round(match_s, 1),
+                "matching_cpu_s": round(match_cpu, 1),
+                "matching_rss_mib": round(match_rss),
+            }
         print(
             json.dumps(
                 {
@@ -279,6 +302,7 @@ def main() -> None:
                     "reimport_unchanged_s": round(again_s, 1),
                     "reimport_unchanged_cpu_s": round(again_cpu, 1),
                     "reimport_rss_mib": round(again_rss),
+                    **matching,
                 }
             )
         )
