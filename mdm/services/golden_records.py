@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -99,6 +99,9 @@ def golden_records_create_many(
         return []
     if not all(members for members, _method in groups):
         raise MergeError("A golden record needs at least one source record.")
+    if not connection.features.can_return_rows_from_bulk_insert:
+        # SQLite before 3.35 gives no keys back from a bulk INSERT.
+        return [golden_record_create(members=m, method=method) for m, method in groups]
     policy = survivorship_policy_get()
     allocations = GoldenIdAllocation.objects.bulk_create(
         GoldenIdAllocation() for _ in groups

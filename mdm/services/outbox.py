@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from mdm.id_card import ATTRIBUTES
 from mdm.models import (
@@ -56,6 +56,12 @@ def outbox_emit_many(
     members in the order `outbox_emit` reads them: one INSERT of the events,
     one read of the targets and one INSERT of the deliveries."""
     _require_transaction()
+    if not connection.features.can_return_rows_from_bulk_insert:
+        # SQLite before 3.35 gives no keys back from a bulk INSERT.
+        return [
+            outbox_emit(topic=topic, golden=golden, members=members)
+            for golden, members in changes
+        ]
     events = OutboxEvent.objects.bulk_create(
         OutboxEvent(**_event_fields(topic, golden, members, None))
         for golden, members in changes

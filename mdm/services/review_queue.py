@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from mdm.models import ReviewTask, SourceRecord
@@ -42,6 +42,12 @@ def review_tasks_open_many(pairs: Sequence[Pair]) -> list[ReviewTask]:
     distinct: one read of the open tasks among them, one INSERT of the new
     tasks, one UPDATE statement for those refreshed, and their history rows
     (one date for all)."""
+    if not connection.features.can_return_rows_from_bulk_insert:
+        # SQLite before 3.35 gives no keys back from a bulk INSERT.
+        return [
+            review_task_open(a=a, b=b, score=score, evidence=evidence)
+            for a, b, score, evidence in pairs
+        ]
     ordered = [
         ((a, b) if a.pk < b.pk else (b, a), score, evidence)
         for a, b, score, evidence in pairs

@@ -4,7 +4,7 @@ call per golden record or per review task writes, row for row."""
 import json
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from mdm.models import (
     CrossReference,
@@ -109,6 +109,17 @@ def written(goldens: list[GoldenRecord]) -> list:
     return out
 
 
+@pytest.fixture(params=["returning", "no returning"])
+def bulk_keys(request, monkeypatch):
+    """Both ways: bulk INSERTs that give keys back, and (SQLite before 3.35)
+    ones that do not, where the writers fall back to one by one."""
+    if request.param == "no returning":
+        name, features = "can_return_rows_from_bulk_insert", connection.features
+        monkeypatch.setattr(type(features), name, False)  # a property on SQLite
+        monkeypatch.delitem(features.__dict__, name, raising=False)
+
+
+@pytest.mark.usefixtures("bulk_keys")
 def test_golden_records_created_together_are_written_as_one_by_one():
     DeliveryTarget.objects.create(name="erp-hook", kind="file", config={"path": "x"})
     DeliveryTarget.objects.create(
@@ -153,6 +164,7 @@ def tasks_written() -> list:
     ]
 
 
+@pytest.mark.usefixtures("bulk_keys")
 def test_review_tasks_opened_together_are_written_as_one_by_one():
     e0, e1, e2, e3, c0, c1 = unlinked_records()
     review_task_open(a=e1, b=e0, score=0.7, evidence=[{"text": "before"}])
