@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from mdm.models import SourceRecord
 from mdm.services import bulk_sql
+from mdm.services.keyset import pk_batches
 from mdm.services.source_records import (
     source_record_history_write,
     standardised_values,
@@ -49,19 +50,11 @@ def source_records_restandardise(
     writes nothing and only counts."""
     records = SourceRecord.objects.all()
     report = RestandardiseReport(total=records.count())
-    after = 0
-    while True:
-        pks = list(
-            records.filter(pk__gt=after)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        if not pks:
-            return report
+    for pks in pk_batches(records, batch_size):
         _restandardise_batch(pks, dry_run=dry_run, report=report)
-        after = pks[-1]
         if on_batch is not None:
             on_batch(report)
+    return report
 
 
 @transaction.atomic

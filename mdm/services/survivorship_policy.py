@@ -11,6 +11,7 @@ from django.db import transaction
 
 from mdm.models import GoldenRecord, SourceRecord
 from mdm.services.golden_records import golden_record_recompute
+from mdm.services.keyset import pk_batches
 from mdm.services.survivorship import (
     Policy,
     steward_pins,
@@ -45,21 +46,13 @@ def survivorship_policy_apply(
     policy = survivorship_policy_get()
     active = GoldenRecord.objects.filter(status=GoldenRecord.Status.ACTIVE)
     report = PolicyApplyReport(total=active.count())
-    after = 0
-    while True:
-        # Keyset pagination: records merged away mid-run drop out; records
-        # created mid-run were computed under this policy already.
-        batch = list(
-            active.filter(pk__gt=after)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        if not batch:
-            return report
+    # Records merged away mid-run drop out; records created mid-run were
+    # computed under this policy already.
+    for batch in pk_batches(active, batch_size):
         _apply_batch(batch, policy=policy, dry_run=dry_run, report=report)
-        after = batch[-1]
         if on_batch is not None:
             on_batch(report)
+    return report
 
 
 @transaction.atomic
