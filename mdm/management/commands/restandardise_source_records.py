@@ -4,32 +4,21 @@ records (search, look-ups and survivorship read them)."""
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
+from mdm.management.batch_command import BatchCommand
 from mdm.services.restandardise import (
     RestandardiseReport,
     source_records_restandardise,
 )
 
 
-class Command(BaseCommand):
+class Command(BatchCommand):
     help = (
         "Standardise every source record's attributes again; only records "
         "whose standardised values change are written, with history. Then run "
         "recompute_golden_records."
     )
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--batch-size", type=int, default=500)
-        parser.add_argument(
-            "--dry-run",
-            action="store_true",
-            help="Count what would change, write nothing.",
-        )
-
-    def handle(self, *args, batch_size: int, dry_run: bool, **options) -> None:
-        if batch_size < 1:
-            raise CommandError("--batch-size must be at least 1.")
+    def run(self, *, batch_size: int, dry_run: bool) -> None:
         report = source_records_restandardise(
             batch_size=batch_size, dry_run=dry_run, on_batch=self._progress
         )
