@@ -101,7 +101,8 @@ def _apply(result: matching.MatchResult) -> dict:
             continue
         existing = {golden_of[pk] for pk in members if pk in golden_of}
         if len(existing) == 1:
-            golden_pk = _join(_records(unlinked), existing.pop())
+            loaded = _records(unlinked)
+            golden_pk = _join([loaded[pk] for pk in unlinked], existing.pop())
             golden_of.update((pk, golden_pk) for pk in unlinked)
             joined += len(unlinked)
         else:
