@@ -200,6 +200,11 @@ IMPORT_FAST_XLSX_MAX_CELLS = env_int("IMPORT_FAST_XLSX_MAX_CELLS", 3_000_000)
 # long for ~10 % less CPU (docs/benchmarks.md, Bulk import).
 _CORES = os.cpu_count() or 1
 IMPORT_WORKERS = env_int("IMPORT_WORKERS", 1 if _CORES <= 2 else min(_CORES, 4))
+# An import that leaves more records without a golden record than this
+# percentage of all active records is matched by a batch run (a new model,
+# every record scored); fewer are matched one by one against the real-time
+# index (mdm/services/import_matching.py).
+IMPORT_MATCH_BATCH_PERCENT = env_int("IMPORT_MATCH_BATCH_PERCENT", 5)
 # Uploads a steward may start, counted like the API's rate limits (W6).
 IMPORT_RATE = env_str("IMPORT_RATE", "6/min")
 MEDIA_URL = "media/"  # never served: uploads are read by the importer only

@@ -45,6 +45,10 @@ class ImportJob(models.Model):
     updated_count = models.PositiveIntegerField(_("updated"), default=0)
     unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
     failed_count = models.PositiveIntegerField(_("rejected"), default=0)
+    # What matching after the load did (mdm/services/import_matching.py):
+    # {"path": "one_by_one" | "batch", "records": …, "placed": …, and the
+    # counts of its outcomes}, updated as it goes.
+    matching = models.JSONField(_("matching"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

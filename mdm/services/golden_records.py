@@ -21,6 +21,7 @@ from mdm.models import (
     GoldenRecord,
     OutboxEvent,
     SourceRecord,
+    SourceSystem,
     StewardDecision,
 )
 from mdm.models.audit import AuditEvent
@@ -345,6 +346,26 @@ def golden_record_recompute(
         golden = _recompute(locked, reason=reason, pins=steward_pins(locked))
         outbox_emit(topic=OutboxEvent.Topic.UPDATED, golden=golden)
     return golden
+
+
+def golden_records_recompute_of(
+    *, system: SourceSystem, source_ids: Sequence[str], reason: str
+) -> int:
+    """Recompute, once each, the golden records holding these source records
+    of `system` (changed by an import); returns how many. Locked in primary
+    key order, so two imports touching the same golden records cannot
+    deadlock."""
+    goldens = GoldenRecord.objects.filter(
+        pk__in=CrossReference.objects.filter(
+            source_record__source_system=system,
+            source_record__source_id__in=source_ids,
+        ).values("golden_id")
+    ).order_by("pk")
+    count = 0
+    for golden in goldens:
+        golden_record_recompute(golden=golden, reason=reason, savepoint=False)
+        count += 1
+    return count
 
 
 @audited(AuditEvent.Action.GOLDEN_UNPIN, on="golden", describe=describe_attribute)

@@ -18,6 +18,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from itertools import islice
 from pathlib import PurePath
 from typing import Any
@@ -43,8 +44,9 @@ from mdm.importing.values import cell_cleaner, day_order
 from mdm.models import ImportJob, ImportRowError, SourceSystem
 from mdm.models.audit import AuditEvent
 from mdm.services import audit
-from mdm.services.batch_matching import matching_run_batch
 from mdm.services.errors import DomainError
+from mdm.services.golden_records import golden_records_recompute_of
+from mdm.services.import_matching import ImportMatching, matching_after_import
 from mdm.services.source_records import (
     clean_source_id,
     source_record_upsert,
@@ -175,6 +177,7 @@ def import_job_run(*, job: ImportJob, progress: Progress | None = None) -> Impor
     job.processed_rows = job.created_count = job.updated_count = 0
     job.unchanged_count = job.failed_count = 0
     job.error = ""
+    job.matching = {}
     job.save()
     try:
         with (
@@ -192,8 +195,8 @@ def import_job_run(*, job: ImportJob, progress: Progress | None = None) -> Impor
     except Exception as exc:
         _fail(job, f"Unexpected error: {exc!r}")
         raise
-    if job.run_matching and job.created_count + job.updated_count:
-        matching_run_batch()
+    if job.run_matching:
+        matching_after_import(report=partial(_matching_report, job))
     job.status = ImportJob.Status.DONE
     job.finished_at = timezone.now()
     job.save()
@@ -365,6 +368,9 @@ def _upsert_chunk(
         else:
             first[key] = item
     batch = list(first.values())
+    # Keys of placed records this chunk changed: their golden records are
+    # recomputed in the chunk's transaction, as an ingest over the API does.
+    updated: list[str] = []
     try:
         with transaction.atomic():
             outcomes = source_record_upsert_many(
@@ -376,24 +382,38 @@ def _upsert_chunk(
     except (IntegrityError, DomainError):
         # A concurrent import of the same keys (or a payload the bulk path
         # refuses): go row by row so each row gets its own verdict.
-        return failed + _upsert_one_by_one(job, batch + repeats)
-    for outcome in outcomes:
-        _count(job, outcome)
-    return failed + _upsert_one_by_one(job, repeats)
+        failed += _upsert_one_by_one(job, batch + repeats, updated)
+    else:
+        for key, outcome in zip(first, outcomes, strict=True):
+            _count(job, outcome)
+            if outcome == "updated":
+                updated.append(key)
+        failed += _upsert_one_by_one(job, repeats, updated)
+    if updated:
+        golden_records_recompute_of(
+            system=job.source_system,
+            source_ids=updated,
+            reason=f"updated by the import of {job.original_name}",
+        )
+    return failed
 
 
-def _upsert_one_by_one(job: ImportJob, items: list[_Item]) -> list[_Item]:
+def _upsert_one_by_one(
+    job: ImportJob, items: list[_Item], updated: list[str]
+) -> list[_Item]:
+    """Upsert items one at a time; the keys they updated go to `updated`."""
     failed = []
     for item in items:
         try:
-            _upsert(job, item)
+            if _upsert(job, item) == "updated":
+                updated.append(clean_source_id(item.source_id))
         except DomainError as exc:
             failed.append(item)
             item.errors.append(RowError(item.number, "rejected", str(exc)))
     return failed
 
 
-def _upsert(job: ImportJob, item: _Item) -> None:
+def _upsert(job: ImportJob, item: _Item) -> str:
     result = source_record_upsert(
         system=job.source_system,
         source_id=item.source_id,
@@ -401,6 +421,7 @@ def _upsert(job: ImportJob, item: _Item) -> None:
         mapping=_rules(job),
     )
     _count(job, result.outcome)
+    return result.outcome
 
 
 def _count(job: ImportJob, outcome: str) -> None:
@@ -533,6 +554,11 @@ def _rules(job: ImportJob) -> dict[str, Any] | None:
         "created": by_field.get("created", []),
         "updated": [],
     }
+
+
+def _matching_report(job: ImportJob, state: ImportMatching) -> None:
+    job.matching = state.as_dict()
+    job.save(update_fields=["matching"])
 
 
 def _fail(job: ImportJob, message: str) -> None:

@@ -70,6 +70,38 @@ def record_ingest(
             record=record, outcome=upsert.outcome, golden=golden, match=None
         )
     match = source_record_match(record, created=created)
+    golden = _placed(record, match, created=created)
+    return IngestResult(
+        record=record, outcome=upsert.outcome, golden=golden, match=match
+    )
+
+
+@transaction.atomic
+def source_record_place(*, record_id: int) -> MatchOutcome | None:
+    """Match an active record that has no golden record yet (loaded by an
+    import) and place it as `record_ingest` places a new one; None when it is
+    inactive or already placed by the time its row lock is held."""
+    record = (
+        SourceRecord.objects.select_for_update(of=("self",))
+        .select_related("source_system")
+        .filter(pk=record_id, is_active=True)
+        .first()
+    )
+    # Looked at once the row is locked: an ingest of the same record that
+    # placed it meanwhile has committed by then.
+    if record is None or CrossReference.objects.filter(source_record=record).exists():
+        return None
+    match = source_record_match(record)
+    _placed(record, match, created=False)
+    return match
+
+
+def _placed(
+    record: SourceRecord, match: MatchOutcome, *, created: bool
+) -> GoldenRecord:
+    """Link an unplaced `record` as `match` decides; its golden record.
+
+    `created`: the record was created in this transaction."""
     if match.decision == MatchOutcome.AUTO_MERGE:
         golden = match.best.golden
         golden_record_link(
@@ -97,9 +129,7 @@ def record_ingest(
                 score=candidate.score,
                 evidence=candidate.evidence,
             )
-    return IngestResult(
-        record=record, outcome=upsert.outcome, golden=golden, match=match
-    )
+    return golden
 
 
 @audit.audited(

@@ -23,6 +23,7 @@ from mdm.models.audit import AuditEvent
 from mdm.nul_characters import nul_path
 from mdm.services import audit, bulk_sql
 from mdm.services.errors import PayloadError
+from mdm.services.golden_records import golden_records_recompute_of
 
 MAX_SOURCE_ID_LENGTH = 255
 # A payload's stored text and the canonical text its fingerprint hashes: what
@@ -320,15 +321,21 @@ def source_record_history_write(
 @audit.audited(AuditEvent.Action.RECORD_DELETE, on=audit.ref_source_key)
 @transaction.atomic
 def source_record_mark_deleted(*, system: SourceSystem, source_id: str) -> SourceRecord:
-    """The source deleted the record: keep it, mark it inactive."""
+    """The source deleted the record: keep it, mark it inactive. Its golden
+    record is recomputed (survivorship prefers active members) and the change
+    broadcast, as for any other change of a member."""
+    source_id = clean_source_id(source_id)
     record = SourceRecord.objects.select_for_update().get(
-        source_system=system, source_id=clean_source_id(source_id)
+        source_system=system, source_id=source_id
     )
     if record.is_active:
         record.is_active = False
         record.deleted_in_source_at = timezone.now()
         record._change_reason = f"deleted in {system.code}"
         record.save()
+        golden_records_recompute_of(
+            system=system, source_ids=[source_id], reason=f"{record.key} deleted"
+        )
     return record
 
 

@@ -161,3 +161,19 @@ class Command(BaseCommand):
         if job.status == ImportJob.Status.FAILED:
             raise CommandError(f"{job.error} ({summary})")
         self.stdout.write(self.style.SUCCESS(summary))
+        matching = job.matching
+        if matching.get("path") == "one_by_one":
+            outcomes = matching["outcomes"]
+            self.stdout.write(
+                f"Matched {matching['placed']} records one by one: "
+                f"{outcomes.get('auto_merge', 0)} joined an existing golden record, "
+                f"{outcomes.get('review', 0)} sent for review, "
+                f"{outcomes.get('new', 0)} new."
+            )
+        elif matching.get("path") == "batch":
+            outcomes = matching["outcomes"]
+            self.stdout.write(
+                f"Batch matching run: {outcomes['records_joined_existing']} records "
+                f"joined an existing golden record, {outcomes['golden_created']} "
+                f"new golden records, {outcomes['review_tasks']} review tasks."
+            )
