@@ -25,6 +25,11 @@ so that CPU time and peak RSS are the step's own:
    docs/operations.md sets it for production);
 4. copy 2: `matching_run_batch()` (skipped with --skip-batch).
 
+After each, the file's rows by kind: joined a golden record with other
+members (for a rendering of a loaded company, found; for a new company, a
+false merge unless two rows of the file are one company), alone with an
+open review task, or alone.
+
 Prints one JSON object (and writes it to --out).
 """
 
@@ -60,7 +65,7 @@ from mdm.services.import_matching import matching_after_import
 from mdm.services.realtime_matching import _holder
 done = matching_after_import()
 build = _holder.last_build
-result = {"path": done.path, "records": done.records, "decisions": done.decisions,
+result = {"path": done.path, "records": done.records, "outcomes": done.outcomes,
           "index_from_snapshot": build.from_snapshot if build else None,
           "index_seconds": build.seconds if build else None}
 """
@@ -68,6 +73,40 @@ _BATCH = """
 from mdm.services.batch_matching import matching_run_batch
 run = matching_run_batch()
 result = {"records": run.records, "stats": run.stats}
+"""
+# Per kind of row in a file (a rendering of a loaded company, or a new
+# company): how many joined a golden record with other members, how many
+# stand alone with an open review task, how many stand alone.
+_BY_KIND = """
+import json, os
+from collections import Counter, defaultdict
+from django.db.models import Q
+from mdm.models import CrossReference, ReviewTask, SourceRecord
+kinds = json.load(open(os.environ["BENCH_KINDS"]))
+erp = SourceRecord.objects.filter(source_system__code="erp", source_id__in=list(kinds))
+pk_of = dict(erp.values_list("source_id", "pk"))
+golden_of = dict(
+    CrossReference.objects.filter(source_record_id__in=pk_of.values())
+    .values_list("source_record_id", "golden_id")
+)
+members = Counter(
+    CrossReference.objects.filter(golden_id__in=set(golden_of.values()))
+    .values_list("golden_id", flat=True)
+)
+queued = set()
+for left, right in ReviewTask.objects.filter(status="open").filter(
+    Q(left_id__in=pk_of.values()) | Q(right_id__in=pk_of.values())
+).values_list("left_id", "right_id"):
+    queued.update((left, right))
+result = defaultdict(Counter)
+for source_id, kind in kinds.items():
+    pk = pk_of[source_id]
+    if members[golden_of[pk]] > 1:
+        result[kind]["joined"] += 1
+    elif pk in queued:
+        result[kind]["alone_in_review"] += 1
+    else:
+        result[kind]["alone"] += 1
 """
 # Appended to a step's code: its `result` goes to the file the bench names.
 _EMIT = """
@@ -93,7 +132,9 @@ def migrate(env: dict) -> None:
     )
 
 
-def write_payloads(path: Path, rows: int, query_seed: int) -> dict[str, int]:
+def write_payloads(path: Path, rows: int, query_seed: int) -> dict[str, str]:
+    """The file's rows as an ERP export gives them; source ID -> kind
+    ("duplicate": a rendering of a loaded company, or "new")."""
     args = SimpleNamespace(
         query_seed=query_seed, duplicate_share=0.4, seed=42, chunk_companies=20_000
     )
@@ -101,10 +142,13 @@ def write_payloads(path: Path, rows: int, query_seed: int) -> dict[str, int]:
     with path.open("w", encoding="utf-8") as out:
         for query in queries:
             out.write(json.dumps(query["payload"], ensure_ascii=False) + "\n")
-    kinds: dict[str, int] = {}
-    for query in queries:
-        kinds[query["kind"]] = kinds.get(query["kind"], 0) + 1
-    return kinds
+    return {query["source_id"]: query["kind"] for query in queries}
+
+
+def by_kind(kinds: dict[str, str], env: dict) -> dict:
+    path = Path(env["GOLDEN_RECORD_VAR_DIR"]) / "kinds.json"
+    path.write_text(json.dumps(kinds))
+    return step(_BY_KIND, {**env, "BENCH_KINDS": str(path)})["result"]
 
 
 def step(code: str, env: dict) -> dict:
@@ -151,8 +195,8 @@ def main() -> None:
     report: dict = {"rows": args.rows, "machine": machine()}
     with tempfile.TemporaryDirectory() as tmp:
         first, second = Path(tmp) / "first.jsonl", Path(tmp) / "second.jsonl"
-        report["first_file"] = write_payloads(first, args.rows, query_seed=31)
-        report["second_file"] = write_payloads(second, args.rows, query_seed=32)
+        first_kinds = write_payloads(first, args.rows, query_seed=31)
+        second_kinds = write_payloads(second, args.rows, query_seed=32)
 
         def env_for(url: str) -> dict:
             return {
@@ -168,14 +212,17 @@ def main() -> None:
         step(_MODEL_IN_FORCE + "result = None", one)
         report["import_1"] = import_file(first, one)
         report["one_by_one_built"] = step(_ONE_BY_ONE, one)
+        report["one_by_one_built"]["by_kind"] = by_kind(first_kinds, one)
         report["import_2"] = import_file(second, one)
         report["one_by_one_snapshot"] = step(_ONE_BY_ONE, one)
+        report["one_by_one_snapshot"]["by_kind"] = by_kind(second_kinds, one)
         if not args.skip_batch:
             two = env_for(copy_database(args.database_url, "bench_import_matching_2"))
             migrate(two)
             step(_MODEL_IN_FORCE + "result = None", two)
             report["import_batch_copy"] = import_file(first, two)
             report["batch"] = step(_BATCH, two)
+            report["batch"]["by_kind"] = by_kind(first_kinds, two)
     text = json.dumps(report, ensure_ascii=False)
     print(text)
     if args.out:
