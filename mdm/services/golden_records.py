@@ -348,24 +348,51 @@ def golden_record_recompute(
     return golden
 
 
-def golden_records_recompute_of(
+def golden_record_refresh(
+    *, golden: GoldenRecord, reason: str, savepoint: bool = True
+) -> GoldenRecord:
+    """Recompute after a member changed in its source (updated or deleted;
+    the members are the same), writing only what changes: new values go
+    through `golden_record_recompute` (new version, history, outbox event);
+    the same values from another source or rule are saved with history but
+    no event, as a policy change does (consumers would get nothing new);
+    nothing changed, nothing is written. A source that re-sends records
+    whose only change is a field the ID card does not hold (a modification
+    stamp, say) thus broadcasts nothing."""
+    with transaction.atomic(savepoint=savepoint):
+        locked = GoldenRecord.objects.select_for_update().get(pk=golden.pk)
+        members = SourceRecord.objects.select_related("source_system").filter(
+            xref__golden=locked
+        )
+        values, lineage = survive(list(members), steward_pins(locked))
+        if any(getattr(locked, name) != value for name, value in values.items()):
+            locked._history_user = getattr(golden, "_history_user", None)
+            _save_values(locked, values, lineage, reason=reason)
+            outbox_emit(topic=OutboxEvent.Topic.UPDATED, golden=locked)
+            return locked
+        if lineage != locked.lineage:
+            locked.lineage = lineage
+            locked.version += 1
+            locked._change_reason = f"{reason} (lineage only)"
+            locked.save(update_fields=["lineage", "version", "updated_at"])
+        return locked
+
+
+def golden_records_refresh_of(
     *, system: SourceSystem, source_ids: Sequence[str], reason: str
-) -> int:
-    """Recompute, once each, the golden records holding these source records
-    of `system` (changed by an import); returns how many. Locked in primary
-    key order, so two imports touching the same golden records cannot
-    deadlock."""
+) -> None:
+    """`golden_record_refresh` of each golden record holding these source
+    records of `system` (changed by an import or deleted in the source),
+    once each, locked in primary key order so that two imports touching the
+    same golden records cannot deadlock."""
     goldens = GoldenRecord.objects.filter(
         pk__in=CrossReference.objects.filter(
             source_record__source_system=system,
             source_record__source_id__in=source_ids,
         ).values("golden_id")
     ).order_by("pk")
-    count = 0
     for golden in goldens:
-        golden_record_recompute(golden=golden, reason=reason, savepoint=False)
-        count += 1
-    return count
+        golden_record_refresh(golden=golden, reason=reason, savepoint=False)
 
 
 @audited(AuditEvent.Action.GOLDEN_UNPIN, on="golden", describe=describe_attribute)
@@ -548,11 +575,21 @@ def _recompute(golden: GoldenRecord, *, reason: str, pins: Pins) -> GoldenRecord
     members = list(
         SourceRecord.objects.select_related("source_system").filter(xref__golden=golden)
     )
-    _apply_survivorship(golden, members, pins)
+    values, lineage = survive(members, pins)
+    _save_values(golden, values, lineage, reason=reason)
+    return golden
+
+
+def _save_values(
+    golden: GoldenRecord, values: dict[str, Any], lineage: dict, *, reason: str
+) -> None:
+    """Store survivorship's values and lineage as the next version."""
+    for attribute, value in values.items():
+        setattr(golden, attribute, value)
+    golden.lineage = lineage
     golden.version += 1
     golden._change_reason = reason
     golden.save()
-    return golden
 
 
 def _apply_survivorship(

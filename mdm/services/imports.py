@@ -45,7 +45,7 @@ from mdm.models import ImportJob, ImportRowError, SourceSystem
 from mdm.models.audit import AuditEvent
 from mdm.services import audit
 from mdm.services.errors import DomainError
-from mdm.services.golden_records import golden_records_recompute_of
+from mdm.services.golden_records import golden_records_refresh_of
 from mdm.services.import_matching import ImportMatching, matching_after_import
 from mdm.services.source_records import (
     clean_source_id,
@@ -390,7 +390,7 @@ def _upsert_chunk(
                 updated.append(key)
         failed += _upsert_one_by_one(job, repeats, updated)
     if updated:
-        golden_records_recompute_of(
+        golden_records_refresh_of(
             system=job.source_system,
             source_ids=updated,
             reason=f"updated by the import of {job.original_name}",

@@ -22,6 +22,7 @@ from mdm.services.golden_records import (
     golden_record_create,
     golden_record_link,
     golden_record_recompute,
+    golden_record_refresh,
 )
 from mdm.services.realtime_matching import MatchOutcome, source_record_match
 from mdm.services.review_queue import review_task_open
@@ -63,7 +64,7 @@ def record_ingest(
     if xref is not None:
         golden = xref.golden
         if upsert.outcome != "unchanged":
-            golden = golden_record_recompute(
+            golden = golden_record_refresh(
                 golden=golden, reason=f"{record.key} {upsert.outcome}", savepoint=False
             )
         return IngestResult(

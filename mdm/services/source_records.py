@@ -23,7 +23,7 @@ from mdm.models.audit import AuditEvent
 from mdm.nul_characters import nul_path
 from mdm.services import audit, bulk_sql
 from mdm.services.errors import PayloadError
-from mdm.services.golden_records import golden_records_recompute_of
+from mdm.services.golden_records import golden_records_refresh_of
 
 MAX_SOURCE_ID_LENGTH = 255
 # A payload's stored text and the canonical text its fingerprint hashes: what
@@ -333,7 +333,7 @@ def source_record_mark_deleted(*, system: SourceSystem, source_id: str) -> Sourc
         record.deleted_in_source_at = timezone.now()
         record._change_reason = f"deleted in {system.code}"
         record.save()
-        golden_records_recompute_of(
+        golden_records_refresh_of(
             system=system, source_ids=[source_id], reason=f"{record.key} deleted"
         )
     return record
