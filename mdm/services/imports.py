@@ -196,7 +196,13 @@ def import_job_run(*, job: ImportJob, progress: Progress | None = None) -> Impor
         _fail(job, f"Unexpected error: {exc!r}")
         raise
     if job.run_matching:
-        matching_after_import(report=partial(_matching_report, job))
+        try:
+            matching_after_import(report=partial(_matching_report, job))
+        except Exception as exc:
+            # The rows are in; running the job again places the records
+            # matching left without a golden record.
+            _fail(job, f"The rows are loaded, but matching failed: {exc!r}")
+            raise
     job.status = ImportJob.Status.DONE
     job.finished_at = timezone.now()
     job.save()

@@ -15,6 +15,7 @@ from fixtures.chinese_b2b import generate
 from mdm.models import (
     CrossReference,
     GoldenRecord,
+    ImportJob,
     MatchRun,
     OutboxEvent,
     ReviewTask,
@@ -24,6 +25,7 @@ from mdm.models import (
 from mdm.services import import_matching
 from mdm.services.golden_records import golden_record_create
 from mdm.services.import_matching import BATCH, ONE_BY_ONE, matching_after_import
+from mdm.services.imports import import_job_run
 from mdm.services.match_models import match_config_default
 from mdm.services.source_records import (
     source_record_mark_deleted,
@@ -236,3 +238,26 @@ def test_the_progress_page_and_the_command_tell_what_matching_did(
         "Matched 1 records one by one: 0 joined an existing golden record, "
         "0 sent for review, 1 new." in out.getvalue()
     )
+
+
+def test_a_matching_failure_fails_the_job_and_a_rerun_places_the_records(
+    monkeypatch,
+):
+    placed_population(150)
+    model_in_force()
+
+    def broken(**kwargs):
+        raise RuntimeError("index unavailable")
+
+    monkeypatch.setattr(import_matching, "source_record_place", broken)
+    with pytest.raises(RuntimeError):
+        run_import(csv([NEW_COMPANY]), "新客户.csv")
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.FAILED
+    assert "The rows are loaded, but matching failed" in job.error
+    assert unplaced() == 1
+    monkeypatch.undo()
+    import_job_run(job=job)
+    job.refresh_from_db()
+    assert (job.status, job.unchanged_count) == (ImportJob.Status.DONE, 1)
+    assert unplaced() == 0
