@@ -155,33 +155,22 @@ def step(code: str, env: dict) -> dict:
     """Run `code` in `manage.py shell`: its process figures and its `result`."""
     out = Path(env["GOLDEN_RECORD_VAR_DIR"]) / "step.json"
     out.unlink(missing_ok=True)
-    wall, cpu, rss = timed(
+    figures = process_figures(
         [sys.executable, str(ROOT / "manage.py"), "shell", "-c", code + _EMIT],
         {**env, "BENCH_STEP_OUT": str(out)},
     )
-    return {
-        "process": {
-            "wall_s": round(wall, 1),
-            "cpu_s": round(cpu, 1),
-            "rss_mib": round(rss),
-        },
-        "result": json.loads(out.read_text()),
-    }
+    return {"process": figures, "result": json.loads(out.read_text())}
 
 
 def import_file(path: Path, env: dict) -> dict:
-    wall, cpu, rss = timed(
-        [
-            sys.executable,
-            str(ROOT / "manage.py"),
-            "import_customers",
-            str(path),
-            "--source",
-            "erp",
-            "--no-match",
-        ],
-        env,
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    return process_figures(
+        [*manage, "import_customers", str(path), "--source", "erp", "--no-match"], env
     )
+
+
+def process_figures(cmd: list[str], env: dict) -> dict:
+    wall, cpu, rss = timed(cmd, env)
     return {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "rss_mib": round(rss)}
 
 
@@ -207,22 +196,24 @@ def main() -> None:
                 "DJANGO_SETTINGS_MODULE": "mdm.settings",
             }
 
-        one = env_for(copy_database(args.database_url, "bench_import_matching_1"))
-        migrate(one)
-        step(_MODEL_IN_FORCE + "result = None", one)
+        def prepared_copy(name: str) -> dict:
+            env = env_for(copy_database(args.database_url, name))
+            migrate(env)
+            step(_MODEL_IN_FORCE + "result = None", env)
+            return env
+
+        def matched(code: str, kinds: dict[str, str], env: dict) -> dict:
+            return {**step(code, env), "by_kind": by_kind(kinds, env)}
+
+        one = prepared_copy("bench_import_matching_1")
         report["import_1"] = import_file(first, one)
-        report["one_by_one_built"] = step(_ONE_BY_ONE, one)
-        report["one_by_one_built"]["by_kind"] = by_kind(first_kinds, one)
+        report["one_by_one_built"] = matched(_ONE_BY_ONE, first_kinds, one)
         report["import_2"] = import_file(second, one)
-        report["one_by_one_snapshot"] = step(_ONE_BY_ONE, one)
-        report["one_by_one_snapshot"]["by_kind"] = by_kind(second_kinds, one)
+        report["one_by_one_snapshot"] = matched(_ONE_BY_ONE, second_kinds, one)
         if not args.skip_batch:
-            two = env_for(copy_database(args.database_url, "bench_import_matching_2"))
-            migrate(two)
-            step(_MODEL_IN_FORCE + "result = None", two)
+            two = prepared_copy("bench_import_matching_2")
             report["import_batch_copy"] = import_file(first, two)
-            report["batch"] = step(_BATCH, two)
-            report["batch"]["by_kind"] = by_kind(first_kinds, two)
+            report["batch"] = matched(_BATCH, first_kinds, two)
     text = json.dumps(report, ensure_ascii=False)
     print(text)
     if args.out:
