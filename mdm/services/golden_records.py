@@ -352,9 +352,9 @@ def golden_record_refresh(
     *, golden: GoldenRecord, reason: str, savepoint: bool = True
 ) -> GoldenRecord:
     """Recompute after a member changed in its source (updated or deleted;
-    the members are the same), writing only what changes: new values go
-    through `golden_record_recompute` (new version, history, outbox event);
-    the same values from another source or rule are saved with history but
+    the members are the same), writing only what changes: new values make a
+    new version with history and an outbox event, as `golden_record_recompute`
+    does; the same values from another source or rule are saved with history but
     no event, as a policy change does (consumers would get nothing new);
     nothing changed, nothing is written. A source that re-sends records
     whose only change is a field the ID card does not hold (a modification
@@ -365,8 +365,8 @@ def golden_record_refresh(
             xref__golden=locked
         )
         values, lineage = survive(list(members), steward_pins(locked))
+        locked._history_user = getattr(golden, "_history_user", None)
         if any(getattr(locked, name) != value for name, value in values.items()):
-            locked._history_user = getattr(golden, "_history_user", None)
             _save_values(locked, values, lineage, reason=reason)
             outbox_emit(topic=OutboxEvent.Topic.UPDATED, golden=locked)
             return locked
