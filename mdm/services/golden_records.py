@@ -371,11 +371,20 @@ def golden_record_refresh(
             outbox_emit(topic=OutboxEvent.Topic.UPDATED, golden=locked)
             return locked
         if lineage != locked.lineage:
-            locked.lineage = lineage
-            locked.version += 1
-            locked._change_reason = f"{reason} (lineage only)"
-            locked.save(update_fields=["lineage", "version", "updated_at"])
+            golden_record_lineage_save(golden=locked, lineage=lineage, reason=reason)
         return locked
+
+
+def golden_record_lineage_save(
+    *, golden: GoldenRecord, lineage: dict, reason: str
+) -> None:
+    """Save a lineage that changed while the values did not (decided by
+    another source or rule): a new version with history, no outbox event,
+    for consumers would receive nothing new. The caller holds the row lock."""
+    golden.lineage = lineage
+    golden.version += 1
+    golden._change_reason = f"{reason} (lineage only)"
+    golden.save(update_fields=["lineage", "version", "updated_at"])
 
 
 def golden_records_refresh_of(

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from mdm.models import GoldenRecord, SourceRecord
-from mdm.services.golden_records import golden_record_recompute
+from mdm.services.golden_records import (
+    golden_record_lineage_save,
+    golden_record_recompute,
+)
 from mdm.services.keyset import pk_batches
 from mdm.services.survivorship import (
     Policy,
@@ -79,7 +82,6 @@ def _apply_batch(
         elif lineage != golden.lineage:
             report.lineage_changed += 1
             if not dry_run:
-                golden.lineage = lineage
-                golden.version += 1
-                golden._change_reason = f"{REASON} (lineage only)"
-                golden.save(update_fields=["lineage", "version", "updated_at"])
+                golden_record_lineage_save(
+                    golden=golden, lineage=lineage, reason=REASON
+                )

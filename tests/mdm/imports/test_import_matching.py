@@ -121,7 +121,7 @@ def test_many_records_start_a_batch_run():
     assert unplaced() == 0
 
 
-def test_before_any_batch_run_a_small_import_starts_one(settings):
+def test_before_any_batch_run_a_small_import_starts_one():
     placed_population(150)
     runs = MatchRun.objects.count()
     run_import(csv([NEW_COMPANY]), "新客户.csv")
