@@ -193,13 +193,12 @@ IMPORT_MAX_LOADED_CELLS = env_int("IMPORT_MAX_LOADED_CELLS", 10_000_000)
 # An .xlsx up to this many cells is loaded whole by the fast reader; a bigger
 # one is streamed (flat memory, ~20x slower to read).
 IMPORT_FAST_XLSX_MAX_CELLS = env_int("IMPORT_FAST_XLSX_MAX_CELLS", 3_000_000)
-# Processes that map and standardise a big import's rows, most of its CPU
-# (1: the importer does it all itself). The pool costs CPU (rows pickled to
-# and fro, each worker warming its own caches) and saves wall time only where
-# a core is idle: on two cores shared with other work, one process took as
-# long for ~10 % less CPU (docs/benchmarks.md, Bulk import).
+# Processes that map and standardise a big import's rows (most of its CPU)
+# while the importer reads the file and writes the rows before; 0: the
+# importer does it all itself. One per core left over, at most 4: on two
+# cores, one worker beside the importer (docs/benchmarks.md, Bulk import).
 _CORES = os.cpu_count() or 1
-IMPORT_WORKERS = env_int("IMPORT_WORKERS", 1 if _CORES <= 2 else min(_CORES, 4))
+IMPORT_WORKERS = env_int("IMPORT_WORKERS", max(0, min(_CORES - 1, 4)))
 # An import that leaves more records without a golden record than this
 # percentage of all active records is matched by a batch run (a new model,
 # every record scored); fewer are matched one by one against the real-time

@@ -14,6 +14,7 @@ history rows themselves (see `source_records.source_record_bulk_write`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection, models
@@ -76,7 +77,7 @@ def update_rows(
     )
     pk = meta.pk
     values = [
-        (*row, pk_value)
+        [*row, pk_value]
         for row, pk_value in zip(
             _tuples(fields, rows, Memo() if memo is None else memo),
             (r[pk.attname] for r in rows),
@@ -92,14 +93,24 @@ def update_rows(
 
 
 def _tuples(fields: list[models.Field], rows: Sequence[dict[str, Any]], memo: Memo):
-    adapters = [(f.attname, _adapter(f, memo)) for f in fields]
-    return [
-        tuple(
-            row[name] if adapt is None or row[name] is None else adapt(row[name])
-            for name, adapt in adapters
-        )
-        for row in rows
+    # Every column read at once (itemgetter), then only the few that need
+    # it adapted: most are text or numbers the driver takes as they are.
+    names = [f.attname for f in fields]
+    read = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+    adapters = [
+        (i, adapt)
+        for i, adapt in enumerate(_adapter(f, memo) for f in fields)
+        if adapt is not None
     ]
+    values = []
+    for row in rows:
+        row_values = list(read(row))
+        for i, adapt in adapters:
+            value = row_values[i]
+            if value is not None:
+                row_values[i] = adapt(value)
+        values.append(row_values)
+    return values
 
 
 def _adapter(field: models.Field, memo: Memo) -> Adapter:

@@ -10,6 +10,7 @@ only what changed. Matching runs over the loaded records afterwards.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import multiprocessing
@@ -48,9 +49,10 @@ from mdm.services.errors import DomainError
 from mdm.services.golden_records import golden_records_refresh_of
 from mdm.services.import_matching import ImportMatching, matching_after_import
 from mdm.services.source_records import (
+    PrefilledUpserts,
     clean_source_id,
     source_record_upsert,
-    source_record_upsert_many,
+    source_records_prefill,
 )
 
 # Rows per transaction in per-row mode: big enough that the per-chunk queries
@@ -244,10 +246,11 @@ def _heap_frozen() -> Iterator[None]:
 def _fill_pool() -> Iterator[Executor | None]:
     """Worker processes for the rows' mapping and standardisation, forked
     from this one on first use (a small file never starts them); None where
-    IMPORT_WORKERS is 1 or the platform cannot fork. The workers only
-    compute: every database write stays in this process and transaction."""
+    IMPORT_WORKERS is 0 or the platform cannot fork. The workers only
+    compute, while this process reads the file and writes: every database
+    write stays in this process and transaction."""
     workers = settings.IMPORT_WORKERS
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers < 1 or "fork" not in multiprocessing.get_all_start_methods():
         yield None
         return
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
@@ -262,8 +265,8 @@ def _load_per_row(
 ) -> None:
     # Each chunk commits on its own: a crash loses at most one chunk, and the
     # rerun finds the rows before it unchanged.
-    for chunk in _chunks(job, table):
-        _commit_chunk(job, chunk, progress, pool)
+    for chunk in _prefilled(job, _chunks(job, table), pool):
+        _commit_chunk(job, chunk, progress)
     _finish_count(job, progress)
 
 
@@ -271,16 +274,22 @@ def _load_all_or_nothing(
     job: ImportJob, table: Table, progress: Progress | None, pool: Executor | None
 ) -> None:
     # One transaction for the whole file, streamed chunk by chunk. After the
-    # first bad row nothing more is written, but every row is still read and
-    # validated so that the report lists all of them.
+    # first bad row nothing more is written (or mapped), but every row is
+    # still read and validated so that the report lists all of them.
     bad: list[_Item] = []
+
+    def validated() -> Iterator[list[_Item]]:
+        for items in _chunks(job, table):
+            bad.extend(item for item in items if item.errors)
+            yield items
+
     try:
         with transaction.atomic():
-            for chunk in _chunks(job, table):
-                bad += [item for item in chunk if item.errors]
+            chunks = _prefilled(job, validated(), pool, wanted=lambda: not bad)
+            for chunk in chunks:
                 if not bad:
-                    bad += _upsert_chunk(job, chunk, pool)
-                job.processed_rows += len(chunk)
+                    bad += _upsert_chunk(job, chunk)
+                job.processed_rows += len(chunk.items)
                 _report(job, progress)
             if bad:
                 raise _Rollback
@@ -336,65 +345,103 @@ def _finish_count(job: ImportJob, progress: Progress | None) -> None:
         progress(job.processed_rows, job.total_rows)
 
 
-@transaction.atomic
-def _commit_chunk(
+@dataclass
+class _Chunk:
+    """A chunk of rows, its valid rows' upsert begun (`_prefill`): each key's
+    first row, the later rows of a key (loaded after the chunk) and the rows
+    whose ID the bulk path refuses, with the reason."""
+
+    items: list[_Item]
+    first: dict[str, _Item] = dataclasses.field(default_factory=dict)
+    repeats: list[_Item] = dataclasses.field(default_factory=list)
+    rejected: list[tuple[_Item, str]] = dataclasses.field(default_factory=list)
+    upserts: PrefilledUpserts | None = None  # None: load row by row
+
+
+def _prefilled(
     job: ImportJob,
-    chunk: list[_Item],
-    progress: Progress | None,
+    chunks: Iterator[list[_Item]],
     pool: Executor | None,
-) -> None:
-    failed = [item for item in chunk if item.errors]
-    failed += _upsert_chunk(job, [item for item in chunk if not item.errors], pool)
-    _record_errors(job, failed)
-    job.failed_count += len(failed)
-    job.processed_rows += len(chunk)
-    _report(job, progress)
+    wanted: Callable[[], bool] = lambda: True,
+) -> Iterator[_Chunk]:
+    """Each chunk with its upsert begun, handed on once the next chunk's has
+    begun too: with a fill pool, the next chunk is mapped and standardised
+    there while this process writes the one before (`source_records_prefill`
+    re-reads under lock what an earlier chunk may have written since).
+    While `wanted()` is false no upsert is begun: such chunks are only
+    validated, not written."""
+    previous = None
+    for items in chunks:
+        current = _prefill(job, items, pool) if wanted() else _Chunk(items)
+        if previous is not None:
+            yield previous
+        previous = current
+    if previous is not None:
+        yield previous
 
 
-def _upsert_chunk(
-    job: ImportJob, items: list[_Item], pool: Executor | None = None
-) -> list[_Item]:
-    """Upsert valid items in bulk; return those rejected on the way.
-
-    A key repeated within the chunk is loaded after the chunk, in file order,
-    so the later row wins as it would row by row.
-    """
-    failed: list[_Item] = []
+def _prefill(job: ImportJob, items: list[_Item], pool: Executor | None) -> _Chunk:
     first: dict[str, _Item] = {}
     repeats: list[_Item] = []
+    rejected: list[tuple[_Item, str]] = []
     for item in items:
+        if item.errors:
+            continue
         try:
             key = clean_source_id(item.source_id)
         except DomainError as exc:
-            item.errors.append(RowError(item.number, "rejected", str(exc)))
-            failed.append(item)
+            rejected.append((item, str(exc)))
             continue
         if key in first:
             repeats.append(item)
         else:
             first[key] = item
-    batch = list(first.values())
+    try:
+        upserts = source_records_prefill(
+            system=job.source_system,
+            items=[(item.source_id, item.payload) for item in first.values()],
+            mapping=_rules(job),
+            pool=pool,
+        )
+    except DomainError:
+        upserts = None  # a payload the bulk path refuses: each row its verdict
+    return _Chunk(items, first, repeats, rejected, upserts)
+
+
+@transaction.atomic
+def _commit_chunk(job: ImportJob, chunk: _Chunk, progress: Progress | None) -> None:
+    failed = [item for item in chunk.items if item.errors]
+    failed += _upsert_chunk(job, chunk)
+    _record_errors(job, failed)
+    job.failed_count += len(failed)
+    job.processed_rows += len(chunk.items)
+    _report(job, progress)
+
+
+def _upsert_chunk(job: ImportJob, chunk: _Chunk) -> list[_Item]:
+    """Upsert the chunk's valid items in bulk; return those rejected on the
+    way. A key repeated within the chunk is loaded after the chunk, in file
+    order, so the later row wins as it would row by row.
+    """
+    failed: list[_Item] = []
+    for item, message in chunk.rejected:
+        item.errors.append(RowError(item.number, "rejected", message))
+        failed.append(item)
+    batch = list(chunk.first.values())
     # Keys of placed records this chunk changed: their golden records are
     # recomputed in the chunk's transaction, as an ingest over the API does.
     updated: list[str] = []
-    try:
-        with transaction.atomic():
-            outcomes = source_record_upsert_many(
-                system=job.source_system,
-                items=[(item.source_id, item.payload) for item in batch],
-                mapping=_rules(job),
-                pool=pool,
-            )
-    except (IntegrityError, DomainError):
+    outcomes = _written(chunk.upserts)
+    if outcomes is None:
         # A concurrent import of the same keys (or a payload the bulk path
         # refuses): go row by row so each row gets its own verdict.
-        failed += _upsert_one_by_one(job, batch + repeats, updated)
+        failed += _upsert_one_by_one(job, batch + chunk.repeats, updated)
     else:
-        for key, outcome in zip(first, outcomes, strict=True):
+        for key, outcome in zip(chunk.first, outcomes, strict=True):
             _count(job, outcome)
             if outcome == "updated":
                 updated.append(key)
-        failed += _upsert_one_by_one(job, repeats, updated)
+        failed += _upsert_one_by_one(job, chunk.repeats, updated)
     if updated:
         golden_records_refresh_of(
             system=job.source_system,
@@ -402,6 +449,17 @@ def _upsert_chunk(
             reason=f"updated by the import of {job.original_name}",
         )
     return failed
+
+
+def _written(upserts: PrefilledUpserts | None) -> list[str] | None:
+    """The bulk write's outcomes; None if it could not be done (rolled back
+    to its savepoint)."""
+    if upserts is None:
+        return None
+    try:
+        return upserts.write()
+    except (IntegrityError, DomainError):
+        return None
 
 
 def _upsert_one_by_one(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
@@ -147,7 +147,6 @@ def _upsert(
     return UpsertResult(record=record, outcome=outcome)
 
 
-@transaction.atomic
 def source_record_upsert_many(
     *,
     system: SourceSystem,
@@ -166,53 +165,136 @@ def source_record_upsert_many(
     Raises IntegrityError if another writer inserts one of the keys
     meanwhile; callers then fall back to `source_record_upsert` per item.
     """
+    return source_records_prefill(
+        system=system, items=items, mapping=mapping, pool=pool
+    ).write()
+
+
+def source_records_prefill(
+    *,
+    system: SourceSystem,
+    items: Sequence[tuple[str, dict[str, Any]]],
+    mapping: dict[str, Any] | None = None,
+    pool: Executor | None = None,
+) -> PrefilledUpserts:
+    """The first half of `source_record_upsert_many`: parse and fingerprint
+    the payloads, and start mapping and standardising those that differ
+    from what is stored now. With a `pool` that work runs there while the
+    caller goes on (an import writes its previous chunk meanwhile);
+    `write()` waits for it and writes, in one transaction.
+
+    Raises PayloadError for a payload or source ID the bulk path refuses.
+    """
     prepared = [
-        (clean_source_id(source_id), *payload_parse(payload))
-        for source_id, payload in items
+        _Prepared(source_id, data, raw, payload_fingerprint(data))
+        for source_id, data, raw in (
+            (clean_source_id(source_id), *payload_parse(payload))
+            for source_id, payload in items
+        )
     ]
-    ids = [source_id for source_id, _, _ in prepared]
+    ids = [p.source_id for p in prepared]
     if len(set(ids)) != len(ids):
         raise PayloadError("source IDs must be distinct within one bulk upsert.")
-    existing = {
-        row[0]: row[1:]
-        for row in SourceRecord.objects.select_for_update()
-        .filter(source_system=system, source_id__in=ids)
-        .values_list("source_id", "pk", "fingerprint", "is_active", "received_at")
-    }
-    now = timezone.now()
-    rows: list[dict[str, Any]] = []
-    to_fill: list[dict[str, Any]] = []
-    outcomes: list[str] = []
-    for source_id, data, raw in prepared:
-        fingerprint = payload_fingerprint(data)
-        pk, old_fingerprint, is_active, received_at = existing.get(
-            source_id, (None, None, None, None)
-        )
-        if old_fingerprint == fingerprint and is_active:
-            outcomes.append("unchanged")
-            continue
-        rows.append(
-            {
-                "id": pk,
-                "source_system_id": system.pk,
-                "source_id": source_id,
-                "received_at": received_at or now,
-                "updated_at": now,
-                "raw_payload": raw,
-                "fingerprint": fingerprint,
-            }
-        )
-        to_fill.append(data)
-        outcomes.append("created" if pk is None else "updated")
-    mapped = _mapped_many(mapping or system.mapping_rules, to_fill, pool)
-    for row, values in zip(rows, mapped, strict=True):
-        row.update(_filled_values(values))
-    source_record_bulk_write(
+    rules = mapping or system.mapping_rules
+    stored = _stored_states(system, ids, lock=False)
+    changed = [p for p in prepared if not _is_unchanged(stored.get(p.source_id), p)]
+    return PrefilledUpserts(
         system=system,
-        created=[row for row in rows if row["id"] is None],
-        updated=[row for row in rows if row["id"] is not None],
+        rules=rules,
+        prepared=prepared,
+        filled_ids=[p.source_id for p in changed],
+        fills=_mapped_many(rules, [p.data for p in changed], pool),
     )
-    return outcomes
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    source_id: str
+    data: dict[str, Any]
+    raw: str
+    fingerprint: str
+
+
+# What is stored of a key: primary key, fingerprint, is_active, received_at.
+_Stored = tuple[int, str, bool, datetime]
+
+
+@dataclass
+class PrefilledUpserts:
+    """A bulk upsert whose mapping and standardisation may still be running
+    (`source_records_prefill`)."""
+
+    system: SourceSystem
+    rules: str | dict[str, Any]
+    prepared: list[_Prepared]
+    filled_ids: list[str]
+    fills: Iterable[Mapped]
+
+    @transaction.atomic
+    def write(self) -> list[str]:
+        """Write the rows and their history rows; each item's outcome.
+
+        The stored state is read again under lock: a key written since the
+        prefill read (by another writer, or by an earlier chunk of the same
+        file) is judged on what is stored now, and a payload the prefill
+        took as unchanged but that no longer is gets mapped here."""
+        system = self.system
+        stored = _stored_states(system, [p.source_id for p in self.prepared], lock=True)
+        filled = dict(zip(self.filled_ids, self.fills, strict=True))
+        mapper = None
+        now = timezone.now()
+        rows: list[dict[str, Any]] = []
+        outcomes: list[str] = []
+        for item in self.prepared:
+            state = stored.get(item.source_id)
+            if _is_unchanged(state, item):
+                outcomes.append("unchanged")
+                continue
+            if item.source_id in filled:
+                mapped = filled[item.source_id]
+            else:
+                mapper = mapper or payload_mapper(self.rules)
+                mapped = _mapped(mapper, item.data)
+            pk, _, _, received_at = state or (None, None, None, None)
+            rows.append(
+                {
+                    "id": pk,
+                    "source_system_id": system.pk,
+                    "source_id": item.source_id,
+                    "received_at": received_at or now,
+                    "updated_at": now,
+                    "raw_payload": item.raw,
+                    "fingerprint": item.fingerprint,
+                    **_filled_values(mapped),
+                }
+            )
+            outcomes.append("created" if pk is None else "updated")
+        source_record_bulk_write(
+            system=system,
+            created=[row for row in rows if row["id"] is None],
+            updated=[row for row in rows if row["id"] is not None],
+        )
+        return outcomes
+
+
+def _stored_states(
+    system: SourceSystem, source_ids: list[str], *, lock: bool
+) -> dict[str, _Stored]:
+    records = SourceRecord.objects.filter(
+        source_system=system, source_id__in=source_ids
+    )
+    if lock:
+        records = records.select_for_update()
+    return {
+        row[0]: row[1:]
+        for row in records.values_list(
+            "source_id", "pk", "fingerprint", "is_active", "received_at"
+        )
+    }
+
+
+def _is_unchanged(state: _Stored | None, item: _Prepared) -> bool:
+    return state is not None and state[1] == item.fingerprint and state[2]
 
 
 # Payloads per task sent to a fill pool: enough to amortise the round trip.

@@ -140,6 +140,52 @@ def test_a_key_repeated_within_a_chunk_keeps_file_order_and_a_bad_key_is_rejecte
     assert list(record.history.values_list("history_type", flat=True)) == ["~", "+"]
 
 
+def test_a_key_in_the_next_chunk_is_judged_on_what_the_chunk_before_wrote(
+    small_chunks,
+):
+    # The next chunk's upsert begins before this one is written (its rows
+    # are mapped meanwhile): what it read then is stale for L-5 and L-1.
+    lines = [row(i) for i in range(200)]
+    assert counts(run(csv(lines))) == (200, 0, 0, 0)
+    edited = [
+        *[row(i, "010-6552 1234") if i == 5 else lines[i] for i in range(100)],
+        lines[5],  # back to the first import's values, read as unchanged
+        row(1, "021-5888 0000"),  # read as changed from the first import's
+        *lines[102:200],
+    ]
+    job = run(csv(edited))
+    assert counts(job) == (0, 3, 197, 0)
+    back = SourceRecord.objects.get(source_id="L-5")
+    assert back.attributes["phones"] == ["13800000005"]
+    assert back.standardised["phones"] == ["+8613800000005"]
+    assert list(back.history.values_list("history_type", flat=True)) == [
+        "~",
+        "~",
+        "+",
+    ]
+    assert SourceRecord.objects.get(source_id="L-1").standardised["phones"] == [
+        "+862158880000"
+    ]
+
+
+def test_all_or_nothing_maps_no_chunk_once_a_bad_row_is_read(small_chunks, monkeypatch):
+    begun = []
+    prefill = imports.source_records_prefill
+
+    def counted(**kwargs):
+        begun.append(len(kwargs["items"]))
+        return prefill(**kwargs)
+
+    monkeypatch.setattr(imports, "source_records_prefill", counted)
+    lines = [row(i) for i in range(500)]
+    lines[120] = "L-120,,,,,"
+    job = run(csv(lines), mode=ImportJob.Mode.ALL_OR_NOTHING)
+    assert (job.status, job.failed_count) == ("failed", 1)
+    # Only the first chunk, begun before the second (with row 120) was read.
+    assert begun == [100]
+    assert SourceRecord.objects.count() == 0
+
+
 def test_progress_is_reported_per_chunk_and_ends_at_the_row_count(small_chunks):
     seen: list[tuple[int, int]] = []
     run(csv([row(i) for i in range(250)]), progress=lambda *p: seen.append(p))
@@ -199,7 +245,7 @@ def test_the_import_caps_come_from_settings(settings):
 def test_a_fill_pool_gives_the_rows_the_single_process_path_gives(
     settings, monkeypatch
 ):
-    settings.IMPORT_WORKERS = 2
+    settings.IMPORT_WORKERS = 1
     maps = []
 
     class Pool(imports.ProcessPoolExecutor):
