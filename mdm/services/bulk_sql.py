@@ -13,6 +13,7 @@ history rows themselves (see `source_records.source_record_bulk_write`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
@@ -20,6 +21,18 @@ from typing import Any
 from django.db import connection, models
 
 Adapter = Callable[[Any], Any] | None
+
+
+class JsonText(str):
+    """A JSON column's value encoded as Django would encode it for the
+    database (`json_text`): written as it is."""
+
+
+def json_text(model: type[models.Model], attname: str, value: Any) -> JsonText:
+    """`value` encoded for `model`'s JSON column `attname`, as the backend's
+    `adapt_json_value` encodes it (`json.dumps` with the field's encoder);
+    needs no database connection, so a worker process can do it."""
+    return JsonText(json.dumps(value, cls=model._meta.get_field(attname).encoder))
 
 
 class Memo(dict):
@@ -123,7 +136,12 @@ def _adapter(field: models.Field, memo: Memo) -> Adapter:
         def adapt_json(value: Any) -> Any:
             key = ("json", id(value), encoder)
             if key not in memo:
-                memo[key] = (ops.adapt_json_value(value, encoder), value)
+                adapted = (
+                    _encoded_json(value)
+                    if isinstance(value, JsonText)
+                    else ops.adapt_json_value(value, encoder)
+                )
+                memo[key] = (adapted, value)
             return memo[key][0]  # the value is kept so that its id stays unique
 
         return adapt_json
@@ -135,6 +153,14 @@ def _adapter(field: models.Field, memo: Memo) -> Adapter:
         # Native on PostgreSQL, 32 hex characters elsewhere.
         return lambda value: field.get_db_prep_value(value, connection)
     return None
+
+
+def _encoded_json(text: JsonText) -> Any:
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        return Jsonb(text, dumps=str)  # Django's adapter, minus the encoding
+    return str(text)  # what the base adapter's json.dumps returns
 
 
 def _memoised(memo: Memo, value: Any, adapt: Callable[[Any], Any]) -> Any:
