@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from operator import itemgetter
 from typing import Any
 
@@ -132,16 +133,14 @@ def _adapter(field: models.Field, memo: Memo) -> Adapter:
     ops = connection.ops
     if isinstance(field, models.JSONField):
         encoder = field.encoder
+        as_is = _json_text_adapter()
 
         def adapt_json(value: Any) -> Any:
+            if type(value) is JsonText:
+                return as_is(value)
             key = ("json", id(value), encoder)
             if key not in memo:
-                adapted = (
-                    _encoded_json(value)
-                    if isinstance(value, JsonText)
-                    else ops.adapt_json_value(value, encoder)
-                )
-                memo[key] = (adapted, value)
+                memo[key] = (ops.adapt_json_value(value, encoder), value)
             return memo[key][0]  # the value is kept so that its id stays unique
 
         return adapt_json
@@ -155,12 +154,17 @@ def _adapter(field: models.Field, memo: Memo) -> Adapter:
     return None
 
 
-def _encoded_json(text: JsonText) -> Any:
+def _json_text_adapter() -> Callable[[JsonText], Any]:
+    """What the backend's `adapt_json_value` gives, for text already encoded."""
     if connection.vendor == "postgresql":
         from psycopg.types.json import Jsonb
 
-        return Jsonb(text, dumps=str)  # Django's adapter, minus the encoding
-    return str(text)  # what the base adapter's json.dumps returns
+        return partial(Jsonb, dumps=str)  # Django's adapter, minus the encoding
+    return _text  # the base adapter's json.dumps returns the text
+
+
+def _text(value: JsonText) -> JsonText:
+    return value
 
 
 def _memoised(memo: Memo, value: Any, adapt: Callable[[Any], Any]) -> Any:
