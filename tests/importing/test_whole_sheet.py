@@ -8,6 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from mdm.importing import ImportFileError, Limits, open_table, readers, safety
@@ -72,6 +73,44 @@ def test_the_loaded_sheet_is_read_once_for_several_passes(
         first, second = list(table.rows()), list(table.rows())
         assert table.size_hint() == 3
     assert (first, len(loads)) == (second, 1)
+
+
+def written_only(rows: list[list[object]]) -> bytes:
+    """An .xlsx as openpyxl's write-only mode (our exports) writes it: no
+    <dimension>."""
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("客户")
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_preview_of_a_sheet_without_dimension_is_not_parsed_whole_by_openpyxl(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    content = written_only([files.HEADERS, *files.CUSTOMERS])
+    assert "<dimension" not in files.sheet_xml(content)
+    with readers._open_xlsx(content, None, Limits()) as table:
+        streamed = [(row.number, row.cells) for row in table.rows()]
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("opened by openpyxl")
+
+    monkeypatch.setattr(readers.openpyxl, "load_workbook", refuse)
+    assert cells(content) == streamed
+    # A sheet over the cap is still streamed, whatever it costs to open.
+    monkeypatch.undo()
+    monkeypatch.setattr(readers, "_load_sheet", refuse)
+    assert cells(content, limits=Limits(max_fast_xlsx_cells=4)) == streamed
+
+
+def test_a_preview_of_a_sheet_with_dimension_streams_its_first_rows(
+    no_calamine: None,
+) -> None:
+    with open_table(XLSX) as table:
+        assert next(table.rows()).cells[:2] == files.HEADERS[:2]
 
 
 def test_the_extent_comes_from_cell_references_not_the_declared_dimension() -> None:
