@@ -375,6 +375,8 @@ class _Chunk:
     first: dict[str, _Item] = dataclasses.field(default_factory=dict)
     repeats: list[_Item] = dataclasses.field(default_factory=list)
     rejected: list[tuple[_Item, str]] = dataclasses.field(default_factory=list)
+    # Keys the chunk before this one wrote after this one's upsert had begun.
+    stale: set[str] = dataclasses.field(default_factory=set)
     upserts: PrefilledUpserts | None = None  # None: load row by row
 
 
@@ -386,18 +388,27 @@ def _prefilled(
 ) -> Iterator[_Chunk]:
     """Each chunk with its upsert begun, handed on once the next chunk's has
     begun too: with a fill pool, the next chunk is mapped and standardised
-    there while this process writes the one before (`source_records_prefill`
-    re-reads under lock what an earlier chunk may have written since).
+    there while this process writes the one before, whose keys the next
+    chunk's write reads again (`_Chunk.stale`).
     While `wanted()` is false no upsert is begun: such chunks are only
     validated, not written."""
     previous = None
     for items in chunks:
         current = _prefill(job, items, pool) if wanted() else _Chunk(items)
         if previous is not None:
-            yield previous
+            current.stale = set(previous.first)
+            yield _waited(previous)
         previous = current
     if previous is not None:
-        yield previous
+        yield _waited(previous)
+
+
+def _waited(chunk: _Chunk) -> _Chunk:
+    # Outside the transaction that writes the chunk: SQLite's write lock is
+    # not held while the pool finishes.
+    if chunk.upserts is not None:
+        chunk.upserts.wait()
+    return chunk
 
 
 def _prefill(job: ImportJob, items: list[_Item], pool: Executor | None) -> _Chunk:
@@ -425,7 +436,7 @@ def _prefill(job: ImportJob, items: list[_Item], pool: Executor | None) -> _Chun
         )
     except DomainError:
         upserts = None  # a payload the bulk path refuses: each row its verdict
-    return _Chunk(items, first, repeats, rejected, upserts)
+    return _Chunk(items, first, repeats, rejected, upserts=upserts)
 
 
 @transaction.atomic
@@ -451,7 +462,7 @@ def _upsert_chunk(job: ImportJob, chunk: _Chunk) -> list[_Item]:
     # Keys of placed records this chunk changed: their golden records are
     # recomputed in the chunk's transaction, as an ingest over the API does.
     updated: list[str] = []
-    outcomes = _written(chunk.upserts)
+    outcomes = _written(chunk)
     if outcomes is None:
         # A concurrent import of the same keys (or a payload the bulk path
         # refuses): go row by row so each row gets its own verdict.
@@ -471,13 +482,19 @@ def _upsert_chunk(job: ImportJob, chunk: _Chunk) -> list[_Item]:
     return failed
 
 
-def _written(upserts: PrefilledUpserts | None) -> list[str] | None:
+def _written(chunk: _Chunk) -> list[str] | None:
     """The bulk write's outcomes; None if it could not be done (rolled back
     to its savepoint)."""
-    if upserts is None:
+    if chunk.upserts is None:
         return None
     try:
-        return upserts.write()
+        return chunk.upserts.write(stale=chunk.stale)
+    except DomainError:
+        return None
+    except IntegrityError:
+        pass  # another writer (an import of the same file) inserted a key
+    try:
+        return chunk.upserts.write()  # every key read again, under lock
     except (IntegrityError, DomainError):
         return None
 

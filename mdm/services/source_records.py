@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
@@ -202,6 +202,7 @@ def source_records_prefill(
         system=system,
         rules=rules,
         prepared=prepared,
+        stored=stored,
         filled_ids=[p.source_id for p in changed],
         fills=_filled_many(rules, [p.data for p in changed], pool),
     )
@@ -227,20 +228,42 @@ class PrefilledUpserts:
     system: SourceSystem
     rules: str | dict[str, Any]
     prepared: list[_Prepared]
+    stored: dict[str, _Stored]  # what the prefill read
     filled_ids: list[str]
     fills: Iterable[dict[str, Any]]  # each changed payload's filled columns
+    _filled: dict[str, dict[str, Any]] | None = None  # fills, by key, once read
+
+    def wait(self) -> dict[str, dict[str, Any]]:
+        """The filled columns of the payloads the prefill found changed, by
+        key, once the pool has sent them: call it before the transaction
+        that writes them, not to hold the database waiting."""
+        if self._filled is None:
+            self._filled = dict(zip(self.filled_ids, self.fills, strict=True))
+        return self._filled
 
     @transaction.atomic
-    def write(self) -> list[str]:
+    def write(self, *, stale: Collection[str] | None = None) -> list[str]:
         """Write the rows and their history rows; each item's outcome.
 
-        The stored state is read again under lock: a key written since the
-        prefill read (by another writer, or by an earlier chunk of the same
-        file) is judged on what is stored now, and a payload the prefill
-        took as unchanged but that no longer is gets mapped here."""
+        What is stored of the keys in `stale` (all of them if None: the
+        caller cannot tell) is read again under lock, and those keys are
+        judged on what is stored now: a payload the prefill took as
+        unchanged but that no longer is gets mapped here. An import passes
+        the keys its previous chunk wrote after this prefill read. A key
+        another writer changes between the prefill and the write is judged
+        on what the prefill read, as if the import had gone first: it
+        stays unchanged, or is updated by primary key; one it inserts
+        makes this write fail on the unique key (IntegrityError).
+        """
         system = self.system
-        stored = _stored_states(system, [p.source_id for p in self.prepared], lock=True)
-        filled = dict(zip(self.filled_ids, self.fills, strict=True))
+        ids = [p.source_id for p in self.prepared]
+        if stale is None:
+            stored = _stored_states(system, ids, lock=True)
+        else:
+            stored = {k: v for k, v in self.stored.items() if k not in stale}
+            if again := [key for key in ids if key in stale]:
+                stored.update(_stored_states(system, again, lock=True))
+        filled = self.wait()
         mapper = None
         now = timezone.now()
         rows: list[dict[str, Any]] = []

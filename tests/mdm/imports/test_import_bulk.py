@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
 from mdm.importing import ImportFileError
@@ -23,6 +23,7 @@ from mdm.services.source_records import (
     payload_parse,
     source_record_upsert,
     source_record_upsert_many,
+    source_records_prefill,
 )
 
 pytestmark = pytest.mark.django_db
@@ -200,6 +201,30 @@ def test_a_chunk_costs_a_few_queries_not_one_per_row():
     with CaptureQueriesContext(connection) as queries:
         source_record_upsert_many(system=system, items=items)
     assert len(queries) < 10
+
+
+def test_an_import_writes_its_chunks_in_bulk_not_row_by_row(small_chunks):
+    lines = [row(i) for i in range(500)]
+    with CaptureQueriesContext(connection) as queries:
+        assert counts(run(csv(lines))) == (500, 0, 0, 0)
+    assert len(queries) < 150  # ~20 a chunk of 100 rows, fixed costs aside
+    with CaptureQueriesContext(connection) as queries:
+        assert counts(run(csv(lines))) == (0, 0, 500, 0)
+    assert len(queries) < 100
+
+
+def test_a_key_another_writer_inserts_after_the_prefill_read_is_updated_in_bulk():
+    system = SourceSystem.objects.get(code="legacy")
+    payload = {"客户名称": "华盛1号科技有限公司", "联系电话": "13800000001"}
+    items = [("L-1", payload), ("L-2", {"客户名称": "华盛2号科技有限公司"})]
+    upserts = source_records_prefill(system=system, items=items)
+    source_record_upsert(system=system, source_id="L-1", payload=payload)
+    other = {**payload, "联系电话": "010-6552 1234"}
+    source_record_upsert(system=system, source_id="L-2", payload=other)
+    with pytest.raises(IntegrityError):  # the prefill read had neither
+        upserts.write(stale=set())
+    assert upserts.write() == ["unchanged", "updated"]
+    assert SourceRecord.objects.get(source_id="L-2").attributes["phones"] == []
 
 
 def test_the_bulk_path_writes_what_the_single_record_path_writes():
