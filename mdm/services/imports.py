@@ -306,8 +306,7 @@ def _load_all_or_nothing(
         with transaction.atomic():
             chunks = _prefilled(job, validated(), loader.pool, wanted=lambda: not bad)
             for chunk in chunks:
-                if not bad:
-                    bad += _upsert_chunk(job, chunk)
+                bad += _rejections(chunk) if bad else _upsert_chunk(job, chunk)
                 job.processed_rows += len(chunk.items)
                 _report(job, progress)
                 loader.settle()
@@ -391,10 +390,10 @@ def _prefilled(
     there while this process writes the one before, whose keys the next
     chunk's write reads again (`_Chunk.stale`).
     While `wanted()` is false no upsert is begun: such chunks are only
-    validated, not written."""
+    validated (their source IDs too), not written."""
     previous = None
     for items in chunks:
-        current = _prefill(job, items, pool) if wanted() else _Chunk(items)
+        current = _prefill(job, items, pool, begin=wanted())
         if previous is not None:
             current.stale = set(previous.first)
             yield _waited(previous)
@@ -411,7 +410,9 @@ def _waited(chunk: _Chunk) -> _Chunk:
     return chunk
 
 
-def _prefill(job: ImportJob, items: list[_Item], pool: Executor | None) -> _Chunk:
+def _prefill(
+    job: ImportJob, items: list[_Item], pool: Executor | None, begin: bool = True
+) -> _Chunk:
     first: dict[str, _Item] = {}
     repeats: list[_Item] = []
     rejected: list[tuple[_Item, str]] = []
@@ -427,6 +428,8 @@ def _prefill(job: ImportJob, items: list[_Item], pool: Executor | None) -> _Chun
             repeats.append(item)
         else:
             first[key] = item
+    if not begin:
+        return _Chunk(items, first, repeats, rejected)
     try:
         upserts = source_records_prefill(
             system=job.source_system,
@@ -454,10 +457,7 @@ def _upsert_chunk(job: ImportJob, chunk: _Chunk) -> list[_Item]:
     way. A key repeated within the chunk is loaded after the chunk, in file
     order, so the later row wins as it would row by row.
     """
-    failed: list[_Item] = []
-    for item, message in chunk.rejected:
-        item.errors.append(RowError(item.number, "rejected", message))
-        failed.append(item)
+    failed = _rejections(chunk)
     batch = list(chunk.first.values())
     # Keys of placed records this chunk changed: their golden records are
     # recomputed in the chunk's transaction, as an ingest over the API does.
@@ -480,6 +480,14 @@ def _upsert_chunk(job: ImportJob, chunk: _Chunk) -> list[_Item]:
             reason=f"updated by the import of {job.original_name}",
         )
     return failed
+
+
+def _rejections(chunk: _Chunk) -> list[_Item]:
+    """The chunk's rows whose source ID the bulk path refuses, each with its
+    error."""
+    for item, message in chunk.rejected:
+        item.errors.append(RowError(item.number, "rejected", message))
+    return [item for item, _ in chunk.rejected]
 
 
 def _written(chunk: _Chunk) -> list[str] | None:

@@ -126,6 +126,22 @@ def test_all_or_nothing_reports_every_bad_row_and_writes_nothing(small_chunks):
     assert SourceRecord.history.count() == 0
 
 
+def test_all_or_nothing_reports_refused_ids_before_and_after_the_first_bad_row(
+    small_chunks,
+):
+    lines = [row(i) for i in range(500)]
+    lines[50] = "X" * 300 + ",华盛科技有限公司,,,,"  # read before row 120
+    lines[120] = "L-120,,,,,"
+    lines[450] = "Y" * 300 + ",华盛科技有限公司,,,,"
+    job = run(csv(lines), mode=ImportJob.Mode.ALL_OR_NOTHING)
+    assert set(job.row_errors.values_list("row", "code")) == {
+        (52, "rejected"),
+        (122, "missing_name"),
+        (452, "rejected"),
+    }
+    assert (job.failed_count, SourceRecord.objects.count()) == (3, 0)
+
+
 def test_a_key_repeated_within_a_chunk_keeps_file_order_and_a_bad_key_is_rejected():
     lines = [
         row(1),
