@@ -91,7 +91,10 @@ class SourceRecord(models.Model):
     attributes = models.JSONField(_("ID-card attributes"), default=dict)
     # Standardised values used by matching, e.g. {"name_core": "华盛科技", ...}.
     standardised = models.JSONField(_("standardised fields"), default=dict)
-    name = models.CharField(_("name"), max_length=300, blank=True, db_index=True)
+    # Not indexed: nothing looks a record up by this column (name search
+    # reads the standardised keys, mdm/selectors/names.py), and an index on
+    # it cost an import ~10 µs a row.
+    name = models.CharField(_("name"), max_length=300, blank=True)
     uscc = models.CharField(
         _("USCC / tax ID"), max_length=32, blank=True, db_index=True
     )
@@ -109,7 +112,11 @@ class SourceRecord(models.Model):
     received_at = models.DateTimeField(_("first received"), default=timezone.now)
     updated_at = models.DateTimeField(_("last changed"), auto_now=True)
 
-    history = HistoricalRecords(get_user=history_user)
+    # History rows are read by record (id) and date only; one per row an
+    # import writes, so indexes copied from the record cost it for nothing.
+    history = HistoricalRecords(
+        get_user=history_user, no_db_index=["uscc", "source_system"]
+    )
 
     class Meta:
         verbose_name = _("source record")

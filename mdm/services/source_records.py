@@ -65,14 +65,15 @@ def payload_parse(payload: dict[str, Any] | str | bytes) -> tuple[dict[str, Any]
         raise PayloadError(
             f"payload must be a JSON object, not {type(parsed).__name__}."
         )
-    where = nul_path(parsed)
-    if where is not None:
+    if raw is None:
+        raw = _STORED_JSON.encode(parsed)
+    # JSON text holds a NUL only as the escape \u0000 (json.loads refuses it
+    # raw, json.dumps escapes it): look for where only when the text has one.
+    if "\\u0000" in raw and (where := nul_path(parsed)) is not None:
         raise PayloadError(
             f"payload field {where} contains a NUL character (U+0000), which "
             "cannot be stored."
         )
-    if raw is None:
-        raw = _STORED_JSON.encode(parsed)
     return parsed, raw
 
 

@@ -5,9 +5,13 @@ nothing is written; in a batch only that item fails."""
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mdm.models import SourceRecord
 from mdm.nul_characters import nul_path
+from mdm.services.errors import PayloadError
+from mdm.services.source_records import payload_parse
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +34,29 @@ def test_a_nul_in_a_key_or_a_nested_value_is_found():
         "contacts[1].tel"
     )
     assert nul_path({"a": ["x", 1, None, {"b": "y"}]}) is None
+
+
+# Text rich in NULs, backslashes and the letters of an escaped NUL.
+_TEXT = st.text(alphabet=st.sampled_from("\x00\\u0a华 "), max_size=8)
+_JSON = st.recursive(
+    st.none() | st.integers() | _TEXT,
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@pytest.mark.django_db(False)
+@given(st.dictionaries(_TEXT, _JSON, max_size=4), st.booleans())
+def test_a_payload_is_refused_exactly_when_it_holds_a_nul(payload, as_text):
+    # The parse looks for a NUL only in text holding the escape \u0000.
+    sent = json.dumps(payload, ensure_ascii=as_text) if as_text else payload
+    where = nul_path(payload)
+    if where is None:
+        assert payload_parse(sent)[0] == payload
+    else:
+        with pytest.raises(PayloadError, match="NUL"):
+            payload_parse(sent)
 
 
 def test_a_batch_item_with_a_nul_fails_alone(erp_api):
