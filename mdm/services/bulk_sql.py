@@ -75,6 +75,38 @@ def insert_rows(
             )
 
 
+def insert_selected(
+    model: type[models.Model],
+    rows: models.QuerySet,
+    columns: Sequence[str],
+    constants: dict[str, tuple[models.Field, Any]],
+) -> None:
+    """Insert into `model`'s table one row per row of `rows` (in its order),
+    in a single INSERT ... SELECT: the attnames in `columns`, read from
+    `rows` under the same names, and `constants` (attname -> (field, value)),
+    the same in every row. The values never travel through Python."""
+    # The constants are selected as annotations: their values are adapted
+    # as the fields would adapt them (a datetime to UTC text on SQLite).
+    aliases = {f"copied_{name}": name for name in constants}
+    selected = rows.annotate(
+        **{
+            alias: models.Value(constants[name][1], output_field=constants[name][0])
+            for alias, name in aliases.items()
+        }
+    ).values_list(*columns, *aliases)
+    sql, params = selected.query.sql_with_params()
+    meta = model._meta
+    target = ", ".join(
+        connection.ops.quote_name(meta.get_field(name).column)
+        for name in [*columns, *constants]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({target}) {sql}",
+            params,
+        )
+
+
 def update_rows(
     model: type[models.Model],
     rows: Sequence[dict[str, Any]],

@@ -66,13 +66,16 @@ def _restandardise_batch(
         rows = rows.select_for_update()
     now = timezone.now()
     changed = []
-    for row in rows.values():  # every field, for the history rows
+    for row in rows.values("id", "attributes", *_WRITTEN):
         report.examined += 1
         values = standardised_values(row["attributes"])
         if any(row[name] != value for name, value in values.items()):
             changed.append({**row, **values, "updated_at": now})
     report.changed += len(changed)
     if changed and not dry_run:
-        memo = bulk_sql.Memo()
-        bulk_sql.update_rows(SourceRecord, changed, _WRITTEN, memo=memo)
-        source_record_history_write(changed, "~", REASON, memo)
+        bulk_sql.update_rows(SourceRecord, changed, _WRITTEN)
+        source_record_history_write(
+            SourceRecord.objects.filter(pk__in=[row["id"] for row in changed]),
+            "~",
+            REASON,
+        )

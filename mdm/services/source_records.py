@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from mdm.mapping_presets import Mapper, payload_mapper
@@ -372,25 +373,27 @@ def source_record_bulk_write(
     `bulk_create_with_history` builds a model instance and runs Django's
     per-field preparation for every row and its history twin, which made
     that ORM work most of a 100,000-row import. The rows here are written
-    with `executemany` (PostgreSQL: `COPY` for new rows) and the history rows
-    carry exactly what django-simple-history would write: every tracked
-    field, the date, "+" or "~", the change reason and the default user.
+    with `executemany` (PostgreSQL: `COPY` for new rows) and their history
+    rows copied from them (`source_record_history_write`).
     """
     memo = bulk_sql.Memo()
     if created:
         bulk_sql.insert_rows(SourceRecord, created, exclude=("id",), memo=memo)
-        new_ids = dict(
+        source_record_history_write(
             SourceRecord.objects.filter(
                 source_system=system,
                 source_id__in=[row["source_id"] for row in created],
-            ).values_list("source_id", "pk")
+            ),
+            "+",
+            f"created from {system.code}",
         )
-        for row in created:
-            row["id"] = new_ids[row["source_id"]]
-        source_record_history_write(created, "+", f"created from {system.code}", memo)
     if updated:
         bulk_sql.update_rows(SourceRecord, updated, _FILLED_FIELDS, memo=memo)
-        source_record_history_write(updated, "~", f"updated from {system.code}", memo)
+        source_record_history_write(
+            SourceRecord.objects.filter(pk__in=[row["id"] for row in updated]),
+            "~",
+            f"updated from {system.code}",
+        )
 
 
 # Every column `_fill` writes: what a bulk update must save.
@@ -411,27 +414,33 @@ _FILLED_FIELDS = [
 
 
 def source_record_history_write(
-    rows: list[dict[str, Any]], kind: str, reason: str, memo: bulk_sql.Memo
+    records: QuerySet[SourceRecord], kind: str, reason: str
 ) -> None:
-    """One history row per source-record row (attname -> value, every field),
-    "+" for created or "~" for changed, as django-simple-history would."""
+    """One history row per record, "+" for created or "~" for changed, as
+    django-simple-history would write it: every tracked field as the record
+    is stored now, the date, the change reason and the default user. The
+    rows are copied inside the database (INSERT ... SELECT): an import's
+    history rows no longer go through Python a second time (~10 µs a row)."""
     history = SourceRecord.history.model
     if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
         return
     # Bulk writes carry no per-instance user; this is what simple-history's
     # bulk_history_create falls back to (the request's user, if any).
     user = history.get_default_history_user(SourceRecord())
-    extra = {
-        "history_date": timezone.now(),
-        "history_change_reason": reason,
-        "history_type": kind,
-        "history_user_id": getattr(user, "pk", None),
-    }
-    bulk_sql.insert_rows(
+    meta = history._meta
+    bulk_sql.insert_selected(
         history,
-        [{**row, **extra} for row in rows],
-        exclude=("history_id",),
-        memo=memo,
+        records.order_by("pk"),
+        [f.attname for f in SourceRecord._meta.concrete_fields],
+        {
+            name: (meta.get_field(name), value)
+            for name, value in (
+                ("history_date", timezone.now()),
+                ("history_change_reason", reason),
+                ("history_type", kind),
+                ("history_user_id", getattr(user, "pk", None)),
+            )
+        },
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from mdm.importing import ImportFileError
 from mdm.mapping_presets import payload_mapper
@@ -253,6 +254,7 @@ def test_the_bulk_path_writes_what_the_single_record_path_writes():
         "录入日期": "2021-03-05",
     }
     changed = {**payload, "联系电话": "010-6552 1234"}
+    started = timezone.now()
     source_record_upsert(system=system, source_id="one", payload=payload)
     source_record_upsert(system=system, source_id="one", payload=changed)
     source_record_upsert_many(system=system, items=[("many", payload)])
@@ -273,6 +275,10 @@ def test_the_bulk_path_writes_what_the_single_record_path_writes():
 
     assert snapshot("many") == snapshot("one")
     assert [h["history_type"] for h in snapshot("many")[1:]] == ["+", "~"]
+    dates = SourceRecord.history.filter(source_id="many").values_list(
+        "history_date", flat=True
+    )
+    assert all(started <= date <= timezone.now() for date in dates)
 
 
 def test_the_import_caps_come_from_settings(settings):
