@@ -195,12 +195,12 @@ IMPORT_MAX_LOADED_CELLS = env_int("IMPORT_MAX_LOADED_CELLS", 10_000_000)
 IMPORT_FAST_XLSX_MAX_CELLS = env_int("IMPORT_FAST_XLSX_MAX_CELLS", 3_000_000)
 # Processes that map and standardise a big import's rows (most of its CPU)
 # while the importer reads the file and writes the rows before; 0: the
-# importer does it all itself. One per core, at most 4, none on one core:
-# the importer waits for them part of the time, and on two cores two
-# workers beside it load 8 % more rows a second than one (docs/benchmarks.md,
-# Bulk import, session 14).
+# importer does it all itself. One per core left over, at most 4: on two
+# cores, one worker beside the importer. Not one per core: the importer
+# then shares a core with a worker, and at 1M rows its CPU time nearly
+# doubled (407 s against 232 s wall; docs/benchmarks.md, Bulk import).
 _CORES = os.cpu_count() or 1
-IMPORT_WORKERS = env_int("IMPORT_WORKERS", min(_CORES, 4) if _CORES > 1 else 0)
+IMPORT_WORKERS = env_int("IMPORT_WORKERS", max(0, min(_CORES - 1, 4)))
 # An import that leaves more records without a golden record than this
 # percentage of all active records is matched by a batch run (a new model,
 # every record scored); fewer are matched one by one against the real-time
