@@ -37,9 +37,8 @@ def json_text(model: type[models.Model], attname: str, value: Any) -> JsonText:
 
 
 class Memo(dict):
-    """Adapted values to reuse, by value (datetimes) or by object (JSON):
-    a batch stamps every row with the same few datetimes, and a history row
-    shares its record's JSON. Keep one only as long as the rows it served."""
+    """Adapted datetimes to reuse, by value: a batch stamps every row with
+    the same few. Keep one only as long as the rows it served."""
 
 
 def insert_rows(
@@ -170,10 +169,7 @@ def _adapter(field: models.Field, memo: Memo) -> Adapter:
         def adapt_json(value: Any) -> Any:
             if type(value) is JsonText:
                 return as_is(value)
-            key = ("json", id(value), encoder)
-            if key not in memo:
-                memo[key] = (ops.adapt_json_value(value, encoder), value)
-            return memo[key][0]  # the value is kept so that its id stays unique
+            return ops.adapt_json_value(value, encoder)
 
         return adapt_json
     if isinstance(field, models.DateTimeField):
