@@ -40,8 +40,9 @@ def test_a_nul_in_a_key_or_a_nested_value_is_found():
 _TEXT = st.text(alphabet=st.sampled_from("\x00\\u0a华 "), max_size=8)
 _JSON = st.recursive(
     st.none() | st.integers() | _TEXT,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(_TEXT, inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3)
+    ),
     max_leaves=8,
 )
 
