@@ -4,10 +4,10 @@
     .venv/bin/python bench/fuzz/run.py ingest_json --seconds 3600
 
 Seeds the corpus (var/fuzz/<target>/) with real files the first time: a
-GBK CSV with a title row, a UTF-8 CSV, an .xlsx made by openpyxl, JSON Lines,
-and ingest bodies. Exits non-zero, leaving `crash-*` files in var/fuzz/,
-when a target raises anything but the errors its interface declares
-(bench/fuzz/targets.py).
+GBK CSV with a title row, a UTF-8 CSV, an .xlsx made by openpyxl, a GBK
+HTML table (a web report saved as .xls), JSON Lines, and ingest bodies.
+Exits non-zero, leaving `crash-*` files in var/fuzz/, when a target raises
+anything but the errors its interface declares (bench/fuzz/targets.py).
 """
 
 from __future__ import annotations
@@ -62,6 +62,15 @@ def seed_corpus(target: str, folder: Path) -> None:
         buffer = io.BytesIO()
         book.save(buffer)
         seeds["sheet.xlsx"] = buffer.getvalue()
+        seeds["report.xls"] = (  # a web report's HTML table, as saved for Excel
+            '<html><head><meta charset="gb2312"></head><body><table>'
+            '<tr><td colspan="3">客户名单</td></tr>'
+            + "".join(
+                "<tr>" + "".join(f"<td rowspan=1>{cell}</td>" for cell in row) + "</tr>"
+                for row in rows
+            )
+            + "</table></body></html>"
+        ).encode("gbk")
         seeds["records.jsonl"] = "\n".join(
             json.dumps({"FNumber": r[0], "FName": r[1]}, ensure_ascii=False)
             for r in rows[1:]

@@ -105,6 +105,19 @@ def iter_lines(stream: BinaryIO, encoding: TextEncoding) -> Iterator[str]:
         yield pending
 
 
+def iter_text(stream: BinaryIO, encoding: TextEncoding, size: int) -> Iterator[str]:
+    """Decode the stream in pieces of about `size` bytes, whatever its lines.
+    For a stream `resolve_encoding` has checked: a decoding error raises
+    UnicodeDecodeError."""
+    stream.seek(encoding.bom_length)
+    decoder = codecs.getincrementaldecoder(encoding.codec)(errors="strict")
+    while chunk := stream.read(size):
+        if text := decoder.decode(chunk):
+            yield text
+    if text := decoder.decode(b"", final=True):
+        yield text
+
+
 def _check_override(
     stream: BinaryIO, override: str, bom: tuple[bytes, str] | None
 ) -> TextEncoding:

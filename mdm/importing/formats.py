@@ -1,8 +1,9 @@
 """Work out what an uploaded file really is, from its bytes alone.
 
-Users rename files freely (an .xls that is really HTML, a CSV saved as
-.xlsx), so the file name is never consulted: zip containers are classified by
-their parts, OLE2 files by their streams, and everything else is text.
+Users rename files freely (an .xls that is really an HTML table, a CSV saved
+as .xlsx), so the file name is never consulted: zip containers are classified
+by their parts, OLE2 files by their streams, and everything else is text:
+a web page, JSON Lines or delimited text.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,12 +45,19 @@ _ZIP_DOCUMENTS = (
     ("word/document.xml", "a Word document"),
     ("ppt/presentation.xml", "a PowerPoint presentation"),
 )
-_MARKUP = (
-    (b"<!doctype html", "a web page (HTML)"),
-    (b"<html", "a web page (HTML)"),
-    (b"<table", "a web page (HTML)"),
-    (b"<?xml", "an XML document"),
+# How a web page begins (an HTML export's "Excel" file among them); markup
+# comments, <meta> and <style> may come before <html> or without it.
+_HTML_STARTS = (
+    "<!doctype html",
+    "<html",
+    "<table",
+    "<head",
+    "<body",
+    "<meta",
+    "<style",
 )
+_XHTML = re.compile(r"<html[\s>]", re.IGNORECASE)
+_COMMENTS = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
 class FileFormat(StrEnum):
@@ -59,6 +68,7 @@ class FileFormat(StrEnum):
     ODS = "ods"
     CSV = "csv"
     JSONL = "jsonl"
+    HTML = "html"  # a web page's tables (many systems' "Excel" export)
 
 
 @contextmanager
@@ -165,10 +175,8 @@ def _classify_text(head: bytes) -> FileFormat:
     stripped = text.lstrip()
     if not stripped:
         raise ImportFileError("empty_file", "The file contains no data.")
-    lowered = stripped[:20].lower().encode()
-    for marker, what in _MARKUP:
-        if lowered.startswith(marker):
-            raise _not_a_spreadsheet(what)
+    if stripped.startswith("<"):
+        return _classify_markup(stripped)
     first_line = stripped.split("\n", 1)[0]
     if first_line.startswith("{"):
         try:
@@ -179,9 +187,20 @@ def _classify_text(head: bytes) -> FileFormat:
     return FileFormat.CSV
 
 
+def _classify_markup(text: str) -> FileFormat:
+    start = _COMMENTS.sub("", text).lstrip().lower()
+    if start.startswith(_HTML_STARTS):
+        return FileFormat.HTML
+    if start.startswith("<?xml") and _XHTML.search(start):
+        return FileFormat.HTML  # XHTML
+    if start.startswith("<?xml"):
+        raise _not_a_spreadsheet("an XML document")
+    raise _not_a_spreadsheet("a markup document that is not a web page")
+
+
 def _not_a_spreadsheet(what: str) -> ImportFileError:
     return ImportFileError(
         "not_a_spreadsheet",
         f"This file is {what}, not a spreadsheet, whatever its name says. "
-        "Upload an .xlsx, .xls, .ods, CSV or JSON Lines file.",
+        "Upload an .xlsx, .xls, .ods, CSV, JSON Lines or HTML-table file.",
     )

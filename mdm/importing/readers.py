@@ -3,7 +3,8 @@
 Each format goes to a maintained reader: openpyxl in read-only mode for .xlsx
 (it streams row by row), python-calamine for .xls and .ods (both bounded
 before loading: BIFF8 by its 65,536 x 256 grid, ODS by the extent check in
-`safety`), the csv module for delimited text and json for JSON Lines.
+`safety`), the csv module for delimited text, json for JSON Lines and lxml's
+HTML parser for web pages' tables (`html_tables`).
 
 python-calamine reads .xlsx some 20 times faster than openpyxl but has no
 lazy API: it builds the whole bounding box of a sheet in memory, 32 bytes per
@@ -43,6 +44,7 @@ from mdm.importing import safety
 from mdm.importing.encodings import TextEncoding, iter_lines, resolve_encoding
 from mdm.importing.errors import ImportFileError, RowError
 from mdm.importing.formats import FileFormat, Source, detect_format, open_source
+from mdm.importing.html_tables import count_html_rows, html_encoding, html_rows
 from mdm.importing.safety import DEFAULT_LIMITS, Limits
 from mdm.nul_characters import nul_path
 
@@ -159,6 +161,8 @@ def open_table(
         return _open_xlsx(source, sheet, limits)
     if file_format in (FileFormat.XLS, FileFormat.ODS):
         return _open_calamine(source, file_format, sheet, limits, keep=load_whole)
+    if file_format is FileFormat.HTML:
+        return _open_html(source, encoding, limits)
     with open_source(source) as stream:
         text_encoding = resolve_encoding(stream, encoding)
     if file_format is FileFormat.JSONL:
@@ -177,6 +181,29 @@ def open_table(
         delimiter=delimiter,
         _rows=lambda: _csv_rows(source, text_encoding, delimiter, limits),
         _size_hint=lambda: _count_lines(source, text_encoding),
+    )
+
+
+def _open_html(source: Source, encoding: str | None, limits: Limits) -> Table:
+    with open_source(source) as stream:
+        text_encoding = html_encoding(stream, encoding)
+
+    def rows() -> Iterator[RawRow]:
+        with open_source(source) as stream:
+            for number, values in html_rows(stream, text_encoding, limits):
+                if row := _finish_row(number, values, limits):
+                    yield row
+
+    def size_hint() -> int:
+        with open_source(source) as stream:
+            return count_html_rows(stream, text_encoding)
+
+    return Table(
+        format=FileFormat.HTML,
+        sheet_names=[],
+        encoding=text_encoding.codec,
+        _rows=rows,
+        _size_hint=size_hint,
     )
 
 

@@ -12,6 +12,7 @@ import struct
 import zipfile
 from collections.abc import Sequence
 from datetime import date, datetime
+from html import escape
 
 import openpyxl
 import xlwt
@@ -157,3 +158,33 @@ def forge_sizes(container: bytes, name: str, compressed: int, size: int) -> byte
             return bytes(data)
         position = data.find(b"PK\x01\x02", position + 4)
     raise KeyError(name)
+
+
+def html_table(
+    rows: Rows, *, title: str | None = None, charset: str = "utf-8"
+) -> bytes:
+    """A page as web reports save their "Excel" export: Excel's namespaces
+    and styles, a <meta> charset, the bytes in that charset, a title cell
+    spanning the table, th cells for the first row."""
+    width = max((len(row) for row in rows), default=1)
+    lines = [
+        '<html xmlns:o="urn:schemas-microsoft-com:office:office" '
+        'xmlns:x="urn:schemas-microsoft-com:office:excel">',
+        '<head><meta http-equiv="Content-Type" '
+        f'content="text/html; charset={charset}">',
+        '<style>td { mso-number-format: "\\@"; }</style></head>',
+        '<body><table border="1">',
+    ]
+    if title is not None:
+        lines.append(
+            f'<tr><td colspan="{width}" align="center"><b>{escape(title)}</b></td></tr>'
+        )
+    for number, row in enumerate(rows):
+        tag = "th" if number == 0 else "td"
+        cells = "".join(
+            f"<{tag}>{'' if value is None else escape(str(value))}</{tag}>"
+            for value in row
+        )
+        lines.append(f"  <tr>{cells}</tr>")
+    lines.append("</table></body></html>")
+    return "\r\n".join(lines).encode(charset)

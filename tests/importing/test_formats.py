@@ -22,7 +22,8 @@ JSONL = "\n".join(
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 64
-HTML = "<html><body><table><tr><td>客户名称</td></tr></table></body></html>".encode()
+HTML = files.html_table([files.HEADERS, *files.CUSTOMERS], charset="gbk")
+XML = b'<?xml version="1.0"?><catalog><customer>C001</customer></catalog>'
 DOCX = files.zip_of(
     {"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<document/>"}
 )
@@ -47,7 +48,9 @@ MISLABELLED: list[tuple[bytes, str, str]] = [
     (PDF, "customers.xlsx", "not_a_spreadsheet"),
     (PNG, "customers.xlsx", "not_a_spreadsheet"),
     (JPEG, "customers.csv", "not_a_spreadsheet"),
-    (HTML, "customers.xls", "not_a_spreadsheet"),
+    (HTML, "customers.xls", "html"),
+    (HTML, "customers.xlsx", "html"),
+    (XML, "customers.xls", "not_a_spreadsheet"),
     (DOCX, "customers.xlsx", "not_a_spreadsheet"),
     (PLAIN_ZIP, "customers.xlsx", "not_a_spreadsheet"),
     (b"", "customers.xlsx", "empty_file"),

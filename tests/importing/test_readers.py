@@ -166,14 +166,14 @@ def libreoffice_copies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pa
     folder = tmp_path_factory.mktemp("libreoffice")
     source = folder / "customers.xlsx"
     source.write_bytes(TITLED_XLSX)
-    for target in ("ods", "xls"):
+    for target in ("ods", "xls", "html"):
         subprocess.run(
             [soffice, "--headless", "--norestore",
              f"-env:UserInstallation=file://{folder}/profile",
              "--convert-to", target, "--outdir", str(folder), str(source)],
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
-    return {target: folder / f"customers.{target}" for target in ("ods", "xls")}
+    return {target: folder / f"customers.{target}" for target in ("ods", "xls", "html")}
 
 
 @pytest.mark.parametrize("target", ["ods", "xls"])
@@ -185,3 +185,16 @@ def test_it_reads_what_libreoffice_writes(
     assert rows[1].cells == files.HEADERS
     assert rows[2].cells[:3] == ["C001", "北京华盛科技有限公司", 13800138000]
     assert rows[2].cells[4] in (date(2021, 3, 5), datetime(2021, 3, 5))
+
+
+def test_it_reads_the_web_page_libreoffice_saves_a_sheet_as(
+    libreoffice_copies: dict[str, Path],
+) -> None:
+    table = open_table(libreoffice_copies["html"])
+    assert table.format == "html"
+    rows = list(table.rows())
+    assert [row.number for row in rows] == [1, 3, 4, 5]
+    assert rows[0].cells == ["2019年客户名单"]
+    assert rows[1].cells == files.HEADERS
+    # A web page holds text: the cells as the sheet displays them.
+    assert rows[2].cells[:3] == ["C001", "北京华盛科技有限公司", "13800138000"]

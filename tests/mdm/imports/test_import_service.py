@@ -13,6 +13,7 @@ from mdm.services.imports import (
     import_job_create,
     import_job_run,
 )
+from tests.importing import files
 
 pytestmark = pytest.mark.django_db
 
@@ -82,6 +83,22 @@ def test_a_gbk_csv_is_detected_and_decoded():
     job = run_import(gbk_csv(ROWS), "customers.csv")
     assert (job.format, job.encoding.lower()) == ("csv", "gb18030")
     assert SourceRecord.objects.get(source_id="L-2").name == "上海明远贸易有限公司"
+
+
+def test_a_web_report_saved_as_xls_is_imported_like_a_sheet():
+    page = files.html_table([HEADER, *ROWS], title="客户报表", charset="gb2312")
+    job = run_import(page, "客户报表.xls")
+    assert (job.format, job.encoding, job.header_row) == ("html", "gb18030", 2)
+    assert (job.created_count, job.failed_count) == (3, 0)
+    record = SourceRecord.objects.get(source_id="L-2")
+    assert record.attributes["legal_name"] == "上海明远贸易有限公司"
+    assert localtime(record.source_created_at).date().isoformat() == "2021-03-06"
+    again = run_import(page, "客户报表.xls")
+    assert (again.created_count, again.updated_count, again.unchanged_count) == (
+        0,
+        0,
+        3,
+    )
 
 
 def test_importing_the_same_file_again_changes_nothing():
