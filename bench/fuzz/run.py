@@ -5,7 +5,8 @@
 
 Seeds the corpus (var/fuzz/<target>/) with real files the first time: a
 GBK CSV with a title row, a UTF-8 CSV, an .xlsx made by openpyxl, a GBK
-HTML table (a web report saved as .xls), JSON Lines, and ingest bodies.
+HTML table (a web report saved as .xls), Excel 2003 XML, JSON Lines, and
+ingest bodies.
 Exits non-zero, leaving `crash-*` files in var/fuzz/, when a target raises
 anything but the errors its interface declares (bench/fuzz/targets.py).
 """
@@ -71,6 +72,21 @@ def seed_corpus(target: str, folder: Path) -> None:
             )
             + "</table></body></html>"
         ).encode("gbk")
+        seeds["excel2003.xml"] = (
+            '<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:'
+            'office:spreadsheet" xmlns:ss="urn:schemas-microsoft-com:office:'
+            'spreadsheet"><Worksheet ss:Name="客户"><Table>'
+            + "".join(
+                "<Row>"
+                + "".join(
+                    f'<Cell ss:Index="{i}"><Data ss:Type="String">{cell}</Data></Cell>'
+                    for i, cell in enumerate(row, start=1)
+                )
+                + "</Row>"
+                for row in rows
+            )
+            + "</Table></Worksheet></Workbook>"
+        ).encode()
         seeds["records.jsonl"] = "\n".join(
             json.dumps({"FNumber": r[0], "FName": r[1]}, ensure_ascii=False)
             for r in rows[1:]

@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 import olefile
 
-from mdm.importing import safety
+from mdm.importing import safety, spreadsheet_xml
 from mdm.importing.errors import ImportFileError
 
 Source = str | os.PathLike[str] | bytes
@@ -69,6 +69,7 @@ class FileFormat(StrEnum):
     CSV = "csv"
     JSONL = "jsonl"
     HTML = "html"  # a web page's tables (many systems' "Excel" export)
+    XML2003 = "xml2003"  # Excel 2003 XML (SpreadsheetML)
 
 
 @contextmanager
@@ -191,6 +192,11 @@ def _classify_markup(text: str) -> FileFormat:
     start = _COMMENTS.sub("", text).lstrip().lower()
     if start.startswith(_HTML_STARTS):
         return FileFormat.HTML
+    if (
+        start.startswith(("<?xml", "<workbook", "<ss:workbook"))
+        and spreadsheet_xml.NAMESPACE in start
+    ):
+        return FileFormat.XML2003
     if start.startswith("<?xml") and _XHTML.search(start):
         return FileFormat.HTML  # XHTML
     if start.startswith("<?xml"):
@@ -202,5 +208,6 @@ def _not_a_spreadsheet(what: str) -> ImportFileError:
     return ImportFileError(
         "not_a_spreadsheet",
         f"This file is {what}, not a spreadsheet, whatever its name says. "
-        "Upload an .xlsx, .xls, .ods, CSV, JSON Lines or HTML-table file.",
+        "Upload an .xlsx, .xls, .ods, CSV, JSON Lines, HTML-table or Excel 2003 "
+        "XML file.",
     )

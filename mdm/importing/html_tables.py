@@ -162,6 +162,7 @@ def _ended(parser: etree.HTMLPullParser, limits: Limits) -> Iterator[etree._Elem
 
 
 def _drop(element: etree._Element) -> None:
+    """Free an element that has been read, and the siblings before it."""
     element.clear(keep_tail=False)
     parent = element.getparent()
     if parent is not None:

@@ -3,8 +3,8 @@
 Each format goes to a maintained reader: openpyxl in read-only mode for .xlsx
 (it streams row by row), python-calamine for .xls and .ods (both bounded
 before loading: BIFF8 by its 65,536 x 256 grid, ODS by the extent check in
-`safety`), the csv module for delimited text, json for JSON Lines and lxml's
-HTML parser for web pages' tables (`html_tables`).
+`safety`), the csv module for delimited text, json for JSON Lines and lxml
+for web pages' tables (`html_tables`) and Excel 2003 XML (`spreadsheet_xml`).
 
 python-calamine reads .xlsx some 20 times faster than openpyxl but has no
 lazy API: it builds the whole bounding box of a sheet in memory, 32 bytes per
@@ -40,7 +40,7 @@ from python_calamine import (
     SheetVisibleEnum,
 )
 
-from mdm.importing import safety
+from mdm.importing import safety, spreadsheet_xml
 from mdm.importing.encodings import TextEncoding, iter_lines, resolve_encoding
 from mdm.importing.errors import ImportFileError, RowError
 from mdm.importing.formats import FileFormat, Source, detect_format, open_source
@@ -163,6 +163,8 @@ def open_table(
         return _open_calamine(source, file_format, sheet, limits, keep=load_whole)
     if file_format is FileFormat.HTML:
         return _open_html(source, encoding, limits)
+    if file_format is FileFormat.XML2003:
+        return _open_spreadsheet_xml(source, sheet, limits)
     with open_source(source) as stream:
         text_encoding = resolve_encoding(stream, encoding)
     if file_format is FileFormat.JSONL:
@@ -202,6 +204,32 @@ def _open_html(source: Source, encoding: str | None, limits: Limits) -> Table:
         format=FileFormat.HTML,
         sheet_names=[],
         encoding=text_encoding.codec,
+        _rows=rows,
+        _size_hint=size_hint,
+    )
+
+
+def _open_spreadsheet_xml(
+    source: Source, sheet: str | int | None, limits: Limits
+) -> Table:
+    with open_source(source) as stream:
+        found = spreadsheet_xml.sheets(stream)
+    chosen = _pick_sheet(found.names, found.visible, sheet)
+
+    def rows() -> Iterator[RawRow]:
+        with open_source(source) as stream:
+            for number, values in spreadsheet_xml.sheet_rows(stream, chosen, limits):
+                if row := _finish_row(number, values, limits):
+                    yield row
+
+    def size_hint() -> int:
+        with open_source(source) as stream:
+            return spreadsheet_xml.count_rows(stream)
+
+    return Table(
+        format=FileFormat.XML2003,
+        sheet_names=found.names,
+        sheet=chosen,
         _rows=rows,
         _size_hint=size_hint,
     )

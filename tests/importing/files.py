@@ -188,3 +188,65 @@ def html_table(
         lines.append(f"  <tr>{cells}</tr>")
     lines.append("</table></body></html>")
     return "\r\n".join(lines).encode(charset)
+
+
+def spreadsheet_xml(rows: Rows, *, title: str | None = None) -> bytes:
+    """Excel 2003 XML as Excel writes it: the mso-application instruction,
+    the ss namespace, typed <Data>, a title merged across the table, a date
+    style, and a hidden sheet of notes before the data."""
+    width = max((len(row) for row in rows), default=1)
+
+    def cell(value: object) -> str:
+        if value is None:
+            return "<Cell/>"
+        if isinstance(value, bool):
+            kind, text = "Boolean", str(int(value))
+        elif isinstance(value, int | float):
+            kind, text = "Number", repr(value)
+        elif isinstance(value, date | datetime):
+            day = (
+                value
+                if isinstance(value, datetime)
+                else datetime(*value.timetuple()[:3])
+            )
+            kind, text = "DateTime", day.strftime("%Y-%m-%dT%H:%M:%S.000")
+        else:
+            kind, text = "String", escape(str(value))
+        style = ' ss:StyleID="date"' if kind == "DateTime" else ""
+        return f'<Cell{style}><Data ss:Type="{kind}">{text}</Data></Cell>'
+
+    body = []
+    if title is not None:
+        body.append(
+            f'<Row><Cell ss:MergeAcross="{width - 1}">'
+            f'<Data ss:Type="String">{escape(title)}</Data></Cell></Row>'
+        )
+        body.append('<Row ss:Index="3">' + "".join(map(cell, rows[0])) + "</Row>")
+        rows = rows[1:]
+    body += ["<Row>" + "".join(map(cell, row)) + "</Row>" for row in rows]
+    return "\r\n".join(
+        [
+            '<?xml version="1.0"?>',
+            '<?mso-application progid="Excel.Sheet"?>',
+            '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"',
+            ' xmlns:o="urn:schemas-microsoft-com:office:office"',
+            ' xmlns:x="urn:schemas-microsoft-com:office:excel"',
+            ' xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"',
+            ' xmlns:html="http://www.w3.org/TR/REC-html40">',
+            ' <Styles><Style ss:ID="date"><NumberFormat ss:Format="Short Date"/>'
+            "</Style></Styles>",
+            ' <Worksheet ss:Name="说明">',
+            '  <Table><Row><Cell><Data ss:Type="String">导出说明</Data></Cell></Row>'
+            "</Table>",
+            '  <WorksheetOptions xmlns="urn:schemas-microsoft-com:office:excel">'
+            "<Visible>SheetHidden</Visible></WorksheetOptions>",
+            " </Worksheet>",
+            ' <Worksheet ss:Name="客户">',
+            f'  <Table ss:ExpandedColumnCount="{width}" x:FullColumns="1"'
+            ' x:FullRows="1">',
+            *("   " + row for row in body),
+            "  </Table>",
+            " </Worksheet>",
+            "</Workbook>",
+        ]
+    ).encode()

@@ -23,6 +23,7 @@ PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 64
 HTML = files.html_table([files.HEADERS, *files.CUSTOMERS], charset="gbk")
+XML2003 = files.spreadsheet_xml([files.HEADERS, *files.CUSTOMERS])
 XML = b'<?xml version="1.0"?><catalog><customer>C001</customer></catalog>'
 DOCX = files.zip_of(
     {"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<document/>"}
@@ -50,6 +51,8 @@ MISLABELLED: list[tuple[bytes, str, str]] = [
     (JPEG, "customers.csv", "not_a_spreadsheet"),
     (HTML, "customers.xls", "html"),
     (HTML, "customers.xlsx", "html"),
+    (XML2003, "customers.xls", "xml2003"),
+    (XML2003, "customers.xml", "xml2003"),
     (XML, "customers.xls", "not_a_spreadsheet"),
     (DOCX, "customers.xlsx", "not_a_spreadsheet"),
     (PLAIN_ZIP, "customers.xlsx", "not_a_spreadsheet"),

@@ -192,8 +192,9 @@ def test_it_stops_at_the_row_cap_even_across_a_gap() -> None:
         files.ods([files.HEADERS, ["C001", "北京华盛科技有限公司"]]),
         files.csv_text([files.HEADERS, *files.CUSTOMERS]).encode(),
         files.html_table([files.HEADERS, *files.CUSTOMERS]),
+        files.spreadsheet_xml([files.HEADERS, *files.CUSTOMERS]),
     ],
-    ids=["xlsx", "xls", "ods", "csv", "html"],
+    ids=["xlsx", "xls", "ods", "csv", "html", "xml2003"],
 )
 def test_it_enforces_row_and_column_caps_for_every_reader(content: bytes) -> None:
     with pytest.raises(ImportFileError) as caught:

@@ -101,6 +101,16 @@ def test_a_web_report_saved_as_xls_is_imported_like_a_sheet():
     )
 
 
+def test_an_excel_2003_xml_workbook_is_imported_from_its_visible_sheet():
+    workbook = files.spreadsheet_xml([HEADER, *ROWS], title="2019年客户名单")
+    job = run_import(workbook, "客户名单.xls")
+    assert (job.format, job.sheet, job.header_row) == ("xml2003", "客户", 3)
+    assert (job.created_count, job.failed_count) == (3, 0)
+    record = SourceRecord.objects.get(source_id="L-1")
+    assert record.attributes["phones"] == ["13800138000"]  # a Number cell
+    assert localtime(record.source_created_at).date().isoformat() == "2021-03-05"
+
+
 def test_importing_the_same_file_again_changes_nothing():
     run_import(xlsx(ROWS), "客户名单.xlsx")
     history = SourceRecord.history.count()
