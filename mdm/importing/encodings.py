@@ -31,10 +31,13 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134
 
 @dataclass(frozen=True)
 class TextEncoding:
-    """A resolved encoding: the codec to decode with after skipping the BOM."""
+    """A resolved encoding: the codec to decode with after skipping the BOM,
+    and the character that ends a line: "\r" for a file with no line feed
+    but carriage returns (the CSV of Excel for the Mac until 2016)."""
 
     codec: str
     bom_length: int = 0
+    newline: str = "\n"
 
 
 def resolve_encoding(stream: BinaryIO, override: str | None = None) -> TextEncoding:
@@ -48,15 +51,16 @@ def resolve_encoding(stream: BinaryIO, override: str | None = None) -> TextEncod
         ImportFileError: `bad_encoding`, naming the 1-based line of the first
             byte that cannot be decoded, or of a line in a second encoding.
     """
-    head = stream.read(4)
+    head = stream.read(_CHUNK)
     bom = next(((mark, codec) for mark, codec in _BOMS if head.startswith(mark)), None)
+    newline = _newline(head, bom)
     if override is not None:
-        return _check_override(stream, override, bom)
+        return _check_override(stream, override, bom, newline)
     if bom is not None:
-        encoding = TextEncoding(bom[1], len(bom[0]))
+        encoding = TextEncoding(bom[1], len(bom[0]), newline)
         _check(stream, encoding)
         return encoding
-    utf8 = TextEncoding("utf-8")
+    utf8 = TextEncoding("utf-8", newline=newline)
     failure = _scan(stream, utf8)
     if failure is None:
         return utf8
@@ -67,19 +71,29 @@ def resolve_encoding(stream: BinaryIO, override: str | None = None) -> TextEncod
             f"Line {line} is not UTF-8 although line {utf8_evidence} is: the file "
             "mixes encodings. Save the whole file again as UTF-8.",
         )
-    gb18030 = TextEncoding("gb18030")
+    gb18030 = TextEncoding("gb18030", newline=newline)
     _check(stream, gb18030, reject_utf8_lines=True)
     return gb18030
+
+
+def _newline(head: bytes, bom: tuple[bytes, str] | None) -> str:
+    # The file's first MiB decides. No encoding resolve_encoding takes puts a
+    # byte 0x0A or 0x0D inside a character but UTF-16, whose text is decoded.
+    text = head.decode(bom[1], errors="ignore") if bom else head
+    cr, lf = ("\r", "\n") if bom else (b"\r", b"\n")
+    return "\r" if cr in text and lf not in text else "\n"
 
 
 def iter_lines(stream: BinaryIO, encoding: TextEncoding) -> Iterator[str]:
     """Decode the stream strictly into lines that keep their line endings.
 
-    Lines split on LF only, so CRLF files keep their CR for the csv module to
-    handle, exactly as a text file opened with `newline=""` would.
+    Lines split on LF only (CR only in a file of CR line ends), so CRLF
+    files keep their CR for the csv module to handle, exactly as a text file
+    opened with `newline=""` would.
     """
     stream.seek(encoding.bom_length)
     decoder = codecs.getincrementaldecoder(encoding.codec)(errors="strict")
+    newline = encoding.newline
     pending = ""
     line = 1
     while True:
@@ -90,14 +104,14 @@ def iter_lines(stream: BinaryIO, encoding: TextEncoding) -> Iterator[str]:
             # Hand out the lines before the bad byte (the caller may be
             # collecting evidence from them), then fail on the line it is in.
             good = exc.object[: exc.start].decode(encoding.codec, errors="ignore")
-            for piece in (pending + good).split("\n")[:-1]:
-                yield piece + "\n"
+            for piece in (pending + good).split(newline)[:-1]:
+                yield piece + newline
                 line += 1
             raise _Undecodable(line, encoding) from exc
-        pieces = (pending + text).split("\n")
+        pieces = (pending + text).split(newline)
         pending = pieces.pop()
         for piece in pieces:
-            yield piece + "\n"
+            yield piece + newline
             line += 1
         if not chunk:
             break
@@ -119,7 +133,7 @@ def iter_text(stream: BinaryIO, encoding: TextEncoding, size: int) -> Iterator[s
 
 
 def _check_override(
-    stream: BinaryIO, override: str, bom: tuple[bytes, str] | None
+    stream: BinaryIO, override: str, bom: tuple[bytes, str] | None, newline: str
 ) -> TextEncoding:
     try:
         codec = codecs.lookup(override).name
@@ -128,9 +142,9 @@ def _check_override(
             "bad_encoding", f"{override!r} is not a known text encoding."
         ) from exc
     if bom is not None and codec in ("utf-8", "utf-8-sig", "utf-16", bom[1]):
-        encoding = TextEncoding(bom[1], len(bom[0]))
+        encoding = TextEncoding(bom[1], len(bom[0]), newline)
     else:
-        encoding = TextEncoding(codec)
+        encoding = TextEncoding(codec, newline=newline)
     _check(stream, encoding)
     return encoding
 

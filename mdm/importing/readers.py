@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -55,6 +56,9 @@ if not openpyxl.xml.DEFUSEDXML:
 
 _SNIFF_CHARS = 64 * 1024
 _DELIMITERS = ",\t;|"
+# Excel's first-line hint naming the delimiter ("sep=;"), written by some
+# exporters so that Excel opens the file right whatever its locale.
+_SEPARATOR_HINT = re.compile(r"sep=(.)")
 _ZIP_FORMATS = (FileFormat.XLSX, FileFormat.ODS)
 
 
@@ -496,6 +500,8 @@ def _damaged_workbook() -> Iterator[None]:
 def _sniff_delimiter(source: Source, encoding: TextEncoding) -> str:
     with open_source(source) as stream:
         lines = list(islice(_lines_up_to(iter_lines(stream, encoding)), 1000))
+    if lines and (hint := _SEPARATOR_HINT.fullmatch(lines[0].strip("\r\n"))):
+        return hint[1]
     sample = "".join(lines)
     try:
         return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
@@ -522,6 +528,8 @@ def _csv_rows(
         reader = csv.reader(iter_lines(stream, encoding), delimiter=delimiter)
         try:
             for number, values in enumerate(reader, start=1):
+                if number == 1 and _is_separator_hint(values, delimiter):
+                    continue
                 if row := _finish_row(number, values, limits):
                     yield row
         except csv.Error as exc:
@@ -531,9 +539,18 @@ def _csv_rows(
             ) from exc
 
 
+def _is_separator_hint(values: list[str], delimiter: str) -> bool:
+    # "sep=;" read with ";" as the delimiter is ["sep=", ""].
+    line = delimiter.join(values)
+    return (hint := _SEPARATOR_HINT.fullmatch(line)) is not None and hint[
+        1
+    ] == delimiter
+
+
 def _count_lines(source: Source, encoding: TextEncoding) -> int:
-    # The last unit only: encoding "\n" as UTF-16 may prepend a BOM.
-    newline = "\n".encode(encoding.codec)[-2 if "16" in encoding.codec else -1 :]
+    # The last unit only: encoding a newline as UTF-16 may prepend a BOM.
+    unit = -2 if "16" in encoding.codec else -1
+    newline = encoding.newline.encode(encoding.codec)[unit:]
     lines = 0
     last = b""
     with open_source(source) as stream:

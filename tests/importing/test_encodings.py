@@ -79,6 +79,12 @@ def test_a_bad_byte_is_reported_with_its_line() -> None:
     assert error.message.startswith("Line 3 cannot be read as UTF-8 or GBK/GB18030")
 
 
+def test_a_bad_byte_in_a_file_of_carriage_returns_gets_its_line() -> None:
+    content = b"name,phone\racme,1\r\xff\xfe\xfd,2\r"  # Excel for the Mac
+    error = refusal(content)
+    assert error.message.startswith("Line 3 cannot be read as UTF-8 or GBK/GB18030")
+
+
 def test_a_bad_byte_after_the_first_chunk_gets_the_right_line() -> None:
     lines = [f"客户{i},1380013{i:04d}\n".encode() for i in range(60_000)]
     lines[54_321] = b"bad\xff,1\n"

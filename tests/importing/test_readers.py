@@ -46,6 +46,36 @@ def test_an_empty_sheet_gives_no_rows() -> None:
     assert list(open_table(files.xls([])).rows()) == []
 
 
+def test_a_csv_of_carriage_returns_reads_line_by_line() -> None:
+    # Excel for the Mac wrote "CSV" with CR line ends until 2016.
+    text = files.csv_text([files.HEADERS, *files.CUSTOMERS]).replace("\r\n", "\r")
+    table = open_table(text.encode("gbk"))
+    rows = list(table.rows())
+    assert [row.number for row in rows] == [1, 2, 3]
+    assert rows[1].cells[:3] == ["C001", "北京华盛科技有限公司", "13800138000"]
+    assert table.size_hint() == 3
+
+
+def test_a_crlf_csv_with_a_carriage_return_in_a_quoted_cell_keeps_it() -> None:
+    text = '客户编号,备注\r\nC001,"第一行\r第二行"\r\n'
+    rows = list(open_table(text.encode()).rows())
+    assert rows[1].cells == ["C001", "第一行\r第二行"]
+
+
+@pytest.mark.parametrize("delimiter", [";", ",", "\t", "|"])
+def test_excels_separator_hint_names_the_delimiter_and_is_not_a_row(
+    delimiter: str,
+) -> None:
+    text = f"sep={delimiter}\r\n" + files.csv_text(
+        [files.HEADERS, *files.CUSTOMERS], delimiter
+    )
+    table = open_table(text.encode())
+    rows = list(table.rows())
+    assert table.delimiter == delimiter
+    assert [row.number for row in rows] == [2, 3, 4]
+    assert rows[0].cells == files.HEADERS
+
+
 def test_it_reads_xls_keeping_numbers_and_dates() -> None:
     table = open_table(files.xls([files.HEADERS, *files.CUSTOMERS]))
     assert table.format == "xls"
