@@ -76,6 +76,28 @@ def test_excels_separator_hint_names_the_delimiter_and_is_not_a_row(
     assert rows[0].cells == files.HEADERS
 
 
+@pytest.mark.parametrize("constant_memory", [False, True])  # shared / inline strings
+@pytest.mark.parametrize("load_whole", [False, True])  # openpyxl / calamine
+def test_it_reads_what_xlsxwriter_writes(
+    tmp_path: Path, constant_memory: bool, load_whole: bool
+) -> None:
+    xlsxwriter = pytest.importorskip("xlsxwriter")
+    path = tmp_path / "customers.xlsx"
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": constant_memory})
+    sheet = book.add_worksheet("客户")
+    sheet.merge_range(0, 0, 0, 4, "2019年客户名单")
+    sheet.write_row(2, 0, files.HEADERS)
+    day = book.add_format({"num_format": "yyyy/m/d"})
+    for number, (*cells, entered) in enumerate(files.CUSTOMERS, start=3):
+        sheet.write_row(number, 0, cells)
+        sheet.write_datetime(number, 4, datetime(*entered.timetuple()[:3]), day)
+    book.close()
+    rows = list(open_table(path, load_whole=load_whole).rows())
+    assert [row.number for row in rows] == [1, 3, 4, 5]
+    assert rows[0].cells == ["2019年客户名单"]
+    assert rows[2].cells == [*files.CUSTOMERS[0][:4], datetime(2021, 3, 5)]
+
+
 def test_it_reads_xls_keeping_numbers_and_dates() -> None:
     table = open_table(files.xls([files.HEADERS, *files.CUSTOMERS]))
     assert table.format == "xls"
