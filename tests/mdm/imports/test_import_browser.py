@@ -1,6 +1,6 @@
 """An importer's path in a real browser: upload a legacy .xls made by
-LibreOffice and a GBK CSV, confirm the proposed mapping, follow the import,
-download the error report."""
+LibreOffice, a web page saved as .xls and a GBK CSV, confirm the proposed
+mapping, follow the import, download the error report."""
 
 import io
 import shutil
@@ -23,7 +23,7 @@ pytestmark = BROWSER_TEST_MARKS
 BAD_ROW = ["L-9", "", "010-1234 5678", "", "", ""]
 
 
-def libreoffice_xls(tmp_path) -> bytes:
+def libreoffice_copy(tmp_path, target: str) -> bytes:
     source = tmp_path / "客户名单.xlsx"
     source.write_bytes(xlsx([*ROWS, BAD_ROW]))
     subprocess.run(
@@ -33,7 +33,7 @@ def libreoffice_xls(tmp_path) -> bytes:
             "--norestore",
             f"-env:UserInstallation=file://{tmp_path}/lo",
             "--convert-to",
-            "xls",
+            target,
             "--outdir",
             str(tmp_path),
             str(source),
@@ -42,7 +42,7 @@ def libreoffice_xls(tmp_path) -> bytes:
         capture_output=True,
         timeout=120,
     )
-    return (tmp_path / "客户名单.xls").read_bytes()
+    return (tmp_path / f"客户名单.{target}").read_bytes()
 
 
 def import_through_the_page(page, live_server, path, system="legacy") -> ImportJob:
@@ -71,7 +71,7 @@ def test_a_libreoffice_xls_is_imported_and_its_error_report_downloaded(
 ):
     make_steward()
     path = tmp_path / "upload.xls"
-    path.write_bytes(libreoffice_xls(tmp_path))
+    path.write_bytes(libreoffice_copy(tmp_path, "xls"))
     log_in(page, live_server, "alice", "/imports/")
     job = import_through_the_page(page, live_server, path)
     assert (job.format, job.created_count, job.failed_count) == ("xls", 3, 1)
@@ -80,6 +80,25 @@ def test_a_libreoffice_xls_is_imported_and_its_error_report_downloaded(
     report = load_workbook(io.BytesIO(download.value.path().read_bytes())).active
     lines = list(report.values)
     assert (lines[1][0], lines[1][2]) == (7, "missing_name")
+
+
+@pytest.mark.skipif(
+    SOFFICE is None, reason="needs LibreOffice: apt-get install libreoffice-calc-nogui"
+)
+def test_a_web_page_saved_as_xls_is_imported_through_the_page(
+    page, live_server, tmp_path
+):
+    # The sheet saved by LibreOffice as a web page, named .xls as web
+    # reports name their "Excel" export.
+    make_steward()
+    path = tmp_path / "客户报表.xls"
+    path.write_bytes(libreoffice_copy(tmp_path, "html"))
+    log_in(page, live_server, "alice", "/imports/")
+    job = import_through_the_page(page, live_server, path)
+    assert (job.format, job.created_count, job.failed_count) == ("html", 3, 1)
+    assert SourceRecord.objects.get(source_id="L-1").attributes["phones"] == [
+        "13800138000"
+    ]
 
 
 def test_a_gbk_csv_is_imported_through_the_page(page, live_server, tmp_path):
