@@ -287,6 +287,7 @@ class SearchForm(forms.Form):
 IMPORT_FIELD_LABELS = {
     "legal_name": _("Customer name"),
     "short_name": _("Short name"),
+    "english_name": _("English name"),
     "uscc": _("USCC / tax ID"),
     "phones": _("Phone"),
     "emails": _("Email"),
@@ -300,6 +301,7 @@ IMPORT_FIELD_LABELS = {
     "customer_level": _("Customer level"),
     "source_id": _("Customer ID"),
     "created": _("Created on"),
+    "updated": _("Updated on"),
 }
 ENCODING_CHOICES = [
     ("", _("detect")),

@@ -24,33 +24,64 @@ MULTI_VALUED = frozenset({"phones", "emails"})
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "legal_name": (
-        "客户名称", "公司名称", "单位名称", "客户全称", "企业名称", "名称",
+        "客户名称", "公司名称", "单位名称", "客户全称", "企业名称", "名称", "单位全称",
+        "公司全称", "客户名", "往来单位", "往来单位名称", "购货单位", "客户单位",
         "Customer Name", "Company", "Company Name", "Account Name", "Name",
+        "Organization", "Organisation",
     ),
     "short_name": ("简称", "客户简称", "公司简称", "Short Name"),
+    "english_name": (
+        "英文名称", "英文名", "英文全称", "英文客户名称", "客户英文名称",
+        "公司英文名称", "客户名称(英文)", "公司名称(英文)", "English Name",
+    ),
     "uscc": (
         "税号", "纳税人识别号", "统一社会信用代码", "信用代码", "社会信用代码",
-        "Tax ID", "USCC", "VAT No",
+        "纳税识别号", "税务登记号", "税务登记证号", "营业执照号", "营业执照号码",
+        "Tax ID", "USCC", "VAT No", "Tax Number", "Tax No", "Taxpayer ID",
     ),
     "phones": (
         "手机", "电话", "联系电话", "手机号", "手机号码", "电话号码", "固话", "座机",
-        "联系方式", "Tel", "Telephone", "Phone", "Phone Number", "Mobile",
+        "联系方式", "移动电话", "联系手机", "办公电话", "公司电话", "Tel", "Telephone",
+        "Phone", "Phone Number", "Mobile", "Mobile Phone", "Cell",
     ),
     "emails": (
         "邮箱", "电子邮箱", "邮件", "电子邮件", "邮箱地址", "Email", "E-mail",
         "Email Address",
     ),
-    "address": ("地址", "公司地址", "注册地址", "详细地址", "Address", "Street"),
+    "address": (
+        "地址", "公司地址", "注册地址", "详细地址", "通讯地址", "办公地址", "经营地址",
+        "Address", "Street",
+    ),
     "province": ("省", "省份", "Province", "State"),
     "city": ("市", "城市", "City"),
     "district": ("区", "区县", "District", "County"),
-    "contact": ("联系人", "联系人姓名", "Contact", "Contact Person", "Contact Name"),
+    "contact": (
+        "联系人", "联系人姓名", "对接人", "Contact", "Contact Person", "Contact Name",
+    ),
     "contact_title": ("职务", "职位", "Title", "Job Title", "Position"),
     "industry": ("行业", "所属行业", "Industry"),
     "customer_level": ("客户等级", "等级", "级别", "Level"),
-    "source_id": ("编号", "客户编号", "客户代码", "ID", "Customer ID", "Code"),
-    "created": ("录入日期", "创建日期", "日期", "录入时间", "创建时间", "Created"),
+    "source_id": (
+        "编号", "客户编号", "客户代码", "客户编码", "编码", "代码", "客户号", "客户ID",
+        "ID", "Customer ID", "Code", "Customer Code", "Customer No", "Account ID",
+        "Account Number",
+    ),
+    "created": (
+        "录入日期", "创建日期", "日期", "录入时间", "创建时间", "建档日期", "建档时间",
+        "Created", "Created Date", "Created On", "Creation Date", "Create Date",
+    ),
+    "updated": (
+        "修改日期", "修改时间", "更新日期", "更新时间", "最后修改时间", "最后修改日期",
+        "Updated", "Last Modified", "Last Modified Date", "Modified", "Modified Date",
+    ),
 }  # fmt: skip
+# Headers of what no field holds, which hold a field's synonym: "Billing
+# Zip/Postal Code" is no customer ID, "传真电话" no phone, "序号" only the
+# row's place in the sheet (a key would change when the sheet is sorted).
+UNMAPPED: tuple[str, ...] = (
+    "邮编", "邮政编码", "Postal Code", "Zip", "Zip Code", "Postcode",
+    "传真", "传真号码", "传真电话", "Fax", "Fax Number", "序号", "行号", "No",
+)  # fmt: skip
 
 # Confidence of each way a header can match a synonym.
 EXACT, WITHOUT_BRACKETS, IN_BRACKETS, CONTAINED = 1.0, 0.9, 0.7, 0.5
@@ -66,10 +97,14 @@ def header_key(text: str) -> str:
     return "".join(char for char in clean_text(text).casefold() if char.isalnum())
 
 
+# Each synonym's comparison form and its field ("" for UNMAPPED).
 _BY_KEY: dict[str, str] = {
-    header_key(synonym): field
-    for field, synonyms in SYNONYMS.items()
-    for synonym in synonyms
+    **dict.fromkeys(map(header_key, UNMAPPED), ""),
+    **{
+        header_key(synonym): field
+        for field, synonyms in SYNONYMS.items()
+        for synonym in synonyms
+    },
 }
 
 
@@ -94,15 +129,12 @@ class ProposedMapping:
 def match_header(text: str) -> tuple[str | None, float]:
     """The field a header names, and how sure the match is (0 if none)."""
     cleaned = clean_text(text)
-    if field := _BY_KEY.get(header_key(cleaned)):
-        return field, EXACT
     base = _BRACKETED.sub("", cleaned)
-    if field := _BY_KEY.get(header_key(base)):
-        return field, WITHOUT_BRACKETS
-    for groups in _BRACKETED.findall(cleaned):
-        inside = "".join(groups)
-        if field := _BY_KEY.get(header_key(inside)):
-            return field, IN_BRACKETS
+    tries = [(cleaned, EXACT), (base, WITHOUT_BRACKETS)]
+    tries += [("".join(groups), IN_BRACKETS) for groups in _BRACKETED.findall(cleaned)]
+    for candidate, confidence in tries:
+        if (field := _BY_KEY.get(header_key(candidate))) is not None:
+            return (field, confidence) if field else (None, 0.0)
     field = _contained_field(header_key(base))
     return (field, CONTAINED) if field else (None, 0.0)
 

@@ -20,7 +20,7 @@ from typing import Literal
 from mdm.importing.errors import CellError
 
 DayOrder = Literal["dmy", "mdy"]
-DATE_FIELDS = frozenset({"created"})
+DATE_FIELDS = frozenset({"created", "updated"})
 # Fields whose values are identifiers: a number in them is digits, never a
 # quantity, so 13800138000.0 must come out as "13800138000".
 _IDENTIFIER_FIELDS = frozenset({"phones", "uscc", "source_id"})

@@ -41,7 +41,7 @@ from mdm.importing import (
 )
 from mdm.importing.headers import ProposedMapping, apply_saved_mapping, propose_mapping
 from mdm.importing.summary_rows import summary_row_label
-from mdm.importing.values import cell_cleaner, day_order
+from mdm.importing.values import DATE_FIELDS, cell_cleaner, day_order
 from mdm.models import ImportJob, ImportRowError, SourceSystem
 from mdm.models.audit import AuditEvent
 from mdm.services import audit
@@ -67,7 +67,14 @@ _ADDRESS_FIELDS = {
     "address": "detail",
 }
 _CONTACT_FIELDS = {"contact": "name", "contact_title": "title"}
-_SCALARS = ("legal_name", "short_name", "uscc", "industry", "customer_level")
+_SCALARS = (
+    "legal_name",
+    "short_name",
+    "english_name",
+    "uscc",
+    "industry",
+    "customer_level",
+)
 
 Progress = Callable[[int, int], None]
 
@@ -631,7 +638,7 @@ def _sheet_item(
 
 
 def _day_orders(table: Table, mapping: ProposedMapping, columns) -> dict[int, Any]:
-    date_columns = [i for i, _, f in columns if f == "created"]
+    date_columns = [i for i, _, f in columns if f in DATE_FIELDS]
     if not date_columns:
         return {}
     rows = [r for r in _take(table.rows(), 2000) if r.number > mapping.header_row]
@@ -661,7 +668,7 @@ def _rules(job: ImportJob) -> dict[str, Any] | None:
             part: by_field[f] for f, part in _CONTACT_FIELDS.items() if f in by_field
         },
         "created": by_field.get("created", []),
-        "updated": [],
+        "updated": by_field.get("updated", []),
     }
 
 

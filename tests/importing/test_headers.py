@@ -40,6 +40,14 @@ def test_every_synonym_maps_exactly(header: str, field: str) -> None:
         ("客户联系电话", "phones", 0.5),
         ("联系人电话", "phones", 0.5),
         ("Billing City", "city", 0.5),
+        ("客户名称(英文)", "english_name", 1.0),
+        ("客户英文名称", "english_name", 1.0),
+        ("修改日期", "updated", 1.0),
+        # What no field holds, though it holds a field's synonym.
+        ("Billing Zip/Postal Code", None, 0.0),
+        ("传真电话", None, 0.0),
+        ("序号", None, 0.0),
+        ("No.", None, 0.0),
         ("备注", None, 0.0),
         ("注册资本(万元)", None, 0.0),
         ("", None, 0.0),
@@ -49,6 +57,32 @@ def test_it_tolerates_how_people_write_headers(
     header: str, field: str | None, confidence: float
 ) -> None:
     assert match_header(header) == (field, confidence)
+
+
+@pytest.mark.parametrize(
+    ("headers", "fields"),
+    [
+        (  # a Kingdee K/3 customer list exported to Excel
+            ["客户编码", "客户名称", "简称", "英文名称", "税务登记号", "联系人",
+             "联系电话", "传真", "通讯地址", "创建日期", "修改日期"],
+            ["source_id", "legal_name", "short_name", "english_name", "uscc",
+             "contact", "phones", None, "address", "created", "updated"],
+        ),
+        (  # a Salesforce account report
+            ["Account ID", "Account Name", "Phone", "Billing Street",
+             "Billing City", "Billing State/Province", "Billing Zip/Postal Code",
+             "Website", "Created Date", "Last Modified Date"],
+            ["source_id", "legal_name", "phones", "address", "city", "province",
+             None, None, "created", "updated"],
+        ),
+    ],
+    ids=["kingdee", "salesforce"],
+)  # fmt: skip
+def test_real_exports_headers_are_proposed_as_their_fields(
+    headers: list[str], fields: list[str | None]
+) -> None:
+    mapping = propose_mapping(rows(headers, ["x"] * len(headers)))
+    assert [column.field for column in mapping.columns] == fields
 
 
 def test_it_finds_the_header_below_titles_merged_cells_and_blank_rows() -> None:

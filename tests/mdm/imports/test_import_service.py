@@ -111,6 +111,18 @@ def test_an_excel_2003_xml_workbook_is_imported_from_its_visible_sheet():
     assert localtime(record.source_created_at).date().isoformat() == "2021-03-05"
 
 
+def test_english_names_and_modification_dates_are_imported():
+    header = ["客户编码", "客户名称", "英文名称", "修改日期"]
+    rows = [["K-1", "北京华盛科技有限公司", "Beijing Huasheng Technology", "2024/5/6"]]
+    sheet = files.xlsx([header, *rows])
+    job = run_import(sheet, "金蝶客户.xlsx")
+    assert (job.created_count, job.failed_count) == (1, 0)
+    record = SourceRecord.objects.get(source_id="K-1")
+    assert record.attributes["english_name"] == "Beijing Huasheng Technology"
+    assert record.attributes["legal_name"] == "北京华盛科技有限公司"
+    assert localtime(record.source_updated_at).date().isoformat() == "2024-05-06"
+
+
 def test_importing_the_same_file_again_changes_nothing():
     run_import(xlsx(ROWS), "客户名单.xlsx")
     history = SourceRecord.history.count()
