@@ -34,6 +34,7 @@ from mdm.services.erasure import (
 from mdm.services.golden_records import golden_record_merge, golden_record_pin_set
 from mdm.services.imports import import_job_confirm, import_job_create, import_job_run
 from mdm.services.review_queue import review_task_open
+from tests.importing import files
 from tests.mdm.ui.helpers import golden_of, make_record, make_steward
 
 pytestmark = pytest.mark.django_db
@@ -229,6 +230,30 @@ def test_the_import_file_is_rewritten_and_the_job_kept(customer):
     assert job.file and job.status == ImportJob.Status.DONE
     with job.file.open("rb") as handle:
         text = handle.read().decode()
+    assert PHONE not in text and OTHER_PHONE in text
+
+
+@pytest.mark.parametrize("kind", ["html", "xml2003"])
+def test_an_uploaded_web_page_or_excel_2003_xml_is_rewritten_too(customer, kind):
+    rows = [
+        ["客户名称", "电话"],
+        ["北京华盛科技有限公司", PHONE],
+        ["上海远景贸易有限公司", OTHER_PHONE],
+    ]
+    if kind == "html":
+        content = files.html_table(rows, charset="gbk")
+    else:
+        content = files.spreadsheet_xml(rows)
+    job = import_job_create(
+        system=customer["job"].source_system, content=content, filename="客户.xls"
+    )
+    import_job_confirm(job=job, mapping=job.mapping)
+    import_job_run(job=ImportJob.objects.get(pk=job.pk))
+    erasure_request_execute(request=ErasureRequest(phones=(PHONE,)), reason="r")
+    job.refresh_from_db()
+    assert job.format == kind and job.file
+    with job.file.open("rb") as handle:
+        text = handle.read().decode("gb18030")
     assert PHONE not in text and OTHER_PHONE in text
 
 
