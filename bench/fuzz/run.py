@@ -5,8 +5,8 @@
 
 Seeds the corpus (var/fuzz/<target>/) with real files the first time: a
 GBK CSV with a title row, a UTF-8 CSV, an .xlsx made by openpyxl, a GBK
-HTML table (a web report saved as .xls), Excel 2003 XML, JSON Lines, and
-ingest bodies.
+HTML table (a web report saved as .xls), Excel 2003 XML, a JSON export,
+JSON Lines, and ingest bodies.
 Exits non-zero, leaving `crash-*` files in var/fuzz/, when a target raises
 anything but the errors its interface declares (bench/fuzz/targets.py).
 """
@@ -86,6 +86,11 @@ def seed_corpus(target: str, folder: Path) -> None:
                 for row in rows
             )
             + "</Table></Worksheet></Workbook>"
+        ).encode()
+        seeds["navicat.json"] = json.dumps(
+            {"RECORDS": [{"FNumber": r[0], "FName": r[1]} for r in rows[1:]]},
+            ensure_ascii=False,
+            indent=1,
         ).encode()
         seeds["records.jsonl"] = "\n".join(
             json.dumps({"FNumber": r[0], "FName": r[1]}, ensure_ascii=False)

@@ -42,7 +42,7 @@ MAX_ROWS_READ = 200
 def import_file(data: bytes) -> None:
     try:
         with open_table(data, limits=FUZZ_LIMITS) as table:
-            if table.format == "jsonl":
+            if table.holds_records:
                 for _, _record in zip(
                     range(MAX_ROWS_READ), table.records(), strict=False
                 ):

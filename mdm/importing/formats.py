@@ -22,6 +22,7 @@ import olefile
 
 from mdm.importing import safety, spreadsheet_xml
 from mdm.importing.errors import ImportFileError
+from mdm.importing.json_documents import wraps_records
 
 Source = str | os.PathLike[str] | bytes
 
@@ -57,6 +58,9 @@ _HTML_STARTS = (
     "<style",
 )
 _XHTML = re.compile(r"<html[\s>]", re.IGNORECASE)
+# "[{" or "[]", spaces between: an array of records, not a CSV whose first
+# header is written "[客户编号]".
+_JSON_ARRAY = re.compile(r"\[\s*[{\]]")
 _COMMENTS = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
@@ -68,6 +72,7 @@ class FileFormat(StrEnum):
     ODS = "ods"
     CSV = "csv"
     JSONL = "jsonl"
+    JSON = "json"  # one document: an array of records, or an export wrapping one
     HTML = "html"  # a web page's tables (many systems' "Excel" export)
     XML2003 = "xml2003"  # Excel 2003 XML (SpreadsheetML)
 
@@ -178,14 +183,23 @@ def _classify_text(head: bytes) -> FileFormat:
         raise ImportFileError("empty_file", "The file contains no data.")
     if stripped.startswith("<"):
         return _classify_markup(stripped)
-    first_line = stripped.split("\n", 1)[0]
-    if first_line.startswith("{"):
-        try:
-            if isinstance(json.loads(first_line), dict):
-                return FileFormat.JSONL
-        except ValueError:
-            pass
+    if _JSON_ARRAY.match(stripped):
+        return FileFormat.JSON
+    if stripped.startswith("{"):
+        return _classify_json_object(stripped.split("\n", 1)[0])
     return FileFormat.CSV
+
+
+def _classify_json_object(first_line: str) -> FileFormat:
+    # One object on the first line is JSON Lines, unless it wraps the
+    # records (a compact {"RECORDS": [...]}); an object spread over lines,
+    # or longer than the sample, is one document.
+    try:
+        first = json.loads(first_line)
+        record = isinstance(first, dict) and not wraps_records(first)
+    except (ValueError, RecursionError):
+        return FileFormat.JSON
+    return FileFormat.JSONL if record else FileFormat.JSON
 
 
 def _classify_markup(text: str) -> FileFormat:
@@ -208,6 +222,6 @@ def _not_a_spreadsheet(what: str) -> ImportFileError:
     return ImportFileError(
         "not_a_spreadsheet",
         f"This file is {what}, not a spreadsheet, whatever its name says. "
-        "Upload an .xlsx, .xls, .ods, CSV, JSON Lines, HTML-table or Excel 2003 "
-        "XML file.",
+        "Upload an .xlsx, .xls, .ods, CSV, JSON, JSON Lines, HTML-table or "
+        "Excel 2003 XML file.",
     )

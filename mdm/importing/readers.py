@@ -3,7 +3,8 @@
 Each format goes to a maintained reader: openpyxl in read-only mode for .xlsx
 (it streams row by row), python-calamine for .xls and .ods (both bounded
 before loading: BIFF8 by its 65,536 x 256 grid, ODS by the extent check in
-`safety`), the csv module for delimited text, json for JSON Lines and lxml
+`safety`), the csv module for delimited text, json for JSON Lines, ijson
+for JSON documents (`json_documents`), and lxml
 for web pages' tables (`html_tables`) and Excel 2003 XML (`spreadsheet_xml`).
 
 python-calamine reads .xlsx some 20 times faster than openpyxl but has no
@@ -46,8 +47,13 @@ from mdm.importing.encodings import TextEncoding, iter_lines, resolve_encoding
 from mdm.importing.errors import ImportFileError, RowError
 from mdm.importing.formats import FileFormat, Source, detect_format, open_source
 from mdm.importing.html_tables import count_html_rows, html_encoding, html_rows
+from mdm.importing.json_documents import (
+    Layout,
+    checked_record,
+    json_layout,
+    json_records,
+)
 from mdm.importing.safety import DEFAULT_LIMITS, Limits
-from mdm.nul_characters import nul_path
 
 if not openpyxl.xml.DEFUSEDXML:
     # openpyxl silently falls back to the stdlib parser without defusedxml, or
@@ -102,10 +108,15 @@ class Table:
     _close: Callable[[], None] | None = field(default=None, repr=False)
     _size_hint: Callable[[], int] | None = field(default=None, repr=False)
 
+    @property
+    def holds_records(self) -> bool:
+        """JSON Lines or a JSON document: records, not rows of columns."""
+        return self._records is not None
+
     def rows(self) -> Iterator[RawRow]:
         """Stream the non-blank rows of the chosen sheet (or of the CSV)."""
         if self._rows is None:
-            raise TypeError("JSON Lines files are read with records(), not rows()")
+            raise TypeError("JSON files are read with records(), not rows()")
         return self._rows()
 
     def records(self) -> Iterator[JsonRecord | RowError]:
@@ -171,6 +182,18 @@ def open_table(
         return _open_spreadsheet_xml(source, sheet, limits)
     with open_source(source) as stream:
         text_encoding = resolve_encoding(stream, encoding)
+    if file_format is FileFormat.JSON:
+        with open_source(source) as stream:
+            layout = json_layout(stream, text_encoding, limits)
+        return Table(
+            format=file_format,
+            sheet_names=[],
+            encoding=text_encoding.codec,
+            _records=lambda: _json_document_records(
+                source, text_encoding, layout, limits
+            ),
+            _size_hint=lambda: layout.count,
+        )
     if file_format is FileFormat.JSONL:
         return Table(
             format=file_format,
@@ -576,18 +599,16 @@ def _json_record(number: int, line: str, limits: Limits) -> JsonRecord | RowErro
         data = json.loads(line)
     except (ValueError, RecursionError) as exc:
         return RowError(number, "malformed_json", f"Line {number} is not JSON: {exc}")
-    if not isinstance(data, dict):
-        return RowError(
-            number, "not_an_object", f"Line {number} is JSON but not an object."
-        )
-    if len(data) > limits.max_columns:
-        raise safety.too_many_columns(limits)
-    where = nul_path(data)
-    if where is not None:
-        return RowError(
-            number,
-            "nul_character",
-            f"Line {number}: field {where} contains a NUL character (U+0000),"
-            " which cannot be stored.",
-        )
-    return JsonRecord(number, data)
+    return _record(checked_record(number, data, f"Line {number}", limits))
+
+
+def _json_document_records(
+    source: Source, encoding: TextEncoding, layout: Layout, limits: Limits
+) -> Iterator[JsonRecord | RowError]:
+    with open_source(source) as stream:
+        for number, data in json_records(stream, encoding, layout, limits):
+            yield _record(checked_record(number, data, f"Record {number}", limits))
+
+
+def _record(checked: tuple[int, dict[str, object]] | RowError) -> JsonRecord | RowError:
+    return checked if isinstance(checked, RowError) else JsonRecord(*checked)

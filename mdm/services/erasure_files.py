@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 ERASED = "[erased]"
 # Uploads stored as text (web pages and Excel 2003 XML too): rewritten with
 # the numbers replaced; other workbooks are deleted if they hold one.
-_TEXT_FORMATS = {"csv", "jsonl", "txt", "tsv", "html", "xml2003"}
+_TEXT_FORMATS = {"csv", "json", "jsonl", "txt", "tsv", "html", "xml2003"}
 
 
 def import_files_scrub(pattern: re.Pattern[str] | None) -> dict[str, int]:

@@ -404,14 +404,14 @@ def _job_apply(job: ImportJob, fit: ProfileFit, how: str) -> None:
 
 
 def _head(source: Source, options: ImportOptions) -> list[RawRow] | None:
-    """The first rows a header can be on; None for JSON Lines (no columns)."""
+    """The first rows a header can be on; None for JSON (no columns)."""
     with open_table(
         source if isinstance(source, bytes) else str(source),
         encoding=options.encoding or None,
         sheet=options.sheet or None,
         limits=import_limits(),  # the caps the import itself is held to
     ) as table:
-        if str(table.format) == "jsonl":
+        if table.holds_records:
             return None
         return list(islice(table.rows(), HEADER_SCAN_ROWS))
 

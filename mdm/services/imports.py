@@ -108,7 +108,7 @@ def import_job_create(
     job is then not created.
     """
     with _open(content, encoding=encoding, sheet=sheet) as table:
-        mapping = None if _is_jsonl(table) else propose_mapping(table.rows())
+        mapping = None if table.holds_records else propose_mapping(table.rows())
     job = ImportJob(
         source_system=system,
         original_name=PurePath(filename).name[:255],
@@ -135,7 +135,7 @@ def import_job_create(
 def import_job_preview(*, job: ImportJob) -> Preview:
     """The mapping in force and the first data rows, for confirmation."""
     with _open_job(job) as table:
-        if _is_jsonl(table):
+        if table.holds_records:
             sample = [
                 [str(item.data)]
                 for item in _take(table.records(), PREVIEW_ROWS)
@@ -157,7 +157,7 @@ def import_job_confirm(*, job: ImportJob, mapping: dict[str, str | None]) -> Imp
     if job.status not in (ImportJob.Status.PENDING, ImportJob.Status.FAILED):
         raise ImportRejected("This import has already been started.")
     with _open_job(job) as table:
-        if not _is_jsonl(table):
+        if not table.holds_records:
             confirmed = apply_saved_mapping(table.rows(), mapping)
             fields = {c.field for c in confirmed.columns}
             if not fields & {"legal_name", "short_name"}:
@@ -561,7 +561,7 @@ def _record_errors(job: ImportJob, items: list[_Item]) -> None:
 
 
 def _items(job: ImportJob, table: Table) -> Iterator[_Item]:
-    if _is_jsonl(table):
+    if table.holds_records:
         yield from _jsonl_items(job, table)
     else:
         yield from _sheet_items(job, table)
@@ -719,10 +719,6 @@ def _open_job(job: ImportJob, *, load_whole: bool = False) -> Table:
     return _open(
         job.file.path, encoding=job.encoding, sheet=job.sheet, load_whole=load_whole
     )
-
-
-def _is_jsonl(table: Table) -> bool:
-    return str(table.format) == "jsonl"
 
 
 def _take(iterator, n: int) -> list:

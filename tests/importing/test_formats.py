@@ -24,6 +24,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 64
 HTML = files.html_table([files.HEADERS, *files.CUSTOMERS], charset="gbk")
 XML2003 = files.spreadsheet_xml([files.HEADERS, *files.CUSTOMERS])
+JSON_ARRAY = json.dumps(
+    [{"客户名称": name} for _, name, *_ in files.CUSTOMERS], ensure_ascii=False
+).encode()
 XML = b'<?xml version="1.0"?><catalog><customer>C001</customer></catalog>'
 DOCX = files.zip_of(
     {"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<document/>"}
@@ -46,6 +49,7 @@ MISLABELLED: list[tuple[bytes, str, str]] = [
     (ODS, "customers.xls", "ods"),
     (JSONL, "customers.csv", "jsonl"),
     (JSONL, "customers.xlsx", "jsonl"),
+    (JSON_ARRAY, "customers.csv", "json"),
     (PDF, "customers.xlsx", "not_a_spreadsheet"),
     (PNG, "customers.xlsx", "not_a_spreadsheet"),
     (JPEG, "customers.csv", "not_a_spreadsheet"),
@@ -75,7 +79,7 @@ def test_it_handles_mislabelled_files_by_content(
     if expected in set(FileFormat):
         with open_table(path) as table:
             assert table.format == expected
-            if expected == "jsonl":
+            if table.holds_records:
                 assert len(list(table.records())) == 2
             else:
                 names = {row.cells[1] for row in table.rows()}

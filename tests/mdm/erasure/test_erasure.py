@@ -233,8 +233,8 @@ def test_the_import_file_is_rewritten_and_the_job_kept(customer):
     assert PHONE not in text and OTHER_PHONE in text
 
 
-@pytest.mark.parametrize("kind", ["html", "xml2003"])
-def test_an_uploaded_web_page_or_excel_2003_xml_is_rewritten_too(customer, kind):
+@pytest.mark.parametrize("kind", ["html", "xml2003", "json"])
+def test_an_uploaded_web_page_excel_2003_xml_or_json_is_rewritten_too(customer, kind):
     rows = [
         ["客户名称", "电话"],
         ["北京华盛科技有限公司", PHONE],
@@ -242,8 +242,14 @@ def test_an_uploaded_web_page_or_excel_2003_xml_is_rewritten_too(customer, kind)
     ]
     if kind == "html":
         content = files.html_table(rows, charset="gbk")
-    else:
+    elif kind == "xml2003":
         content = files.spreadsheet_xml(rows)
+    else:
+        records = [
+            {"FNumber": f"E{i}", "FName": n, "FTel": t}
+            for i, (n, t) in enumerate(rows[1:])
+        ]
+        content = json.dumps({"RECORDS": records}, ensure_ascii=False).encode()
     job = import_job_create(
         system=customer["job"].source_system, content=content, filename="客户.xls"
     )

@@ -1,4 +1,5 @@
 import io
+import json
 
 import pytest
 from django.core.management import call_command
@@ -267,6 +268,25 @@ def test_json_lines_of_erp_payloads_use_the_systems_preset():
     ]
     job = run_erp_json_lines(lines, "export.txt")
     assert (job.format, job.created_count, job.failed_count) == ("jsonl", 2, 1)
+    assert job.row_errors.get().row == 2
+    assert SourceRecord.objects.get(source_id="C-1").attributes["phones"] == [
+        "010-65521234"
+    ]
+
+
+def test_a_navicat_json_export_of_erp_payloads_uses_the_systems_preset():
+    records = [
+        {"FNumber": "C-1", "FName": "北京华盛科技有限公司", "FTel": "010-65521234"},
+        "not a record",
+        {"FNumber": "C-2", "FName": "上海明远贸易有限公司"},
+    ]
+    export = json.dumps({"RECORDS": records}, ensure_ascii=False, indent=1)
+    system = SourceSystem.objects.get(code="erp")
+    job = import_job_create(system=system, content=export.encode(), filename="c.json")
+    import_job_confirm(job=job, mapping={})  # records: the system's preset
+    job = import_job_run(job=job)
+    assert (job.format, job.total_rows) == ("json", 3)
+    assert (job.created_count, job.failed_count) == (2, 1)
     assert job.row_errors.get().row == 2
     assert SourceRecord.objects.get(source_id="C-1").attributes["phones"] == [
         "010-65521234"

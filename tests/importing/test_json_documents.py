@@ -1,0 +1,134 @@
+"""JSON documents of records: arrays, exports wrapping them, jq streams."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mdm.importing import ImportFileError, JsonRecord, Limits, RowError, open_table
+
+RECORDS = [
+    {"FNumber": "K1", "FName": "北京华盛科技有限公司", "FTel": 13800138000},
+    {"FNumber": "K2", "FName": "上海福田贸易有限公司", "contacts": [{"name": "王"}]},
+]
+
+
+def dumps(value: object, indent: int | None = None) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=indent).encode()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        dumps(RECORDS),
+        dumps(RECORDS, indent=2),
+        dumps({"RECORDS": RECORDS}),  # Navicat's export, compact
+        dumps({"RECORDS": RECORDS}, indent=1),
+        dumps({"code": 0, "data": {"list": RECORDS, "total": 2}}),  # an API's page
+        dumps({"value": RECORDS, "@odata.count": 2}),  # OData
+        b"\n".join(dumps(record, indent=2) for record in RECORDS),  # jq's output
+        b"\xef\xbb\xbf" + dumps(RECORDS, indent=2),
+        json.dumps(RECORDS, ensure_ascii=False, indent=2).encode("gbk"),
+        json.dumps(RECORDS, ensure_ascii=False).encode("utf-16"),
+    ],
+    ids=[
+        "array", "pretty", "navicat", "navicat-pretty", "api-page", "odata",
+        "jq", "bom", "gbk", "utf-16",
+    ],
+)  # fmt: skip
+def test_records_are_found_wherever_exports_put_them(content: bytes) -> None:
+    table = open_table(content)
+    assert (table.format, table.holds_records, table.size_hint()) == ("json", True, 2)
+    assert list(table.records()) == [
+        JsonRecord(1, RECORDS[0]),
+        JsonRecord(2, RECORDS[1]),
+    ]
+
+
+def test_one_record_holding_a_list_of_objects_is_a_record_not_a_wrapper() -> None:
+    table = open_table(dumps(RECORDS[1], indent=2))
+    assert list(table.records()) == [JsonRecord(1, RECORDS[1])]
+
+
+def test_what_is_not_a_record_is_a_row_error_and_the_rest_go_on() -> None:
+    content = b'[{"FName": "x"}, 5, {"FName": "y\\u0000"}, {"FName": "z"}]'
+    records = list(open_table(content).records())
+    assert records[0] == JsonRecord(1, {"FName": "x"})
+    assert [(r.row, r.code) for r in records[1:3] if isinstance(r, RowError)] == [
+        (2, "not_an_object"),
+        (3, "nul_character"),
+    ]
+    assert records[1].message == "Record 2 is JSON but not an object."
+    assert records[3] == JsonRecord(4, {"FName": "z"})
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b'[{"FName": "x"}, {"FName": ', "malformed_json"),
+        (b'{"RECORDS": [{"FName": "x"}]', "malformed_json"),
+        (b'[{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}]", "too_deep"),
+        (b"[]", "no_records"),
+        (b'{"RECORDS": []}', "no_records"),
+    ],
+    ids=["cut-short", "unclosed", "nesting-bomb", "empty", "empty-wrapper"],
+)
+def test_a_broken_or_empty_document_is_refused_before_anything_is_read(
+    content: bytes, code: str
+) -> None:
+    with pytest.raises(ImportFileError) as caught:
+        open_table(content)
+    assert caught.value.code == code
+
+
+def test_the_caps_hold() -> None:
+    many = dumps([{"FName": str(i)} for i in range(20)])
+    with pytest.raises(ImportFileError) as caught:
+        list(open_table(many, limits=Limits(max_rows=10)).records())
+    assert caught.value.code == "too_many_rows"
+    wide = dumps([{f"k{i}": i for i in range(30)}])
+    with pytest.raises(ImportFileError) as caught:
+        list(open_table(wide, limits=Limits(max_columns=20)).records())
+    assert caught.value.code == "too_many_columns"
+
+
+def test_a_csv_whose_first_header_is_bracketed_stays_a_csv() -> None:
+    table = open_table("[客户编号],[客户名称]\r\nC1,北京华盛\r\n".encode())
+    assert table.format == "csv"
+
+
+# Text a record can hold: no NUL (refused, tested above), no lone surrogate.
+_TEXT = st.text(st.characters(blacklist_characters="\x00", codec="utf-8"), max_size=8)
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**53), 2**53),
+    st.floats(allow_nan=False, allow_infinity=False),
+    _TEXT,
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@given(
+    st.lists(st.dictionaries(_TEXT, _VALUES, max_size=5), max_size=6),
+    st.sampled_from(["array", "navicat", "pretty"]),
+)
+def test_any_list_of_records_comes_back_as_it_was_written(records, shape) -> None:
+    if not records:
+        return
+    if shape == "navicat":
+        content = dumps({"RECORDS": records})
+    else:
+        content = dumps(records, indent=2 if shape == "pretty" else None)
+    table = open_table(content)
+    assert table.format == "json"
+    assert [record.data for record in table.records()] == records
