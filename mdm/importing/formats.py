@@ -3,7 +3,7 @@
 Users rename files freely (an .xls that is really an HTML table, a CSV saved
 as .xlsx), so the file name is never consulted: zip containers are classified
 by their parts, OLE2 files by their streams, and everything else is text:
-a web page, JSON Lines or delimited text.
+a web page, Excel 2003 XML, JSON, JSON Lines or delimited text.
 """
 
 from __future__ import annotations

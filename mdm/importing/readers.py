@@ -3,9 +3,9 @@
 Each format goes to a maintained reader: openpyxl in read-only mode for .xlsx
 (it streams row by row), python-calamine for .xls and .ods (both bounded
 before loading: BIFF8 by its 65,536 x 256 grid, ODS by the extent check in
-`safety`), the csv module for delimited text, json for JSON Lines, ijson
-for JSON documents (`json_documents`), and lxml
-for web pages' tables (`html_tables`) and Excel 2003 XML (`spreadsheet_xml`).
+`safety`), the csv module for delimited text, json for JSON Lines, ijson for
+JSON documents (`json_documents`), and lxml for web pages' tables
+(`html_tables`) and Excel 2003 XML (`spreadsheet_xml`).
 
 python-calamine reads .xlsx some 20 times faster than openpyxl but has no
 lazy API: it builds the whole bounding box of a sheet in memory, 32 bytes per
@@ -183,17 +183,7 @@ def open_table(
     with open_source(source) as stream:
         text_encoding = resolve_encoding(stream, encoding)
     if file_format is FileFormat.JSON:
-        with open_source(source) as stream:
-            layout = json_layout(stream, text_encoding, limits)
-        return Table(
-            format=file_format,
-            sheet_names=[],
-            encoding=text_encoding.codec,
-            _records=lambda: _json_document_records(
-                source, text_encoding, layout, limits
-            ),
-            _size_hint=lambda: layout.count,
-        )
+        return _open_json(source, text_encoding, limits)
     if file_format is FileFormat.JSONL:
         return Table(
             format=file_format,
@@ -216,23 +206,14 @@ def open_table(
 def _open_html(source: Source, encoding: str | None, limits: Limits) -> Table:
     with open_source(source) as stream:
         text_encoding = html_encoding(stream, encoding)
-
-    def rows() -> Iterator[RawRow]:
-        with open_source(source) as stream:
-            for number, values in html_rows(stream, text_encoding, limits):
-                if row := _finish_row(number, values, limits):
-                    yield row
-
-    def size_hint() -> int:
-        with open_source(source) as stream:
-            return count_html_rows(stream, text_encoding)
-
-    return Table(
+    return _parsed_table(
+        source,
+        limits,
+        lambda stream: html_rows(stream, text_encoding, limits),
+        lambda stream: count_html_rows(stream, text_encoding),
         format=FileFormat.HTML,
         sheet_names=[],
         encoding=text_encoding.codec,
-        _rows=rows,
-        _size_hint=size_hint,
     )
 
 
@@ -242,23 +223,48 @@ def _open_spreadsheet_xml(
     with open_source(source) as stream:
         found = spreadsheet_xml.sheets(stream)
     chosen = _pick_sheet(found.names, found.visible, sheet)
+    return _parsed_table(
+        source,
+        limits,
+        lambda stream: spreadsheet_xml.sheet_rows(stream, chosen, limits),
+        spreadsheet_xml.count_rows,
+        format=FileFormat.XML2003,
+        sheet_names=found.names,
+        sheet=chosen,
+    )
+
+
+def _parsed_table(
+    source: Source,
+    limits: Limits,
+    read: Callable[[BinaryIO], Iterable[tuple[int, list[object]]]],
+    count: Callable[[BinaryIO], int],
+    **table: object,
+) -> Table:
+    """A Table whose rows `read` parses from the file, opened anew each time."""
 
     def rows() -> Iterator[RawRow]:
         with open_source(source) as stream:
-            for number, values in spreadsheet_xml.sheet_rows(stream, chosen, limits):
+            for number, values in read(stream):
                 if row := _finish_row(number, values, limits):
                     yield row
 
     def size_hint() -> int:
         with open_source(source) as stream:
-            return spreadsheet_xml.count_rows(stream)
+            return count(stream)
 
+    return Table(**table, _rows=rows, _size_hint=size_hint)
+
+
+def _open_json(source: Source, encoding: TextEncoding, limits: Limits) -> Table:
+    with open_source(source) as stream:
+        layout = json_layout(stream, encoding, limits)
     return Table(
-        format=FileFormat.XML2003,
-        sheet_names=found.names,
-        sheet=chosen,
-        _rows=rows,
-        _size_hint=size_hint,
+        format=FileFormat.JSON,
+        sheet_names=[],
+        encoding=encoding.codec,
+        _records=lambda: _json_document_records(source, encoding, layout, limits),
+        _size_hint=lambda: layout.count,
     )
 
 
