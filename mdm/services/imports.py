@@ -29,6 +29,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from mdm.id_card import SCALAR_ATTRIBUTES
 from mdm.importing import (
     CellError,
     ImportFileError,
@@ -67,14 +68,6 @@ _ADDRESS_FIELDS = {
     "address": "detail",
 }
 _CONTACT_FIELDS = {"contact": "name", "contact_title": "title"}
-_SCALARS = (
-    "legal_name",
-    "short_name",
-    "english_name",
-    "uscc",
-    "industry",
-    "customer_level",
-)
 
 Progress = Callable[[int, int], None]
 
@@ -658,7 +651,7 @@ def _rules(job: ImportJob) -> dict[str, Any] | None:
             by_field.setdefault(field, []).append(header)
     return {
         "source_id": by_field.get("source_id", []),
-        "scalars": {f: by_field[f] for f in _SCALARS if f in by_field},
+        "scalars": {f: by_field[f] for f in SCALAR_ATTRIBUTES if f in by_field},
         "phones": by_field.get("phones", []),
         "emails": by_field.get("emails", []),
         "address": {
