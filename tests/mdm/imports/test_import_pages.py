@@ -1,4 +1,5 @@
 import io
+import json
 
 import pytest
 from django.core.management import call_command
@@ -98,3 +99,21 @@ def test_a_steward_starting_too_many_imports_waits(steward_client, settings):
         refused.content.decode()
     )
     assert ImportJob.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_json_export_is_previewed_as_records_mapped_by_the_systems_preset(
+    steward_client,
+):
+    export = json.dumps(
+        {"RECORDS": [{"FNumber": "C-1", "FName": "北京华盛科技有限公司"}]},
+        ensure_ascii=False,
+        indent=1,
+    ).encode()
+    response = upload(steward_client, export, "customers.json", system="erp")
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert (job.format, job.mapping) == ("json", {})  # no columns to map
+    page = steward_client.get(response["Location"]).content.decode()
+    assert "JSON 与 JSON Lines 记录按该系统的字段映射" in page
+    assert 'name="map::' not in page
