@@ -8,12 +8,15 @@
     .venv/bin/python bench/run_import.py --rows 200000 --columns 30 --format xlsx \
         --stream-xlsx
     .venv/bin/python bench/run_import.py --rows 20000 --format csv --then-match
+    .venv/bin/python bench/run_import.py --rows 100000 --format html --reader-only
 
 Writes a customer sheet of `--rows` rows (9 columns with Chinese headers;
 `--columns N` adds remark columns up to N in all, which no field maps, as
-legacy sheets carry them) with the real writers (csv, openpyxl), then,
-each in its own process so peak RSS is its own: the bare parse
-(`pandas.read_csv` / `pandas.read_excel(engine="calamine")`) and our import
+legacy sheets carry them) with the real writers (csv, openpyxl; the HTML
+table, Excel 2003 XML and Navicat-style JSON as those exporters lay them
+out), then, each in its own process so peak RSS is its own: the bare parse
+(`pandas.read_csv` / `pandas.read_excel(engine="calamine")`; for the other
+formats `pandas.read_html`, lxml's parse, json.load) and our import
 (`manage.py import_customers --no-match`) into a fresh database (SQLite in
 a temporary folder, or the PostgreSQL database named by --database-url,
 dropped and created anew), then the same import again (every row
@@ -40,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from html import escape
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -95,6 +99,10 @@ def write_file(path: Path, n: int, fmt: str, columns: int) -> None:
             writer.writerow(header(columns))
             writer.writerows(rows(n, columns))
         return
+    if fmt in TEXT_WRITERS:
+        with path.open("w", encoding="utf-8") as fh:
+            TEXT_WRITERS[fmt](fh, n, columns)
+        return
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
@@ -103,6 +111,55 @@ def write_file(path: Path, n: int, fmt: str, columns: int) -> None:
     for row in rows(n, columns):
         sheet.append(row)
     book.save(path)
+
+
+def write_html(fh, n: int, columns: int) -> None:
+    """A web report's "Excel" export: one table, th headers."""
+    fh.write('<html><head><meta charset="utf-8"></head><body><table>\n<tr>')
+    fh.write("".join(f"<th>{escape(h)}</th>" for h in header(columns)) + "</tr>\n")
+    for row in rows(n, columns):
+        cells = "".join(f"<td>{escape(str(v))}</td>" for v in row)
+        fh.write(f"<tr>{cells}</tr>\n")
+    fh.write("</table></body></html>\n")
+
+
+def write_xml2003(fh, n: int, columns: int) -> None:
+    """Excel 2003 XML as Excel writes it: typed Data, one sheet."""
+    fh.write(
+        '<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n'
+        '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+        'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet">\n'
+        '<Worksheet ss:Name="客户"><Table>\n'
+    )
+    for row in [header(columns), *rows(n, columns)]:
+        cells = "".join(
+            f'<Cell><Data ss:Type="{"Number" if isinstance(v, int) else "String"}">'
+            f"{escape(str(v))}</Data></Cell>"
+            for v in row
+        )
+        fh.write(f"<Row>{cells}</Row>\n")
+    fh.write("</Table></Worksheet></Workbook>\n")
+
+
+def write_json(fh, n: int, columns: int) -> None:
+    """Navicat's JSON export of the same sheet: {"RECORDS": [...]}."""
+    names = header(columns)
+    fh.write('{"RECORDS":[\n')
+    for i, row in enumerate(rows(n, columns)):
+        record = {k: v for k, v in zip(names, row, strict=True) if v != ""}
+        fh.write(("," if i else "") + json.dumps(record, ensure_ascii=False) + "\n")
+    fh.write("]}\n")
+
+
+TEXT_WRITERS = {"html": write_html, "xml2003": write_xml2003, "json": write_json}
+# What parses each format bare, for the ratio (pandas where it reads it).
+BARE_PARSE = {
+    "csv": "pd.read_csv(p, dtype=str)",
+    "xlsx": "pd.read_excel(p, engine='calamine', dtype=str)",
+    "html": "pd.read_html(p, flavor='lxml')",
+    "xml2003": "__import__('lxml.etree').etree.parse(p)",
+    "json": "pd.DataFrame(__import__('json').load(open(p))['RECORDS'])",
+}
 
 
 def timed(cmd: list[str], env: dict) -> tuple[float, float, float]:
@@ -135,7 +192,7 @@ django.setup()
 from mdm.importing import open_table
 from mdm.services.imports import import_limits
 with open_table(sys.argv[1], limits=import_limits(), load_whole=True) as table:
-    sum(1 for _ in table.rows())
+    sum(1 for _ in (table.records() if table.holds_records else table.rows()))
 """
 
 
@@ -163,7 +220,7 @@ def fresh_database(url: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=100000)
-    ap.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    ap.add_argument("--format", choices=sorted(BARE_PARSE), default="csv")
     ap.add_argument(
         "--columns",
         type=int,
@@ -212,11 +269,7 @@ def main() -> None:
         if args.database_url:
             fresh_database(args.database_url)
             env["DATABASE_URL"] = args.database_url
-        reader = (
-            "pd.read_csv(p, dtype=str)"
-            if args.format == "csv"
-            else "pd.read_excel(p, engine='calamine', dtype=str)"
-        )
+        reader = BARE_PARSE[args.format]
         parse_s, parse_cpu, parse_rss = timed(
             [
                 sys.executable,
@@ -286,9 +339,9 @@ def main() -> None:
                     "columns": columns,
                     "format": args.format,
                     "database": "postgresql" if args.database_url else "sqlite",
-                    "reader": "csv"
-                    if args.format == "csv"
-                    else XLSX_READER[args.stream_xlsx],
+                    "reader": XLSX_READER[args.stream_xlsx]
+                    if args.format == "xlsx"
+                    else args.format,
                     "file_mib": round(path.stat().st_size / 2**20, 1),
                     "bare_parse_s": round(parse_s, 1),
                     "bare_parse_cpu_s": round(parse_cpu, 1),
