@@ -6,21 +6,23 @@ an .xls name, and Excel opens it as a sheet; so does this reader. Each
 `<tr>` is a row as Excel numbers it, each `<td>`/`<th>` a cell, colspan and
 rowspan covering cells as merged cells do (the value in the first, the
 covered ones empty), `<br>` a line break within the cell, other whitespace
-collapsed as a browser shows it. A table inside a cell is layout, not data:
-its rows are skipped and the cell is empty. The rows of several tables
-follow one another, as title tables above the data do.
+collapsed as a browser shows it. A cell holding a table is empty and the
+table's rows are rows of their own, so a page that wraps its data table in
+a layout table is read. The rows of several tables follow one another, as
+title tables above the data do.
 
 The text is decoded by us (`html_encoding`: strict, as for CSV) and fed in
-chunks to lxml's HTML parser (libxml2); each row is dropped from the tree
-once read, and so is everything outside the tables, so memory stays flat
-whatever the size of the page.
+chunks to lxml's HTML parser (libxml2) with a parser target: no tree is
+built, only the rows being read are kept, so memory stays flat whatever
+the page holds.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from lxml import etree
@@ -93,23 +95,25 @@ def _declared_codec(head: bytes) -> str | None:
 def html_rows(
     stream: BinaryIO, encoding: TextEncoding, limits: Limits
 ) -> Iterator[tuple[int, list[str | None]]]:
-    """Each top-level `<tr>`: its 1-based number and its cells' text (None
-    for an empty or covered cell), trailing empties included.
+    """Each `<tr>`, in the order rows end: its 1-based number (in the order
+    they start) and its cells' text (None for an empty or covered cell, or
+    one holding a table), trailing empties included.
 
     Raises:
         ImportFileError: `no_table` for a page without any row, or
             `too_many_columns` for a row of more cells than the limit.
     """
-    spans: dict[int, int] = {}  # column -> rows below still covered by a rowspan
-    table = None
-    number = 0
-    for row in _parsed_rows(iter_text(stream, encoding, _FEED_BYTES), limits):
-        if row.getparent() is not table:
-            table, spans = row.getparent(), {}
-        number += 1
-        yield number, _cells(row, spans)
-        _drop(row)
-    if number == 0:
+    target = _Rows(limits)
+    parser = etree.HTMLParser(
+        target=target, no_network=True, remove_comments=True, remove_pis=True
+    )
+    for text in iter_text(stream, encoding, _FEED_BYTES):
+        parser.feed(text)
+        yield from target.finished
+        target.finished.clear()
+    parser.close()
+    yield from target.finished
+    if target.started == 0:
         raise ImportFileError(
             "no_table",
             "This file is a web page (HTML) without a table row that could be "
@@ -134,57 +138,96 @@ def count_html_rows(stream: BinaryIO, encoding: TextEncoding) -> int:
     return rows
 
 
-def _parsed_rows(texts: Iterable[str], limits: Limits) -> Iterator[etree._Element]:
-    parser = etree.HTMLPullParser(
-        events=("end",), no_network=True, remove_comments=True, remove_pis=True
-    )
-    for text in texts:
-        parser.feed(text)
-        yield from _ended(parser, limits)
-    parser.close()
-    yield from _ended(parser, limits)
+@dataclass
+class _Cell:
+    colspan: int
+    rowspan: int
+    lines: list[str] = field(default_factory=lambda: [""])
+    holds_table: bool = False
+
+    def text(self) -> str | None:
+        if self.holds_table:
+            return None
+        return "\n".join(" ".join(line.split()) for line in self.lines).strip() or None
 
 
-def _ended(parser: etree.HTMLPullParser, limits: Limits) -> Iterator[etree._Element]:
-    """The rows the parser has finished; everything else outside a row is
-    dropped as it ends, and a row's cells are counted as they end."""
-    for _, element in parser.read_events():
-        tag = element.tag
-        if tag == "tr":
-            if next(element.iterancestors(*_CELLS), None) is None:
-                yield element
-        elif tag in _CELLS:
-            row = element.getparent()
-            if row is not None and len(row) > limits.max_columns:
-                raise safety.too_many_columns(limits)
-        elif next(element.iterancestors("tr"), None) is None:
-            _drop(element)
+@dataclass
+class _Row:
+    number: int
+    cells: list[_Cell] = field(default_factory=list)
 
 
-def _drop(element: etree._Element) -> None:
-    """Free an element that has been read, and the siblings before it."""
-    element.clear(keep_tail=False)
-    parent = element.getparent()
-    if parent is not None:
-        while element.getprevious() is not None:
-            del parent[0]
+@dataclass
+class _Table:
+    spans: dict[int, int] = field(default_factory=dict)  # column -> rows covered
+    rows: list[_Row] = field(default_factory=list)  # open rows (one, unless nested)
 
 
-def _cells(row: etree._Element, spans: dict[int, int]) -> list[str | None]:
+class _Rows:
+    """A parser target (lxml calls it for each tag and text: no tree is
+    built) that collects the rows as they end."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.started = 0
+        self.finished: list[tuple[int, list[str | None]]] = []
+        self._tables: list[_Table] = []
+        self._cells: list[_Cell] = []  # open cells, innermost last
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if tag == "table":
+            if self._cells:
+                self._cells[-1].holds_table = True
+            self._tables.append(_Table())
+        elif not self._tables:
+            return
+        elif tag == "tr":
+            self.started += 1
+            self._tables[-1].rows.append(_Row(self.started))
+        elif tag in _CELLS and self._tables[-1].rows:
+            row = self._tables[-1].rows[-1]
+            if len(row.cells) >= self.limits.max_columns:
+                raise safety.too_many_columns(self.limits)
+            cell = _Cell(
+                _span(attrib.get("colspan"), _MAX_COLSPAN),
+                _span(attrib.get("rowspan"), _MAX_ROWSPAN),
+            )
+            row.cells.append(cell)
+            self._cells.append(cell)
+        elif tag == "br" and self._cells:
+            self._cells[-1].lines.append("")
+
+    def data(self, text: str) -> None:
+        if self._cells:
+            self._cells[-1].lines[-1] += text
+
+    def end(self, tag: str) -> None:
+        if tag in _CELLS and self._cells:
+            self._cells.pop()
+        elif tag == "tr" and self._tables and self._tables[-1].rows:
+            table = self._tables[-1]
+            row = table.rows.pop()
+            self.finished.append((row.number, _placed(row.cells, table.spans)))
+        elif tag == "table" and self._tables:
+            self._tables.pop()
+
+    def close(self) -> None:
+        return None
+
+
+def _placed(cells: list[_Cell], spans: dict[int, int]) -> list[str | None]:
+    """The row's values by column: cells covered by a rowspan from above
+    skipped, colspans covering the columns to their right."""
     values: list[str | None] = []
-    for cell in row:
-        if cell.tag not in _CELLS:
-            continue
+    for cell in cells:
         while spans.get(len(values)):
             _cover(spans, len(values))
             values.append(None)
-        colspan = _span(cell.get("colspan"), _MAX_COLSPAN)
-        rowspan = _span(cell.get("rowspan"), _MAX_ROWSPAN)
-        if rowspan > 1:
-            covered = range(len(values), len(values) + colspan)
-            spans.update(dict.fromkeys(covered, rowspan - 1))
-        values.append(_text(cell))
-        values.extend([None] * (colspan - 1))
+        if cell.rowspan > 1:
+            covered = range(len(values), len(values) + cell.colspan)
+            spans.update(dict.fromkeys(covered, cell.rowspan - 1))
+        values.append(cell.text())
+        values.extend([None] * (cell.colspan - 1))
     for column in [k for k in spans if k >= len(values)]:
         _cover(spans, column)
     return values
@@ -202,28 +245,3 @@ def _span(value: str | None, cap: int) -> int:
         return min(max(int((value or "1").strip()), 1), cap)
     except ValueError:
         return 1
-
-
-def _text(cell: etree._Element) -> str | None:
-    if next(cell.iter("table"), None) is not None:
-        return None
-    lines = [""]
-    for piece in _pieces(cell):
-        if piece is None:
-            lines.append("")
-        else:
-            lines[-1] += piece
-    return "\n".join(" ".join(line.split()) for line in lines).strip() or None
-
-
-def _pieces(element: etree._Element) -> Iterator[str | None]:
-    """The element's text in document order, None for each <br>."""
-    if element.text:
-        yield element.text
-    for child in element:
-        if child.tag == "br":
-            yield None
-        else:
-            yield from _pieces(child)
-        if child.tail:
-            yield child.tail
