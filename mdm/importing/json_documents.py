@@ -53,7 +53,8 @@ def json_layout(stream: BinaryIO, encoding: TextEncoding, limits: Limits) -> Lay
 
     Raises:
         ImportFileError: `malformed_json` (with ijson's description of where),
-            `too_deep`, or `no_records` for a document without any object.
+            `too_deep`, `no_records` for a document without any object, or
+            `too_many_rows`.
     """
     prefix: str | None = None
     wrapper = False  # an array under wrapper keys was seen
@@ -87,6 +88,8 @@ def json_layout(stream: BinaryIO, encoding: TextEncoding, limits: Limits) -> Lay
             "no_records",
             "The JSON document holds no objects to import as records.",
         )
+    if count > limits.max_rows:
+        raise safety.too_many_rows(limits)
     return Layout(prefix, multiple_values=prefix == "", count=count)
 
 
