@@ -76,11 +76,13 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 # Headers of what no field holds, which hold a field's synonym: "Billing
-# Zip/Postal Code" is no customer ID, "传真电话" no phone, "序号" only the
-# row's place in the sheet (a key would change when the sheet is sorted).
+# Zip/Postal Code" or 组织机构代码 is no customer ID, 传真电话 or the
+# salesperson's 业务员电话 no customer phone, 序号 only the row's place in
+# the sheet (a key would change when the sheet is sorted).
 UNMAPPED: tuple[str, ...] = (
     "邮编", "邮政编码", "Postal Code", "Zip", "Zip Code", "Postcode",
     "传真", "传真号码", "传真电话", "Fax", "Fax Number", "序号", "行号", "No",
+    "组织机构代码", "机构代码", "行政区划代码", "业务员电话", "业务员手机",
 )  # fmt: skip
 
 # Confidence of each way a header can match a synonym.

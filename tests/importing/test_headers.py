@@ -46,6 +46,8 @@ def test_every_synonym_maps_exactly(header: str, field: str) -> None:
         # What no field holds, though it holds a field's synonym.
         ("Billing Zip/Postal Code", None, 0.0),
         ("传真电话", None, 0.0),
+        ("组织机构代码", None, 0.0),
+        ("业务员电话", None, 0.0),
         ("序号", None, 0.0),
         ("No.", None, 0.0),
         ("备注", None, 0.0),
