@@ -53,7 +53,8 @@ _GBK_LABELS = {
     "x-gbk",
 }
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-_ROW_START = re.compile(rb"<tr[\s>]", re.I)
+# How a row starts in the page's bytes (progress counts them).
+ROW_TAG = re.compile(rb"<tr[\s>]", re.I)
 
 
 def html_encoding(stream: BinaryIO, override: str | None = None) -> TextEncoding:
@@ -120,22 +121,6 @@ def html_rows(
             "read, so there is nothing to import. Export the data as a table "
             "or as .xlsx.",
         )
-
-
-def count_html_rows(stream: BinaryIO, encoding: TextEncoding) -> int:
-    """How many `<tr>` tags the page has (nested tables' included), for
-    progress; 0 for a UTF-16 page, whose bytes are not scanned."""
-    if "16" in encoding.codec:
-        return 0
-    rows = 0
-    tail = b""
-    while block := stream.read(4 * safety.MIB):
-        block = tail + block
-        rows += len(_ROW_START.findall(block))
-        # A tag cut in two at the end; no counted tag ends in these 3 bytes
-        # with a "<" among them, so none is counted twice.
-        tail = block[-3:]
-    return rows
 
 
 @dataclass

@@ -165,7 +165,9 @@ def _utf8(stream: BinaryIO, encoding: TextEncoding) -> BinaryIO:
 
 
 class _Transcoded:
-    """A byte stream of UTF-8 from decoded text, for ijson's read()."""
+    """A byte stream of UTF-8 from decoded text, for ijson's read().
+    (codecs.StreamRecoder is no substitute: ijson would reach the file's own
+    bytes through the attributes it passes on.)"""
 
     def __init__(self, texts: Iterator[str]) -> None:
         self._texts = texts

@@ -20,6 +20,7 @@ when openpyxl would parse the whole sheet anyway to open it (no declared
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -46,7 +47,7 @@ from mdm.importing import safety, spreadsheet_xml
 from mdm.importing.encodings import TextEncoding, iter_lines, resolve_encoding
 from mdm.importing.errors import ImportFileError, RowError
 from mdm.importing.formats import FileFormat, Source, detect_format, open_source
-from mdm.importing.html_tables import count_html_rows, html_encoding, html_rows
+from mdm.importing.html_tables import ROW_TAG, html_encoding, html_rows
 from mdm.importing.json_documents import (
     Layout,
     checked_record,
@@ -210,7 +211,7 @@ def _open_html(source: Source, encoding: str | None, limits: Limits) -> Table:
         source,
         limits,
         lambda stream: html_rows(stream, text_encoding, limits),
-        lambda stream: count_html_rows(stream, text_encoding),
+        ROW_TAG,
         format=FileFormat.HTML,
         sheet_names=[],
         encoding=text_encoding.codec,
@@ -227,7 +228,7 @@ def _open_spreadsheet_xml(
         source,
         limits,
         lambda stream: spreadsheet_xml.sheet_rows(stream, chosen, limits),
-        spreadsheet_xml.count_rows,
+        spreadsheet_xml.ROW_TAG,
         format=FileFormat.XML2003,
         sheet_names=found.names,
         sheet=chosen,
@@ -238,10 +239,11 @@ def _parsed_table(
     source: Source,
     limits: Limits,
     read: Callable[[BinaryIO], Iterable[tuple[int, list[object]]]],
-    count: Callable[[BinaryIO], int],
+    row_tag: re.Pattern[bytes],
     **table: object,
 ) -> Table:
-    """A Table whose rows `read` parses from the file, opened anew each time."""
+    """A Table whose rows `read` parses from the file, opened anew each
+    time; its size hint counts `row_tag` in the bytes."""
 
     def rows() -> Iterator[RawRow]:
         with open_source(source) as stream:
@@ -249,11 +251,9 @@ def _parsed_table(
                 if row := _finish_row(number, values, limits):
                     yield row
 
-    def size_hint() -> int:
-        with open_source(source) as stream:
-            return count(stream)
-
-    return Table(**table, _rows=rows, _size_hint=size_hint)
+    return Table(
+        **table, _rows=rows, _size_hint=lambda: _count_matches(source, row_tag)
+    )
 
 
 def _open_json(source: Source, encoding: TextEncoding, limits: Limits) -> Table:
@@ -574,6 +574,27 @@ def _is_separator_hint(values: list[str], delimiter: str) -> bool:
     return (hint := _SEPARATOR_HINT.fullmatch(line)) is not None and hint[
         1
     ] == delimiter
+
+
+def _count_matches(source: Source, pattern: re.Pattern[bytes]) -> int:
+    """How many times `pattern` occurs in the file's bytes (0 for UTF-16
+    text, whose bytes are not scanned)."""
+    count = 0
+    tail = b""
+    with open_source(source) as stream:
+        if stream.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return 0
+        stream.seek(0)
+        while block := stream.read(4 * 1024 * 1024):
+            block = tail + block
+            end = 0
+            for match in pattern.finditer(block):
+                count += 1
+                end = match.end()
+            # Keep what may be the start of a match cut at the block's end,
+            # never a part of one counted already.
+            tail = block[max(end, len(block) - 16) :]
+    return count
 
 
 def _count_lines(source: Source, encoding: TextEncoding) -> int:

@@ -40,7 +40,8 @@ _WORKSHEET, _ROW, _CELL, _DATA = (
 )
 _VISIBLE = f"{_EXCEL}Visible"
 _HIDDEN = ("SheetHidden", "SheetVeryHidden")
-_ROW_START = re.compile(rb"<(?:ss:)?Row[\s>/]")
+# How a row starts in the file's bytes (progress counts them).
+ROW_TAG = re.compile(rb"<(?:ss:)?Row[\s>/]")
 
 
 @dataclass(frozen=True)
@@ -69,21 +70,6 @@ def sheet_rows(
     """The rows of `sheet`, as `sheets()` names it: each one's 1-based
     number and its cells' values (None for an empty or covered cell)."""
     yield from _parsed(stream, _Target(sheet=sheet, limits=limits))
-
-
-def count_rows(stream: BinaryIO) -> int:
-    """How many `<Row>` tags the file has (every sheet's), for progress; 0
-    for UTF-16, whose bytes are not scanned."""
-    if stream.read(2) in (b"\xff\xfe", b"\xfe\xff"):
-        return 0
-    stream.seek(0)
-    rows = 0
-    tail = b""
-    while block := stream.read(4 * safety.MIB):
-        block = tail + block
-        rows += len(_ROW_START.findall(block))
-        tail = block[-6:]  # a tag cut in two; "<ss:Row" is 7 bytes
-    return rows
 
 
 def _parsed(stream: BinaryIO, target: _Target) -> Iterator[tuple[int, list[object]]]:

@@ -206,3 +206,15 @@ def test_what_is_outside_the_tables_takes_no_memory() -> None:
         timeout=120,
     )
     assert int(result.stdout) < 40
+
+
+def test_the_size_hint_counts_every_row_across_read_blocks_once() -> None:
+    # The byte scan reads 4 MiB blocks: spaces put a row's tag across the
+    # first block's end ("<t" | "r>"), the rest of the rows after it.
+    block = 4 * 1024 * 1024
+    head = b"<html><body><table>"
+    rows = "".join(f"<tr><td>C{i:06d}</td><TR ><td>x</td>" for i in range(200_000))
+    tag = rows.encode().rfind(b"<tr>", 0, block - 2 - len(head))
+    page = head + b" " * (block - 2 - len(head) - tag) + rows.encode()
+    assert page[block - 2 : block + 2] == b"<tr>"
+    assert open_table(page).size_hint() == 400_000
