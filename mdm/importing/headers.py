@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import islice
 
@@ -27,7 +27,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "客户名称", "公司名称", "单位名称", "客户全称", "企业名称", "名称", "单位全称",
         "公司全称", "客户名", "往来单位", "往来单位名称", "购货单位", "客户单位",
         "Customer Name", "Company", "Company Name", "Account Name", "Name",
-        "Organization", "Organisation",
+        "Organization", "Organisation", "Cust Name", "Client Name", "Corp Name",
+        "Enterprise Name",
     ),
     "short_name": ("简称", "客户简称", "公司简称", "Short Name"),
     "english_name": (
@@ -38,6 +39,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "税号", "纳税人识别号", "统一社会信用代码", "信用代码", "社会信用代码",
         "纳税识别号", "税务登记号", "税务登记证号", "营业执照号", "营业执照号码",
         "Tax ID", "USCC", "VAT No", "Tax Number", "Tax No", "Taxpayer ID",
+        "Credit Code", "Social Credit Code", "Tax Code",
     ),
     "phones": (
         "手机", "电话", "联系电话", "手机号", "手机号码", "电话号码", "固话", "座机",
@@ -50,13 +52,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "address": (
         "地址", "公司地址", "注册地址", "详细地址", "通讯地址", "办公地址", "经营地址",
-        "Address", "Street",
+        "Address", "Street", "Addr",
     ),
     "province": ("省", "省份", "Province", "State"),
     "city": ("市", "城市", "City"),
     "district": ("区", "区县", "District", "County"),
     "contact": (
         "联系人", "联系人姓名", "对接人", "Contact", "Contact Person", "Contact Name",
+        "Linkman", "Link Man",
     ),
     "contact_title": ("职务", "职位", "Title", "Job Title", "Position"),
     "industry": ("行业", "所属行业", "Industry"),
@@ -64,15 +67,20 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "source_id": (
         "编号", "客户编号", "客户代码", "客户编码", "编码", "代码", "客户号", "客户ID",
         "ID", "Customer ID", "Code", "Customer Code", "Customer No", "Account ID",
-        "Account Number",
+        "Account Number", "Cust No", "Cust Code", "Customer Number", "Client ID",
+        "Client Code",
     ),
     "created": (
         "录入日期", "创建日期", "日期", "录入时间", "创建时间", "建档日期", "建档时间",
         "Created", "Created Date", "Created On", "Creation Date", "Create Date",
+        # database columns (create_time, created_at, gmt_create)
+        "Create Time", "Created Time", "Created At", "Creation Time", "Gmt Create",
     ),
     "updated": (
         "修改日期", "修改时间", "更新日期", "更新时间", "最后修改时间", "最后修改日期",
         "Updated", "Last Modified", "Last Modified Date", "Modified", "Modified Date",
+        "Update Time", "Updated Time", "Updated At", "Modify Time", "Modified At",
+        "Modified Time", "Gmt Modified", "Last Update", "Last Updated",
     ),
 }  # fmt: skip
 # Headers of what no field holds, which hold a field's synonym: "Billing
@@ -141,6 +149,21 @@ def match_header(text: str) -> tuple[str | None, float]:
     return (field, CONTAINED) if field else (None, 0.0)
 
 
+def match_key(key: str) -> tuple[str | None, float]:
+    """`match_header` for a JSON record's dotted key: the last part names
+    the field ("address.city" is the city), but under a contact the name is
+    the contact's ("linkman.name"); a last part that names nothing falls
+    back to the whole key ("addr.detail" is the address)."""
+    parent, _, leaf = key.rpartition(".")
+    field, confidence = match_header(leaf) if parent else (None, 0.0)
+    if not field:
+        return match_header(key)
+    owner, _ = match_header(parent.rpartition(".")[2])
+    if owner == "contact" and field == "legal_name":
+        return "contact", confidence
+    return field, confidence
+
+
 def _contained_field(key: str) -> str | None:
     """The synonym inside `key` that ends last (the head noun), longest first.
 
@@ -177,11 +200,21 @@ def propose_mapping(rows: Iterable[RawRow]) -> ProposedMapping:
             "Put the column names (客户名称, 电话, ...) in one row above the data.",
         )
     number, texts = _header_of(head, header)
+    return propose_columns(texts, header_row=number)
+
+
+def propose_columns(
+    names: list[str],
+    *,
+    header_row: int,
+    match: Callable[[str], tuple[str | None, float]] = match_header,
+) -> ProposedMapping:
+    """Map columns whose names are known (a header row found, or the keys
+    of JSON records with `match_key`), as `propose_mapping` does."""
     columns = [
-        ColumnMapping(index, text, *match_header(text))
-        for index, text in enumerate(texts)
+        ColumnMapping(index, name, *match(name)) for index, name in enumerate(names)
     ]
-    return ProposedMapping(number, _keep_best_per_field(columns))
+    return ProposedMapping(header_row, _keep_best_per_field(columns))
 
 
 def apply_saved_mapping(

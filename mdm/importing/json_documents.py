@@ -17,8 +17,10 @@ is transcoded on the way, after the strict check every text upload gets.
 from __future__ import annotations
 
 import codecs
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, BinaryIO
 
 import ijson
@@ -46,6 +48,9 @@ class Layout:
     prefix: str
     multiple_values: bool
     count: int
+    # A number yajl's floating-point mode cannot read: an integer past 64
+    # bits, or one beyond a float's range (1e400).
+    exact_numbers: bool = False
 
 
 def json_layout(stream: BinaryIO, encoding: TextEncoding, limits: Limits) -> Layout:
@@ -60,10 +65,13 @@ def json_layout(stream: BinaryIO, encoding: TextEncoding, limits: Limits) -> Lay
     wrapper = False  # an array under wrapper keys was seen
     depth = 0
     count = 0
+    exact_numbers = False
     try:
         events = ijson.parse(_utf8(stream, encoding), multiple_values=True)
-        for path, event, _ in events:
-            if event in ("start_map", "start_array"):
+        for path, event, value in events:
+            if event == "number":
+                exact_numbers = exact_numbers or _beyond_float_mode(value)
+            elif event in ("start_map", "start_array"):
                 depth += 1
                 if depth > _MAX_DEPTH:
                     raise _too_deep()
@@ -90,7 +98,7 @@ def json_layout(stream: BinaryIO, encoding: TextEncoding, limits: Limits) -> Lay
         )
     if count > limits.max_rows:
         raise safety.too_many_rows(limits)
-    return Layout(prefix, multiple_values=prefix == "", count=count)
+    return Layout(prefix, prefix == "", count, exact_numbers)
 
 
 def json_records(
@@ -102,12 +110,42 @@ def json_records(
         _utf8(stream, encoding),
         layout.prefix,
         multiple_values=layout.multiple_values,
-        use_float=True,
+        use_float=not layout.exact_numbers,
     )
     for number, value in enumerate(values, start=1):
         if number > limits.max_rows:
             raise safety.too_many_rows(limits)
-        yield number, value
+        yield number, _floats(value) if layout.exact_numbers else value
+
+
+def float_or_text(text: str) -> float | str:
+    """A JSON number with a fraction or exponent as a float, or as its text
+    when no float holds it (1e400): JSON has no infinity to store."""
+    value = float(text)
+    return value if math.isfinite(value) else text
+
+
+def not_json(constant: str) -> None:
+    """For `json.loads(parse_constant=...)`: NaN and Infinity are not JSON."""
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _beyond_float_mode(value: object) -> bool:
+    if isinstance(value, Decimal):
+        return not math.isfinite(float(value))
+    return isinstance(value, int) and not -(2**63) <= value < 2**63
+
+
+def _floats(value: object) -> object:
+    """`value` with the decimals ijson reads without floating-point mode as
+    `float_or_text` reads them."""
+    if isinstance(value, Decimal):
+        return float_or_text(str(value))
+    if isinstance(value, dict):
+        return {key: _floats(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_floats(inner) for inner in value]
+    return value
 
 
 def checked_record(

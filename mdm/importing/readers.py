@@ -51,8 +51,10 @@ from mdm.importing.html_tables import ROW_TAG, html_encoding, html_rows
 from mdm.importing.json_documents import (
     Layout,
     checked_record,
+    float_or_text,
     json_layout,
     json_records,
+    not_json,
 )
 from mdm.importing.safety import DEFAULT_LIMITS, Limits
 
@@ -623,7 +625,7 @@ def _jsonl_records(
 
 def _json_record(number: int, line: str, limits: Limits) -> JsonRecord | RowError:
     try:
-        data = json.loads(line)
+        data = json.loads(line, parse_float=float_or_text, parse_constant=not_json)
     except (ValueError, RecursionError) as exc:
         return RowError(number, "malformed_json", f"Line {number} is not JSON: {exc}")
     return _record(checked_record(number, data, f"Line {number}", limits))

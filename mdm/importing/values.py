@@ -12,7 +12,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Literal
@@ -44,6 +44,8 @@ _YEAR_LAST = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:\s.*)?$")
 _EXCEL_EPOCH = date(1899, 12, 30)
 _EXCEL_BUG_DAY = 60
 _EXCEL_MAX_SERIAL = 2_958_465  # 9999-12-31
+# Unix times from 1973-03-03 on, in seconds; from 10^11 on, milliseconds.
+_UNIX_SECONDS_FROM, _UNIX_MILLISECONDS_FROM = 10**8, 10**11
 
 
 def clean_text(value: str) -> str:
@@ -73,7 +75,11 @@ def clean_phone_cell(value: object) -> str | None:
 
 
 def parse_date_cell(
-    value: object, *, excel_serial: bool = False, order: DayOrder | None = None
+    value: object,
+    *,
+    excel_serial: bool = False,
+    order: DayOrder | None = None,
+    unix_zone: tzinfo | None = None,
 ) -> date | None:
     """Read a date from a typed cell or from the usual Chinese/English texts.
 
@@ -84,6 +90,8 @@ def parse_date_cell(
             only right for a column known to hold dates.
         order: for "a/b/yyyy" texts where both a and b could be the month,
             the order the column uses (see `day_order`); default month first.
+        unix_zone: read numbers from 10^8 on as Unix times (seconds, or
+            milliseconds from 10^11 on, as APIs write them) in this zone.
 
     Raises:
         ValueError: the value is not a date, or names an impossible one.
@@ -97,6 +105,8 @@ def parse_date_cell(
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a date")
     if isinstance(value, int | float):
+        if unix_zone is not None and abs(value) >= _UNIX_SECONDS_FROM:
+            return _unix_date(value, unix_zone)
         return _date_from_number(value, excel_serial=excel_serial)
     text = clean_text(str(value))
     if not text:
@@ -149,15 +159,20 @@ def clean_cell(
 
 
 def cell_cleaner(
-    field: str | None, *, column: str, order: DayOrder | None = None
+    field: str | None,
+    *,
+    column: str,
+    order: DayOrder | None = None,
+    unix_zone: tzinfo | None = None,
 ) -> Callable[[object], object]:
     """`clean_cell` for every cell of one column, its field's rules chosen
-    once (an import cleans a column's cells one by one)."""
+    once (an import cleans a column's cells one by one). `unix_zone`: see
+    `parse_date_cell` (for JSON records, whose numeric dates are Unix times)."""
     if field in DATE_FIELDS:
         code = "bad_date"
 
         def clean(value: object) -> object:
-            return _date_cell(value, order)
+            return _date_cell(value, order, unix_zone)
 
     elif field in _IDENTIFIER_FIELDS:
         code = f"bad_{field}"
@@ -178,8 +193,10 @@ def cell_cleaner(
 # The dates of a column repeat (a day's records): each is read once. Typed,
 # so that 1 and True, or 44000 and 44000.0, are not taken for one another.
 @lru_cache(maxsize=4096, typed=True)
-def _date_cell(value: object, order: DayOrder | None) -> date | None:
-    return parse_date_cell(value, excel_serial=True, order=order)
+def _date_cell(
+    value: object, order: DayOrder | None, unix_zone: tzinfo | None
+) -> date | None:
+    return parse_date_cell(value, excel_serial=True, order=order, unix_zone=unix_zone)
 
 
 def _plain_text(value: object) -> str | None:
@@ -252,6 +269,14 @@ def _date_from_number(value: float, *, excel_serial: bool) -> date:
     if serial < _EXCEL_BUG_DAY:
         serial += 1
     return _EXCEL_EPOCH + timedelta(days=serial)
+
+
+def _unix_date(value: float, zone: tzinfo) -> date:
+    seconds = value / 1000 if abs(value) >= _UNIX_MILLISECONDS_FROM else value
+    try:
+        return datetime.fromtimestamp(seconds, zone).date()
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{value!r} is not a Unix time") from None
 
 
 def _resolve_order(first: int, second: int, order: DayOrder | None) -> DayOrder:

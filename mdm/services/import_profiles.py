@@ -42,6 +42,8 @@ from mdm.services.imports import (
     import_job_confirm,
     import_job_create,
     import_limits,
+    preset_reads_records,
+    table_rows,
 )
 
 # "Let the importer pick the profile", as opposed to a profile or None.
@@ -145,7 +147,7 @@ def import_profile_pick(
         key = (effective.sheet, effective.encoding)
         if key not in heads:
             try:
-                heads[key] = _head(source, effective)
+                heads[key] = _head(system, source, effective)
             except ImportFileError:  # e.g. no such sheet: not this profile
                 heads[key] = None
         if heads[key] is None:
@@ -302,8 +304,8 @@ def import_profile_save_from_job(
     if not job.mapping:
         raise ImportProfileError(
             _(
-                "Profiles map spreadsheet columns; JSON Lines records are mapped "
-                "by the source system's field mapping."
+                "Profiles map columns; this file's records are read with the "
+                "source system's field mapping."
             )
         )
     if profile is not None and profile.source_system_id != job.source_system_id:
@@ -371,12 +373,12 @@ def _fit_chosen(
             _("Profile %(name)s belongs to source system %(system)s.")
             % {"name": profile.name, "system": profile.source_system.code}
         )
-    head = _head(content, options.over(profile))
+    head = _head(system, content, options.over(profile))
     if head is None:
         raise ImportProfileError(
             _(
-                "Profiles map spreadsheet columns; JSON Lines records are mapped "
-                "by the source system's field mapping."
+                "Profiles map columns; this file's records are read with the "
+                "source system's field mapping."
             )
         )
     fit = import_profile_fit(profile=profile, rows=head)
@@ -403,17 +405,20 @@ def _job_apply(job: ImportJob, fit: ProfileFit, how: str) -> None:
     )
 
 
-def _head(source: Source, options: ImportOptions) -> list[RawRow] | None:
-    """The first rows a header can be on; None for JSON (no columns)."""
+def _head(
+    system: SourceSystem, source: Source, options: ImportOptions
+) -> list[RawRow] | None:
+    """The first rows a header can be on; None for records the source
+    system's field mapping reads (no columns)."""
     with open_table(
         source if isinstance(source, bytes) else str(source),
         encoding=options.encoding or None,
         sheet=options.sheet or None,
         limits=import_limits(),  # the caps the import itself is held to
     ) as table:
-        if table.holds_records:
+        if preset_reads_records(system, table):
             return None
-        return list(islice(table.rows(), HEADER_SCAN_ROWS))
+        return list(islice(table_rows(table), HEADER_SCAN_ROWS))
 
 
 def _check(mapping: Any, options: ImportOptions) -> None:

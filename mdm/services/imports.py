@@ -40,9 +40,17 @@ from mdm.importing import (
     Table,
     open_table,
 )
-from mdm.importing.headers import ProposedMapping, apply_saved_mapping, propose_mapping
+from mdm.importing.headers import (
+    ProposedMapping,
+    apply_saved_mapping,
+    match_key,
+    propose_columns,
+    propose_mapping,
+)
+from mdm.importing.record_columns import HEADER_ROW, record_keys, record_rows
 from mdm.importing.summary_rows import summary_row_label
 from mdm.importing.values import DATE_FIELDS, cell_cleaner, day_order
+from mdm.mapping_presets import payload_mapper
 from mdm.models import ImportJob, ImportRowError, SourceSystem
 from mdm.models.audit import AuditEvent
 from mdm.services import audit
@@ -60,6 +68,9 @@ from mdm.services.source_records import (
 # and commits vanish, small enough that a crash loses little.
 CHUNK_ROWS = 2000
 PREVIEW_ROWS = 5
+# Records the source system's field mapping is tried on, to tell its own
+# exports from other programs' (read as columns).
+PRESET_SCAN_RECORDS = 100
 # Fields of a sheet column that fill the address and contact parts.
 _ADDRESS_FIELDS = {
     "province": "province",
@@ -78,7 +89,7 @@ class ImportRejected(DomainError):
 
 @dataclass(frozen=True)
 class Preview:
-    mapping: ProposedMapping | None  # None for JSON Lines: the system preset maps
+    mapping: ProposedMapping | None  # None: the system's field mapping reads records
     sample: list[list[str]]
 
 
@@ -101,7 +112,7 @@ def import_job_create(
     job is then not created.
     """
     with _open(content, encoding=encoding, sheet=sheet) as table:
-        mapping = None if table.holds_records else propose_mapping(table.rows())
+        mapping = _proposed_mapping(system, table)
     job = ImportJob(
         source_system=system,
         original_name=PurePath(filename).name[:255],
@@ -125,18 +136,68 @@ def import_job_create(
     return job
 
 
+def preset_reads_records(system: SourceSystem, table: Table) -> bool:
+    """Whether the records of `table` are the system's own: its field mapping
+    finds a source ID and a name in most of the first ones (or there is no
+    record to tell). Other records are read as columns (`record_rows`)."""
+    if not table.holds_records:
+        return False
+    rules = system.mapping_rules
+    mapped = payload_mapper(rules)
+    sample = [
+        item.data
+        for item in _take(table.records(), PRESET_SCAN_RECORDS)
+        if isinstance(item, JsonRecord)
+    ]
+    read = sum(
+        _record_source_id(data, rules["source_id"]) is not None
+        and _names_one(mapped(data).attributes)
+        for data in sample
+    )
+    return 2 * read > len(sample) or not sample
+
+
+def _names_one(attributes: dict[str, Any]) -> bool:
+    return any(attributes.get(f) for f in ("legal_name", "short_name", "english_name"))
+
+
+def _proposed_mapping(system: SourceSystem, table: Table) -> ProposedMapping | None:
+    if not table.holds_records:
+        return propose_mapping(table.rows())
+    if preset_reads_records(system, table):
+        return None
+    keys = record_keys(table.records(), import_limits())
+    return propose_columns(keys, header_row=HEADER_ROW, match=match_key)
+
+
+def _reads_records(job: ImportJob, table: Table) -> bool:
+    # A job on records without a column mapping: the system's field mapping.
+    return table.holds_records and not job.mapping
+
+
+def table_rows(table: Table) -> Iterator[RawRow]:
+    """The rows of a sheet, or of records read as columns, header included."""
+    return (row for row in _rows_and_errors(table) if isinstance(row, RawRow))
+
+
+def _rows_and_errors(table: Table) -> Iterator[RawRow | RowError]:
+    if table.holds_records:
+        return record_rows(table, import_limits())
+    return table.rows()
+
+
 def import_job_preview(*, job: ImportJob) -> Preview:
     """The mapping in force and the first data rows, for confirmation."""
     with _open_job(job) as table:
-        if table.holds_records:
+        if _reads_records(job, table):
             sample = [
                 [str(item.data)]
                 for item in _take(table.records(), PREVIEW_ROWS)
                 if isinstance(item, JsonRecord)
             ]
             return Preview(mapping=None, sample=sample)
-        mapping = apply_saved_mapping(table.rows(), job.mapping)
-        rows = (r for r in table.rows() if r.number > mapping.header_row)
+        mapping = apply_saved_mapping(table_rows(table), job.mapping)
+        rows = (r for r in table_rows(table) if r.number > mapping.header_row)
         sample = [
             ["" if c is None else str(c) for c in row.cells]
             for row in _take(rows, PREVIEW_ROWS)
@@ -150,8 +211,8 @@ def import_job_confirm(*, job: ImportJob, mapping: dict[str, str | None]) -> Imp
     if job.status not in (ImportJob.Status.PENDING, ImportJob.Status.FAILED):
         raise ImportRejected("This import has already been started.")
     with _open_job(job) as table:
-        if not table.holds_records:
-            confirmed = apply_saved_mapping(table.rows(), mapping)
+        if not _reads_records(job, table):
+            confirmed = apply_saved_mapping(table_rows(table), mapping)
             fields = {c.field for c in confirmed.columns}
             if not fields & {"legal_name", "short_name"}:
                 raise ImportRejected("Map at least one column to the customer name.")
@@ -554,21 +615,23 @@ def _record_errors(job: ImportJob, items: list[_Item]) -> None:
 
 
 def _items(job: ImportJob, table: Table) -> Iterator[_Item]:
-    if table.holds_records:
+    if _reads_records(job, table):
         yield from _jsonl_items(job, table)
     else:
         yield from _sheet_items(job, table)
+
+
+def _record_source_id(data: dict[str, Any], id_fields: list[str]) -> str | None:
+    return next((str(data[f]) for f in id_fields if data.get(f)), None)
 
 
 def _jsonl_items(job: ImportJob, table: Table) -> Iterator[_Item]:
     id_fields = job.source_system.mapping_rules["source_id"]
     for item in table.records():
         if isinstance(item, RowError):
-            yield _Item(item.row, None, None, [item], [])
+            yield _failed(item)
             continue
-        source_id = next(
-            (str(item.data[f]) for f in id_fields if item.data.get(f)), None
-        )
+        source_id = _record_source_id(item.data, id_fields)
         errors = (
             []
             if source_id
@@ -581,21 +644,32 @@ def _jsonl_items(job: ImportJob, table: Table) -> Iterator[_Item]:
         yield _Item(item.number, source_id, item.data, errors, [str(item.data)[:500]])
 
 
+def _failed(error: RowError) -> _Item:
+    return _Item(error.row, None, None, [error], [])
+
+
 def _sheet_items(job: ImportJob, table: Table) -> Iterator[_Item]:
-    mapping = apply_saved_mapping(table.rows(), job.mapping)
+    mapping = apply_saved_mapping(table_rows(table), job.mapping)
     columns = [(c.index, c.header, c.field) for c in mapping.columns if c.field]
     orders = _day_orders(table, mapping, columns)
     stem = PurePath(job.original_name).stem
     id_header = next((h for _, h, f in columns if f == "source_id"), None)
     names = [h for _, h, f in columns if f in ("legal_name", "short_name")]
+    # JSON's numeric dates are Unix times, a sheet's Excel serial days.
+    zone = timezone.get_default_timezone() if table.holds_records else None
     cleaners = [
-        (index, header, cell_cleaner(field, column=header, order=orders.get(index)))
+        (
+            index,
+            header,
+            cell_cleaner(field, column=header, order=orders.get(index), unix_zone=zone),
+        )
         for index, header, field in columns
     ]
-    for row in table.rows():
-        if row.number <= mapping.header_row:
-            continue
-        yield _sheet_item(row, cleaners, names, stem, id_header)
+    for row in _rows_and_errors(table):
+        if isinstance(row, RowError):
+            yield _failed(row)
+        elif row.number > mapping.header_row:
+            yield _sheet_item(row, cleaners, names, stem, id_header)
 
 
 def _sheet_item(
@@ -634,7 +708,7 @@ def _day_orders(table: Table, mapping: ProposedMapping, columns) -> dict[int, An
     date_columns = [i for i, _, f in columns if f in DATE_FIELDS]
     if not date_columns:
         return {}
-    rows = [r for r in _take(table.rows(), 2000) if r.number > mapping.header_row]
+    rows = [r for r in _take(table_rows(table), 2000) if r.number > mapping.header_row]
     return {
         i: day_order(r.cells[i] if i < len(r.cells) else None for r in rows)
         for i in date_columns
@@ -644,7 +718,7 @@ def _day_orders(table: Table, mapping: ProposedMapping, columns) -> dict[int, An
 def _rules(job: ImportJob) -> dict[str, Any] | None:
     """Mapping rules (the preset shape) from the confirmed column mapping."""
     if not job.mapping:
-        return None  # JSON Lines: the source system's preset
+        return None  # records: the source system's field mapping
     by_field: dict[str, list[str]] = {}
     for header, field in job.mapping.items():
         if field:

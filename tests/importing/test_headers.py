@@ -7,6 +7,7 @@ from mdm.importing.headers import (
     SYNONYMS,
     apply_saved_mapping,
     match_header,
+    match_key,
     propose_mapping,
 )
 from tests.importing import files
@@ -231,3 +232,37 @@ def test_repeated_column_names_are_numbered_so_each_column_keeps_its_own() -> No
         ("电话 (2)", "phones"),
         ("邮箱", "emails"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("key", "field"),
+    [
+        ("customer_code", "source_id"), ("cust_no", "source_id"),
+        ("customer_name", "legal_name"), ("corp_name", "legal_name"),
+        ("credit_code", "uscc"), ("taxNo", "uscc"), ("mobile", "phones"),
+        ("addr", "address"), ("linkman", "contact"), ("create_time", "created"),
+        ("createdAt", "created"), ("gmt_create", "created"),
+        ("gmt_modified", "updated"), ("update_time", "updated"),
+        ("remark", None), ("status", None),
+    ],
+)  # fmt: skip
+def test_database_column_names_are_proposed_as_their_fields(
+    key: str, field: str | None
+) -> None:
+    assert match_key(key)[0] == field
+
+
+@pytest.mark.parametrize(
+    ("key", "field"),
+    [
+        ("linkman.name", "contact"), ("contact.name", "contact"),
+        ("contact.title", "contact_title"), ("linkman.phone", "phones"),
+        ("address.city", "city"), ("address.province", "province"),
+        ("addr.detail", "address"), ("company.name", "legal_name"),
+        ("extra.remark", None),
+    ],
+)  # fmt: skip
+def test_a_dotted_key_is_named_by_its_last_part_within_its_owner(
+    key: str, field: str | None
+) -> None:
+    assert match_key(key)[0] == field

@@ -65,6 +65,41 @@ def test_what_is_not_a_record_is_a_row_error_and_the_rest_go_on() -> None:
     assert records[3] == JsonRecord(4, {"FName": "z"})
 
 
+@pytest.mark.parametrize("layout", ["document", "lines"])
+def test_numbers_past_64_bits_or_a_floats_range_are_read(layout: str) -> None:
+    # yajl's floating-point mode fails on both: an 18-digit account number
+    # written as a number must not stop the import.
+    records = [
+        b'{"id": 123456789012345678901, "fee": 1.5, "big": 1e400, "tiny": 1e-400}',
+        b'{"id": -9223372036854775809, "rate": [0.25, {"x": -1E+999}]}',
+    ]
+    content = (
+        b"[" + b",".join(records) + b"]"
+        if layout == "document"
+        else b"\n".join(records)
+    )
+    read = [record.data for record in open_table(content).records()]
+    assert read == [
+        {"id": 123456789012345678901, "fee": 1.5, "big": read[0]["big"], "tiny": 0.0},
+        {"id": -9223372036854775809, "rate": [0.25, {"x": read[1]["rate"][1]["x"]}]},
+    ]
+    # No float holds them and JSON has no infinity to store: kept as text.
+    assert float(read[0]["big"]) == float("inf") == -float(read[1]["rate"][1]["x"])
+
+
+def test_nan_and_infinity_are_not_json() -> None:
+    content = b'{"id": 1, "x": NaN}\n{"id": 2, "x": -Infinity}\n{"id": 3}'
+    records = list(open_table(content).records())
+    assert [(r.row, r.code) for r in records[:2]] == [
+        (1, "malformed_json"),
+        (2, "malformed_json"),
+    ]
+    assert records[2] == JsonRecord(3, {"id": 3})
+    with pytest.raises(ImportFileError) as error:
+        open_table(b'[{"id": 1, "x": NaN}]')
+    assert error.value.code == "malformed_json"
+
+
 @pytest.mark.parametrize(
     ("content", "code"),
     [

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -199,3 +200,27 @@ def test_identifiers_in_scientific_notation_are_a_cell_error_not_a_crash(raw):
     for field in ("uscc", "source_id"):
         error = clean_cell(raw, field, column="C")
         assert isinstance(error, CellError) and error.code == f"bad_{field}"
+
+
+@pytest.mark.parametrize(
+    ("raw", "day"),
+    [
+        (1614877200, date(2021, 3, 5)),  # 01:00 in Shanghai, the 4th in UTC
+        (1614877200000, date(2021, 3, 5)),  # milliseconds, as APIs write them
+        (1614877200.5, date(2021, 3, 5)),
+        (20210305, date(2021, 3, 5)),  # below 10^8: a compact date still
+        (44260, date(2021, 3, 5)),  # and an Excel serial
+        ("2021-03-05T01:00:00+08:00", date(2021, 3, 5)),
+    ],
+)
+def test_json_numbers_in_a_date_column_are_unix_times(raw: object, day: date) -> None:
+    shanghai = ZoneInfo("Asia/Shanghai")
+    assert parse_date_cell(raw, excel_serial=True, unix_zone=shanghai) == day
+    clean = cell_cleaner("created", column="createdAt", unix_zone=shanghai)
+    assert clean(raw) == day
+
+
+def test_a_unix_time_out_of_range_is_a_cell_error() -> None:
+    clean = cell_cleaner("created", column="createdAt", unix_zone=ZoneInfo("UTC"))
+    error = clean(10**30)
+    assert isinstance(error, CellError) and "Unix time" in error.message

@@ -7,6 +7,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from mdm.models import ImportJob, SourceRecord
+from mdm.services.imports import import_job_run
 from tests.mdm.imports.test_import_service import ROWS, gbk_csv, xlsx
 
 
@@ -115,5 +116,27 @@ def test_a_json_export_is_previewed_as_records_mapped_by_the_systems_preset(
     job = ImportJob.objects.get()
     assert (job.format, job.mapping) == ("json", {})  # no columns to map
     page = steward_client.get(response["Location"]).content.decode()
-    assert "JSON 与 JSON Lines 记录按该系统的字段映射" in page
+    assert "这些记录是该系统自己导出的，按其字段映射" in page
     assert 'name="map::' not in page
+
+
+@pytest.mark.django_db
+def test_another_programs_json_export_is_mapped_by_its_keys(steward_client):
+    records = [
+        {"cust_no": "K-1", "cust_name": "北京华盛科技有限公司", "tel": "010-6552 1234"},
+        {"cust_no": "K-2", "cust_name": "上海明远贸易有限公司", "tel": None},
+    ]
+    export = json.dumps({"RECORDS": records}, ensure_ascii=False).encode()
+    response = upload(steward_client, export, "crm.json", system="legacy")
+    job = ImportJob.objects.get()
+    page = steward_client.get(response["Location"]).content.decode()
+    assert "该系统的字段映射读不出这些记录：记录的键即为列。" in page
+    assert 'name="map::cust_name"' in page and "010-6552 1234" in page
+    form = {f"map::{key}": field or "" for key, field in job.mapping.items()}
+    response = steward_client.post(reverse("import_confirm", args=[job.pk]), form)
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.QUEUED
+    job = import_job_run(job=job)  # what the worker does (the test above)
+    assert (job.created_count, job.failed_count) == (2, 0)
+    assert SourceRecord.objects.get(source_id="K-2").name == "上海明远贸易有限公司"

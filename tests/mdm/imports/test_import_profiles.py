@@ -250,10 +250,18 @@ def test_json_lines_get_no_profile():
     assert not ImportProfileUse.objects.exists()
 
 
-def test_a_profile_cannot_be_chosen_for_json_lines():
+def test_a_profile_cannot_be_chosen_for_records_the_systems_mapping_reads():
     profile = save_profile()
-    with pytest.raises(ImportProfileError, match="JSON Lines"):
-        upload('{"客户名称": "甲公司"}\n'.encode(), profile=profile)
+    with pytest.raises(ImportProfileError, match="field mapping"):
+        upload('{"编号": "A-1", "客户名称": "甲公司"}\n'.encode(), profile=profile)
+
+
+def test_a_profile_maps_json_records_read_as_columns():
+    # No ID field the legacy mapping knows: the keys are columns.
+    profile = save_profile()
+    job = upload('{"客户名称": "甲公司", "电话": "010-1"}\n'.encode(), profile=profile)
+    assert job.profile_use.profile_name == profile.name
+    assert job.mapping["客户名称"] == "legal_name"
 
 
 def test_each_profile_is_tried_on_its_own_sheet():
