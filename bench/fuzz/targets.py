@@ -22,7 +22,8 @@ from rest_framework.exceptions import ParseError, ValidationError
 from mdm.api.ingest import SourceRecordBatchApi
 from mdm.api.parsers import StrictJSONParser
 from mdm.importing import ImportFileError, Limits, open_table
-from mdm.importing.headers import propose_mapping
+from mdm.importing.headers import match_key, propose_columns, propose_mapping
+from mdm.importing.record_columns import HEADER_ROW, record_rows
 from mdm.mapping_presets import PRESETS, payload_map
 from mdm.services.errors import PayloadError
 from mdm.services.source_records import clean_source_id, payload_parse
@@ -43,10 +44,12 @@ def import_file(data: bytes) -> None:
     try:
         with open_table(data, limits=FUZZ_LIMITS) as table:
             if table.holds_records:
-                for _, _record in zip(
-                    range(MAX_ROWS_READ), table.records(), strict=False
-                ):
+                # Read as columns too, as records no field mapping reads are.
+                read = record_rows(table, FUZZ_LIMITS)
+                keys = next(read).cells
+                for _, _row in zip(range(MAX_ROWS_READ), read, strict=False):
                     pass
+                propose_columns(keys, header_row=HEADER_ROW, match=match_key)
                 return
             rows = [
                 row for _, row in zip(range(MAX_ROWS_READ), table.rows(), strict=False)
