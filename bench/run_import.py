@@ -141,9 +141,25 @@ def write_xml2003(fh, n: int, columns: int) -> None:
     fh.write("</Table></Worksheet></Workbook>\n")
 
 
-def write_json(fh, n: int, columns: int) -> None:
+# The same columns as a home-grown system's database table names them: no
+# source system's field mapping reads them, so the import maps them as
+# columns (mdm/importing/record_columns.py).
+DATABASE_KEYS = [
+    "customer_code",
+    "customer_name",
+    "linkman",
+    "tel",
+    "mobile",
+    "tax_no",
+    "address",
+    "email",
+    "create_time",
+]
+
+
+def write_json(fh, n: int, columns: int, names: list[str] | None = None) -> None:
     """Navicat's JSON export of the same sheet: {"RECORDS": [...]}."""
-    names = header(columns)
+    names = names or header(columns)
     fh.write('{"RECORDS":[\n')
     for i, row in enumerate(rows(n, columns)):
         record = {k: v for k, v in zip(names, row, strict=True) if v != ""}
@@ -151,7 +167,18 @@ def write_json(fh, n: int, columns: int) -> None:
     fh.write("]}\n")
 
 
-TEXT_WRITERS = {"html": write_html, "xml2003": write_xml2003, "json": write_json}
+def write_json_db(fh, n: int, columns: int) -> None:
+    """The same export with database column names (read as columns)."""
+    extra = [f"remark_{k}" for k in range(1, columns - len(DATABASE_KEYS) + 1)]
+    write_json(fh, n, columns, DATABASE_KEYS + extra)
+
+
+TEXT_WRITERS = {
+    "html": write_html,
+    "xml2003": write_xml2003,
+    "json": write_json,
+    "json-db": write_json_db,
+}
 # What parses each format bare, for the ratio (pandas where it reads it).
 BARE_PARSE = {
     "csv": "pd.read_csv(p, dtype=str)",
@@ -159,6 +186,7 @@ BARE_PARSE = {
     "html": "pd.read_html(p, flavor='lxml')",
     "xml2003": "__import__('lxml.etree').etree.parse(p)",
     "json": "pd.DataFrame(__import__('json').load(open(p))['RECORDS'])",
+    "json-db": "pd.DataFrame(__import__('json').load(open(p))['RECORDS'])",
 }
 
 
