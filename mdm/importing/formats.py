@@ -68,6 +68,7 @@ class FileFormat(StrEnum):
     """The kinds of upload the importer reads."""
 
     XLSX = "xlsx"
+    XLSB = "xlsb"  # Excel binary workbook
     XLS = "xls"
     ODS = "ods"
     CSV = "csv"
@@ -129,12 +130,8 @@ def _classify_zip(source: Source, limits: safety.Limits) -> FileFormat:
             names = set(archive.namelist())
             if {"[Content_Types].xml", "xl/workbook.xml"} <= names:
                 return FileFormat.XLSX
-            if "xl/workbook.bin" in names:
-                raise ImportFileError(
-                    "unsupported_format",
-                    "Excel binary workbooks (.xlsb) are not supported. "
-                    "Save the file as .xlsx and upload it again.",
-                )
+            if {"[Content_Types].xml", "xl/workbook.bin"} <= names:
+                return FileFormat.XLSB
             if "mimetype" in names:
                 with archive.open("mimetype") as part:
                     mimetype = part.read(100).strip()
@@ -222,6 +219,6 @@ def _not_a_spreadsheet(what: str) -> ImportFileError:
     return ImportFileError(
         "not_a_spreadsheet",
         f"This file is {what}, not a spreadsheet, whatever its name says. "
-        "Upload an .xlsx, .xls, .ods, CSV, JSON, JSON Lines, HTML-table or "
-        "Excel 2003 XML file.",
+        "Upload an .xlsx, .xlsb, .xls, .ods, CSV, JSON, JSON Lines, HTML-table "
+        "or Excel 2003 XML file.",
     )

@@ -1,11 +1,12 @@
 """Open an upload as a `Table`: a stream of rows (or JSON records).
 
 Each format goes to a maintained reader: openpyxl in read-only mode for .xlsx
-(it streams row by row), python-calamine for .xls and .ods (both bounded
-before loading: BIFF8 by its 65,536 x 256 grid, ODS by the extent check in
-`safety`), the csv module for delimited text, json for JSON Lines, ijson for
-JSON documents (`json_documents`), and lxml for web pages' tables
-(`html_tables`) and Excel 2003 XML (`spreadsheet_xml`).
+(it streams row by row), python-calamine for .xls, .xlsb and .ods (each
+bounded before loading: BIFF8 by its 65,536 x 256 grid, ODS by the extent
+check in `safety`, .xlsb by its cell records, `xlsb_cells`), the csv module
+for delimited text, json for JSON Lines, ijson for JSON documents
+(`json_documents`), and lxml for web pages' tables (`html_tables`) and
+Excel 2003 XML (`spreadsheet_xml`).
 
 python-calamine reads .xlsx some 20 times faster than openpyxl but has no
 lazy API: it builds the whole bounding box of a sheet in memory, 32 bytes per
@@ -57,6 +58,7 @@ from mdm.importing.json_documents import (
     not_json,
 )
 from mdm.importing.safety import DEFAULT_LIMITS, Limits
+from mdm.importing.xlsb_cells import xlsb_cell_extent
 
 if not openpyxl.xml.DEFUSEDXML:
     # openpyxl silently falls back to the stdlib parser without defusedxml, or
@@ -68,7 +70,7 @@ _DELIMITERS = ",\t;|"
 # Excel's first-line hint naming the delimiter ("sep=;"), written by some
 # exporters so that Excel opens the file right whatever its locale.
 _SEPARATOR_HINT = re.compile(r"sep=(.)")
-_ZIP_FORMATS = (FileFormat.XLSX, FileFormat.ODS)
+_ZIP_FORMATS = (FileFormat.XLSX, FileFormat.XLSB, FileFormat.ODS)
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,7 @@ def open_table(
         if whole and _fits_in_memory(source, limits):
             return _open_calamine(source, file_format, sheet, limits, keep=True)
         return _open_xlsx(source, sheet, limits)
-    if file_format in (FileFormat.XLS, FileFormat.ODS):
+    if file_format in (FileFormat.XLS, FileFormat.XLSB, FileFormat.ODS):
         return _open_calamine(source, file_format, sheet, limits, keep=load_whole)
     if file_format is FileFormat.HTML:
         return _open_html(source, encoding, limits)
@@ -291,6 +293,8 @@ def _check_container(source: Source, file_format: FileFormat, limits: Limits) ->
         safety.check_xml_parts(archive)
         if file_format is FileFormat.ODS:
             safety.check_ods_extent(archive, limits)
+        if file_format is FileFormat.XLSB:
+            safety.check_extent(*xlsb_cell_extent(archive), limits)
 
 
 def _pick_sheet(names: list[str], visible: list[str], sheet: str | int | None) -> str:

@@ -1,8 +1,8 @@
 """Erasure in the stored upload files of imports (mdm/services/erasure.py).
 
 A CSV or JSON Lines file that holds an erased identifier is rewritten with
-the identifier replaced, in its own encoding; a spreadsheet (.xlsx, .xls,
-.ods) that holds one is deleted, since it cannot be rewritten faithfully.
+the identifier replaced, in its own encoding; a spreadsheet (.xlsx, .xlsb,
+.xls, .ods) that holds one is deleted, since it cannot be rewritten faithfully.
 The import job row stays either way (counts, who, when, file name, hash).
 """
 
@@ -66,7 +66,10 @@ def _rewrite_text(job: ImportJob, pattern: re.Pattern[str]) -> str | None:
 
 def _delete_spreadsheet(job: ImportJob, pattern: re.Pattern[str]) -> str | None:
     try:
-        book = CalamineWorkbook.from_path(job.file.path)
+        # From the content: the stored name keeps the upload's suffix, which
+        # may mislead (an .xlsb uploaded as .xlsx), and from_path trusts it.
+        with job.file.open("rb") as handle:
+            book = CalamineWorkbook.from_filelike(handle)
         found = any(
             pattern.search(_cell_text(cell))
             for sheet in book.sheet_names

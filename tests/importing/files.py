@@ -1,24 +1,28 @@
 """Build real spreadsheet and text files for the importer tests.
 
 Each builder returns the file's bytes, written by the library a user's
-software would use (openpyxl, xlwt, odfpy, Python's codecs), or a zip put
-together by hand where the point is a malformed or hostile container.
+software would use (openpyxl, xlwt, odfpy, pyxlsbwriter, Python's codecs),
+or a zip put together by hand where the point is a malformed or hostile
+container.
 """
 
 from __future__ import annotations
 
 import io
 import struct
+import tempfile
 import zipfile
 from collections.abc import Sequence
 from datetime import date, datetime
 from html import escape
+from pathlib import Path
 
 import openpyxl
 import xlwt
 from odf.opendocument import OpenDocumentSpreadsheet
 from odf.table import Table, TableCell, TableRow
 from odf.text import P
+from pyxlsbwriter import XlsbWriter
 
 Rows = Sequence[Sequence[object]]
 
@@ -60,6 +64,45 @@ def xls(rows: Rows) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def xlsb(rows: Rows, *, hidden_first: Rows | None = None) -> bytes:
+    """An Excel binary workbook written by pyxlsbwriter, sheet 客户; with
+    `hidden_first`, a hidden sheet 说明 of those rows before it (the writer
+    wants rows of one width: short ones are padded with empty cells)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "book.xlsb"
+        with XlsbWriter(str(path)) as writer:
+            if hidden_first is not None:
+                writer.add_sheet("说明", hidden=True)
+                writer.write_sheet(_padded(hidden_first))
+            writer.add_sheet("客户")
+            writer.write_sheet(_padded(rows))
+        return path.read_bytes()
+
+
+def xlsb_record(kind: int, data: bytes) -> bytes:
+    """One BIFF12 record ([MS-XLSB] 2.1.4): type and size as 7-bit varints."""
+    return _varint(kind) + _varint(len(data)) + data
+
+
+def xlsb_with_sheet(records: bytes) -> bytes:
+    """An .xlsb whose one worksheet part holds `records`, put in by hand."""
+    return replace_part(xlsb([["a"]]), "xl/worksheets/sheet1.bin", records)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        value, byte = value >> 7, value & 0x7F
+        out.append(byte | 0x80 if value else byte)
+        if not value:
+            return bytes(out)
+
+
+def _padded(rows: Rows) -> list[list[object]]:
+    width = max(map(len, rows), default=0)
+    return [[*row, *[None] * (width - len(row))] for row in rows]
 
 
 def ods(rows: Rows) -> bytes:

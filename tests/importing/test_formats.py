@@ -24,6 +24,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 64
 HTML = files.html_table([files.HEADERS, *files.CUSTOMERS], charset="gbk")
 XML2003 = files.spreadsheet_xml([files.HEADERS, *files.CUSTOMERS])
+XLSB = files.xlsb([files.HEADERS, *files.CUSTOMERS])
 JSON_ARRAY = json.dumps(
     [{"客户名称": name} for _, name, *_ in files.CUSTOMERS], ensure_ascii=False
 ).encode()
@@ -46,6 +47,8 @@ MISLABELLED: list[tuple[bytes, str, str]] = [
     (XLS, "customers.xlsx", "xls"),
     (XLS, "customers.csv", "xls"),
     (ODS, "customers.xlsx", "ods"),
+    (XLSB, "customers.xlsx", "xlsb"),
+    (XLSB, "customers.xls", "xlsb"),
     (ODS, "customers.xls", "ods"),
     (JSONL, "customers.csv", "jsonl"),
     (JSONL, "customers.xlsx", "jsonl"),
@@ -114,7 +117,7 @@ def test_it_reads_bytes_and_paths_alike(tmp_path: Path) -> None:
         ),
         (
             files.zip_of({"[Content_Types].xml": b"<a/>", "xl/workbook.bin": b"x"}),
-            "unsupported_format",
+            "corrupt_file",
         ),
         (XLS[:700], "truncated"),
     ],

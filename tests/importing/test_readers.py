@@ -118,6 +118,26 @@ def test_xls_rows_keep_their_position_when_data_starts_lower_right() -> None:
     ]
 
 
+@pytest.mark.parametrize("load_whole", [False, True])
+def test_it_reads_xlsb_from_its_first_visible_sheet(load_whole: bool) -> None:
+    content = files.xlsb(
+        [files.HEADERS, *files.CUSTOMERS, [], [None, "华盛", None, "010-1"]],
+        hidden_first=[["本表由财务导出"]],
+    )
+    with open_table(content, load_whole=load_whole) as table:
+        assert (table.format, table.sheet_names, table.sheet) == (
+            "xlsb",
+            ["说明", "客户"],
+            "客户",
+        )
+        rows = list(table.rows())
+    assert [row.number for row in rows] == [1, 2, 3, 5]
+    assert rows[0].cells == files.HEADERS
+    assert rows[1].cells[:4] == files.CUSTOMERS[0][:4]  # 13800138000 whole
+    assert rows[1].cells[4] in (date(2021, 3, 5), datetime(2021, 3, 5))
+    assert rows[3].cells == [None, "华盛", None, "010-1"]
+
+
 def test_it_reads_ods() -> None:
     table = open_table(files.ods([["名称", "电话"], ["华盛", 13800138000]]))
     assert table.format == "ods"

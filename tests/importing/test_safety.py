@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import random
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -193,8 +195,9 @@ def test_it_stops_at_the_row_cap_even_across_a_gap() -> None:
         files.csv_text([files.HEADERS, *files.CUSTOMERS]).encode(),
         files.html_table([files.HEADERS, *files.CUSTOMERS]),
         files.spreadsheet_xml([files.HEADERS, *files.CUSTOMERS]),
+        files.xlsb([files.HEADERS, *files.CUSTOMERS]),
     ],
-    ids=["xlsx", "xls", "ods", "csv", "html", "xml2003"],
+    ids=["xlsx", "xls", "ods", "csv", "html", "xml2003", "xlsb"],
 )
 def test_it_enforces_row_and_column_caps_for_every_reader(content: bytes) -> None:
     with pytest.raises(ImportFileError) as caught:
@@ -230,6 +233,44 @@ def test_it_refuses_ods_repeat_bombs_before_loading(
     assert time.perf_counter() - started < 2
 
 
+def xlsb_far_cell() -> bytes:
+    """A small .xlsb with one cell at XFD1048576: calamine would allocate
+    the whole grid."""
+    return files.xlsb_with_sheet(
+        files.xlsb_record(0, struct.pack("<I", 1_048_575) + bytes(13))
+        + files.xlsb_record(5, struct.pack("<IId", 16_383, 0, 1.0))
+    )
+
+
+@pytest.mark.parametrize("load_whole", [False, True])
+def test_it_refuses_an_xlsb_cell_far_out_before_calamine_sees_it(
+    load_whole: bool,
+) -> None:
+    started = time.perf_counter()
+    with pytest.raises(ImportFileError) as caught:
+        open_table(xlsb_far_cell(), load_whole=load_whole)
+    assert caught.value.code == "too_many_columns"
+    assert time.perf_counter() - started < 2
+
+
+def test_the_xlsb_cell_walk_reads_past_records_longer_than_a_read() -> None:
+    # A 3 MiB record of another type between the row and its cell: the walk
+    # must land on the cell's record after it, across reads of 1 MiB
+    # (random bytes: zeros would make a zip bomb).
+    records = (
+        files.xlsb_record(0, struct.pack("<I", 99) + bytes(13))
+        + files.xlsb_record(0x1FF, random.Random(7).randbytes(3 * 2**20))
+        + files.xlsb_record(7, struct.pack("<III", 299, 0, 0))
+    )
+    with pytest.raises(ImportFileError) as caught:
+        open_table(files.xlsb_with_sheet(records), limits=Limits(max_rows=99))
+    assert caught.value.code == "too_many_rows"
+    with pytest.raises(ImportFileError) as caught:
+        open_table(files.xlsb_with_sheet(records), limits=Limits(max_columns=299))
+    assert caught.value.code == "too_many_columns"
+    open_table(files.xlsb_with_sheet(records), limits=Limits(max_columns=300))
+
+
 def test_openpyxl_parses_through_defusedxml() -> None:
     import openpyxl.xml
 
@@ -245,6 +286,7 @@ BOMBS = {
     "ods-repeat": lambda: files.ods_repeated(1_048_576, 16_384),
     "billion-laughs": lambda: attack_xlsx(SHEET, BILLION_LAUGHS.encode()),
     "quadratic": lambda: attack_xlsx(SHEET, QUADRATIC.encode()),
+    "xlsb-far-cell": xlsb_far_cell,
 }
 RSS_PROBE = """
 import resource, sys, time

@@ -23,10 +23,11 @@ from mdm.services.imports import import_job_run
 
 class Command(BaseCommand):
     help = (
-        "Import customers from .xlsx, .xls, .ods, .csv (UTF-8/GBK/GB18030) or "
-        "JSON Lines. The column mapping comes from the source's import profile "
-        "that matches the headers best, else from the header synonyms; "
-        "--profile or --mapping choose it, --save-profile keeps it."
+        "Import customers from .xlsx, .xlsb, .xls, .ods, CSV (UTF-8/GBK/GB18030), "
+        "JSON, JSON Lines, HTML tables or Excel 2003 XML. The column mapping "
+        "comes from the source's import profile that matches the headers best, "
+        "else from the header synonyms; --profile or --mapping choose it, "
+        "--save-profile keeps it."
     )
 
     def add_arguments(self, parser) -> None:

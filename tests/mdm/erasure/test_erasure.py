@@ -263,6 +263,36 @@ def test_an_uploaded_web_page_excel_2003_xml_or_json_is_rewritten_too(customer, 
     assert PHONE not in text and OTHER_PHONE in text
 
 
+WORKBOOKS = {
+    "xlsx": files.xlsx,
+    "xls": files.xls,
+    "ods": files.ods,
+    "xlsb": files.xlsb,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(WORKBOOKS))
+def test_an_uploaded_workbook_holding_the_number_is_deleted(customer, kind):
+    rows = [
+        ["客户名称", "电话"],
+        ["北京华盛科技有限公司", PHONE],
+        ["上海远景贸易有限公司", OTHER_PHONE],
+    ]
+    # Stored under a name that misleads about its kind: read by content.
+    job = import_job_create(
+        system=customer["job"].source_system,
+        content=WORKBOOKS[kind](rows),
+        filename="客户.xlsx" if kind != "xlsx" else "客户.xls",
+    )
+    stored = job.file.name
+    import_job_confirm(job=job, mapping=job.mapping)
+    import_job_run(job=ImportJob.objects.get(pk=job.pk))
+    erasure_request_execute(request=ErasureRequest(phones=(PHONE,)), reason="r")
+    job.refresh_from_db()
+    assert job.format == kind and job.status == ImportJob.Status.DONE
+    assert not job.file and not job.file.storage.exists(stored)
+
+
 def test_an_unknown_identifier_is_refused():
     with pytest.raises(ErasureError):
         erasure_request_execute(request=ErasureRequest(phones=(PHONE,)), reason="r")

@@ -112,6 +112,19 @@ def test_an_excel_2003_xml_workbook_is_imported_from_its_visible_sheet():
     assert localtime(record.source_created_at).date().isoformat() == "2021-03-05"
 
 
+def test_an_excel_binary_workbook_is_imported_and_imported_again_unchanged():
+    rows = [[c if c != "" else None for c in row] for row in ROWS]
+    workbook = files.xlsb([["2019年客户名单"], [None], HEADER, *rows])
+    job = run_import(workbook, "客户名单.xlsb")
+    assert (job.format, job.sheet, job.header_row) == ("xlsb", "客户", 3)
+    assert (job.created_count, job.failed_count) == (3, 0)
+    record = SourceRecord.objects.get(source_id="L-1")
+    assert record.attributes["phones"] == ["13800138000"]  # never 1.38e10
+    assert localtime(record.source_created_at).date().isoformat() == "2021-03-05"
+    again = run_import(workbook, "客户名单.xlsb")
+    assert (again.created_count, again.unchanged_count) == (0, 3)
+
+
 def test_english_names_and_modification_dates_are_imported():
     header = ["客户编码", "客户名称", "英文名称", "修改日期"]
     rows = [["K-1", "北京华盛科技有限公司", "Beijing Huasheng Technology", "2024/5/6"]]

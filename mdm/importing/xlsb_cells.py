@@ -1,0 +1,106 @@
+"""How far the cells of an Excel binary workbook (.xlsb) reach.
+
+python-calamine loads a sheet whole, as a dense box from its first cell to
+its last, so one stray cell at XFD1048576 in a small file would ask for 17
+billion cells. Before an .xlsb is opened its worksheet parts are walked
+record by record ([MS-XLSB] 2.1.4: a record type and a size, each a
+little-endian 7-bit varint, then the data) and the furthest row and column
+of any cell found; the declared dimension (BrtWsDim) may lie and is not
+read.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from mdm.importing.errors import ImportFileError
+from mdm.importing.safety import ZIP_READ_ERRORS
+
+_READ_BYTES = 1024 * 1024
+_ROW_HEADER = 0  # BrtRowHdr: the row index (uint32) of the cells that follow
+# BrtCellBlank .. BrtFmlaError and BrtCellRString: each starts with its
+# column index (uint32).
+_CELLS = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 62})
+_WORKSHEETS = "xl/worksheets/"
+
+
+def xlsb_cell_extent(archive: zipfile.ZipFile) -> tuple[int, int]:
+    """The rows x columns of the largest box any sheet's cells span.
+
+    Raises:
+        ImportFileError: `corrupt_file` when a worksheet part cannot be read.
+    """
+    height = width = 0
+    for entry in archive.infolist():
+        name = entry.filename.lower()
+        if not (name.startswith(_WORKSHEETS) and name.endswith(".bin")):
+            continue
+        try:
+            with archive.open(entry) as part:
+                rows, columns = _part_extent(part)
+        except ZIP_READ_ERRORS as exc:
+            raise ImportFileError(
+                "corrupt_file",
+                f"The part {entry.filename!r} of the workbook is damaged ({exc}).",
+            ) from exc
+        height, width = max(height, rows), max(width, columns)
+    return height, width
+
+
+def _part_extent(part: BinaryIO) -> tuple[int, int]:
+    height = width = row = 0
+    for kind, data in _records(part):
+        if len(data) < 4:
+            continue
+        if kind == _ROW_HEADER:
+            row = int.from_bytes(data[:4], "little")
+        elif kind in _CELLS:
+            height = max(height, row + 1)
+            width = max(width, int.from_bytes(data[:4], "little") + 1)
+    return height, width
+
+
+def _records(part: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """Each record's type and its first bytes (at most four), reading past
+    the rest; a record cut short at the end of the part is left for
+    calamine to report."""
+    buffer = b""
+    skip = 0  # bytes of the last record's data beyond the buffer
+    while chunk := part.read(_READ_BYTES):
+        if skip >= len(chunk):
+            skip -= len(chunk)
+            continue
+        buffer += chunk[skip:]
+        skip = at = 0
+        while (record := _record_at(buffer, at)) is not None:
+            kind, start, size = record
+            if start + min(size, 4) > len(buffer):
+                break
+            yield kind, buffer[start : start + min(size, 4)]
+            at = start + size
+            if at > len(buffer):
+                skip, at = at - len(buffer), len(buffer)
+                break
+        buffer = buffer[at:]
+
+
+def _record_at(buffer: bytes, at: int) -> tuple[int, int, int] | None:
+    """The type, data offset and size of the record at `at`, or None when
+    the buffer ends inside its header."""
+    end = len(buffer)
+    values = []
+    for width in (2, 4):  # the type takes at most 2 bytes, the size 4
+        value = shift = 0
+        for _ in range(width):
+            if at >= end:
+                return None
+            byte = buffer[at]
+            at += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        values.append(value)
+    return values[0], at, values[1]
