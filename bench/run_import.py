@@ -103,6 +103,13 @@ def write_file(path: Path, n: int, fmt: str, columns: int) -> None:
         with path.open("w", encoding="utf-8") as fh:
             TEXT_WRITERS[fmt](fh, n, columns)
         return
+    if fmt == "xlsb":
+        from pyxlsbwriter import XlsbWriter
+
+        with XlsbWriter(str(path)) as writer:
+            writer.add_sheet("客户")
+            writer.write_sheet([header(columns), *rows(n, columns)])
+        return
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
@@ -183,6 +190,7 @@ TEXT_WRITERS = {
 BARE_PARSE = {
     "csv": "pd.read_csv(p, dtype=str)",
     "xlsx": "pd.read_excel(p, engine='calamine', dtype=str)",
+    "xlsb": "pd.read_excel(p, engine='calamine', dtype=str)",
     "html": "pd.read_html(p, flavor='lxml')",
     "xml2003": "__import__('lxml.etree').etree.parse(p)",
     "json": "pd.DataFrame(__import__('json').load(open(p))['RECORDS'])",
