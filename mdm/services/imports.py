@@ -229,8 +229,15 @@ def import_job_confirm(*, job: ImportJob, mapping: dict[str, str | None]) -> Imp
     describe=audit.describe_import,
     atomic=False,  # commits chunk by chunk
 )
-def import_job_run(*, job: ImportJob, progress: Progress | None = None) -> ImportJob:
-    """Load every row of a confirmed job (see the module docstring).
+def import_job_run(
+    *,
+    job: ImportJob,
+    progress: Progress | None = None,
+    matching_progress: Callable[[ImportMatching], None] | None = None,
+) -> ImportJob:
+    """Load every row of a confirmed job (see the module docstring), then
+    match; `progress` hears rows done of rows in all, `matching_progress`
+    what matching has placed (both also saved on the job).
 
     Safe to run again after a crash: rows already loaded come back unchanged.
     """
@@ -262,7 +269,9 @@ def import_job_run(*, job: ImportJob, progress: Progress | None = None) -> Impor
         raise
     if job.run_matching:
         try:
-            matching_after_import(report=partial(_matching_report, job))
+            matching_after_import(
+                report=partial(_matching_report, job, matching_progress)
+            )
         except Exception as exc:
             # The rows are in; running the job again places the records
             # matching left without a golden record.
@@ -739,9 +748,15 @@ def _rules(job: ImportJob) -> dict[str, Any] | None:
     }
 
 
-def _matching_report(job: ImportJob, state: ImportMatching) -> None:
+def _matching_report(
+    job: ImportJob,
+    listener: Callable[[ImportMatching], None] | None,
+    state: ImportMatching,
+) -> None:
     job.matching = state.as_dict()
     job.save(update_fields=["matching"])
+    if listener is not None:
+        listener(state)
 
 
 def _fail(job: ImportJob, message: str) -> None:

@@ -11,6 +11,7 @@ from tqdm import tqdm
 from mdm.importing import ImportFileError
 from mdm.models import ImportJob, ImportProfile, ImportProfileUse, SourceSystem
 from mdm.services.errors import DomainError
+from mdm.services.import_matching import ImportMatching
 from mdm.services.import_profiles import (
     AUTO,
     ImportOptions,
@@ -143,13 +144,30 @@ class Command(BaseCommand):
             self.stdout.write(f"  {header!s:>20} -> {field or '(ignored)'}{flag}")
 
     def _run(self, job: ImportJob) -> ImportJob:
-        with tqdm(total=0, unit="row", desc="import") as bar:
+        # One bar for the rows, then one for the records matching places.
+        rows = tqdm(total=0, unit="row", desc="import")
+        bars = [rows]
 
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
+        def progress(done: int, total: int) -> None:
+            rows.total = total
+            rows.update(done - rows.n)
 
-            return import_job_run(job=job, progress=progress)
+        def matching(state: ImportMatching) -> None:
+            if len(bars) == 1:
+                rows.close()
+                way = state.path.replace("_", " ")
+                bars.append(
+                    tqdm(total=state.records, unit="record", desc=f"match, {way}")
+                )
+            bars[-1].update(state.placed - bars[-1].n)
+
+        try:
+            return import_job_run(
+                job=job, progress=progress, matching_progress=matching
+            )
+        finally:
+            for bar in bars:
+                bar.close()
 
     def _report(self, job: ImportJob, errors_out: Path | None) -> None:
         summary = (

@@ -217,7 +217,7 @@ def test_a_record_deleted_in_its_source_leaves_the_golden_values():
 
 
 def test_the_progress_page_and_the_command_tell_what_matching_did(
-    steward_client, tmp_path
+    steward_client, tmp_path, capsys
 ):
     placed_population(150)
     model_in_force()
@@ -238,6 +238,7 @@ def test_the_progress_page_and_the_command_tell_what_matching_did(
         "Matched 1 records one by one: 0 joined an existing golden record, "
         "0 sent for review, 1 new." in out.getvalue()
     )
+    assert "match, one by one: 100%" in capsys.readouterr().err
 
 
 def test_a_matching_failure_fails_the_job_and_a_rerun_places_the_records(

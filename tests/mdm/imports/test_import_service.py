@@ -337,7 +337,11 @@ def test_the_command_line_import_prints_a_summary(tmp_path, capsys):
     path = tmp_path / "客户.csv"
     path.write_bytes(gbk_csv(ROWS))
     call_command("import_customers", str(path), "--source", "legacy")
-    assert "3 created, 0 updated, 0 unchanged, 0 rejected" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "3 created, 0 updated, 0 unchanged, 0 rejected" in printed.out
+    # Progress bars on stderr: the rows, then the records matching placed.
+    assert "import: 100%" in printed.err and "3/3 [" in printed.err
+    assert "match, batch: 100%" in printed.err
 
 
 def test_a_key_repeated_in_the_file_is_one_record_holding_the_last_row():
