@@ -26,6 +26,15 @@ class ImportFileError(Exception):
         return f"ImportFileError({self.code!r}, {self.message!r})"
 
 
+def sheet_not_found(sheet: str | int, names: list[str]) -> ImportFileError:
+    """The error for a sheet asked for by a name or position the workbook
+    does not have."""
+    return ImportFileError(
+        "sheet_not_found",
+        f"The workbook has no sheet {sheet!r}; its sheets are: {', '.join(names)}.",
+    )
+
+
 @dataclass(frozen=True)
 class RowError:
     """One row (or JSON Lines line) that could not be read; the rest continue."""

@@ -46,7 +46,7 @@ from python_calamine import (
 
 from mdm.importing import safety, spreadsheet_xml
 from mdm.importing.encodings import TextEncoding, iter_lines, resolve_encoding
-from mdm.importing.errors import ImportFileError, RowError
+from mdm.importing.errors import ImportFileError, RowError, sheet_not_found
 from mdm.importing.formats import FileFormat, Source, detect_format, open_source
 from mdm.importing.html_tables import ROW_TAG, html_encoding, html_rows
 from mdm.importing.json_documents import (
@@ -155,6 +155,7 @@ def open_table(
     sheet: str | int | None = None,
     limits: Limits = DEFAULT_LIMITS,
     load_whole: bool = False,
+    validated: bool = False,
 ) -> Table:
     """Detect the format of an upload, run the safety checks and open it.
 
@@ -167,6 +168,10 @@ def open_table(
             `limits.max_fast_xlsx_cells`), and any loaded sheet is kept until `close()`
             for the next rows(): much faster when every row will be read,
             wasteful for a preview.
+        validated: the file opened before, unchanged (a stored upload): a
+            check that reads the whole of it only to refuse a damaged file
+            before import is skipped where the sheet is named (Excel 2003
+            XML's: ~4 s for 100,000 rows at every opening).
 
     Raises:
         ImportFileError: the file is not a readable table or breaks a limit.
@@ -184,7 +189,7 @@ def open_table(
     if file_format is FileFormat.HTML:
         return _open_html(source, encoding, limits)
     if file_format is FileFormat.XML2003:
-        return _open_spreadsheet_xml(source, sheet, limits)
+        return _open_spreadsheet_xml(source, sheet, limits, validated=validated)
     with open_source(source) as stream:
         text_encoding = resolve_encoding(stream, encoding)
     if file_format is FileFormat.JSON:
@@ -223,10 +228,13 @@ def _open_html(source: Source, encoding: str | None, limits: Limits) -> Table:
 
 
 def _open_spreadsheet_xml(
-    source: Source, sheet: str | int | None, limits: Limits
+    source: Source, sheet: str | int | None, limits: Limits, *, validated: bool
 ) -> Table:
-    with open_source(source) as stream:
-        found = spreadsheet_xml.sheets(stream)
+    if validated and isinstance(sheet, str):
+        found = spreadsheet_xml.Sheets([sheet], [sheet])  # rows() checks the name
+    else:
+        with open_source(source) as stream:
+            found = spreadsheet_xml.sheets(stream)
     chosen = _pick_sheet(found.names, found.visible, sheet)
     return _parsed_table(
         source,
@@ -307,10 +315,7 @@ def _pick_sheet(names: list[str], visible: list[str], sheet: str | int | None) -
             return names[sheet]
     elif sheet in names:
         return sheet
-    raise ImportFileError(
-        "sheet_not_found",
-        f"The workbook has no sheet {sheet!r}; its sheets are: {', '.join(names)}.",
-    )
+    raise sheet_not_found(sheet, names)
 
 
 def _open_xlsx(source: Source, sheet: str | int | None, limits: Limits) -> Table:

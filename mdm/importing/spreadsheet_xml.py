@@ -28,7 +28,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from mdm.importing import safety
-from mdm.importing.errors import ImportFileError
+from mdm.importing.errors import ImportFileError, sheet_not_found
 from mdm.importing.safety import Limits
 
 NAMESPACE = "urn:schemas-microsoft-com:office:spreadsheet"
@@ -68,8 +68,15 @@ def sheet_rows(
     stream: BinaryIO, sheet: str, limits: Limits
 ) -> Iterator[tuple[int, list[object]]]:
     """The rows of `sheet`, as `sheets()` names it: each one's 1-based
-    number and its cells' values (None for an empty or covered cell)."""
-    yield from _parsed(stream, _Target(sheet=sheet, limits=limits))
+    number and its cells' values (None for an empty or covered cell).
+
+    Raises:
+        ImportFileError: as `sheets()`, or `sheet_not_found`.
+    """
+    target = _Target(sheet=sheet, limits=limits)
+    yield from _parsed(stream, target)
+    if sheet not in target.names:
+        raise sheet_not_found(sheet, target.names)
 
 
 def _parsed(stream: BinaryIO, target: _Target) -> Iterator[tuple[int, list[object]]]:

@@ -785,6 +785,7 @@ def _open(
     encoding: str | None,
     sheet: str | None,
     load_whole: bool = False,
+    validated: bool = False,
 ) -> Table:
     return open_table(
         source,
@@ -792,14 +793,20 @@ def _open(
         sheet=sheet or None,
         limits=import_limits(),
         load_whole=load_whole,
+        validated=validated,
     )
 
 
 def _open_job(job: ImportJob, *, load_whole: bool = False) -> Table:
-    # Read from the stored file's path. Previews stream the first rows; the
-    # run may load an .xlsx whole (python-calamine), within the cell cap.
+    # Read from the stored file's path, which opened when it was uploaded.
+    # Previews stream the first rows; the run may load an .xlsx whole
+    # (python-calamine), within the cell cap.
     return _open(
-        job.file.path, encoding=job.encoding, sheet=job.sheet, load_whole=load_whole
+        job.file.path,
+        encoding=job.encoding,
+        sheet=job.sheet,
+        load_whole=load_whole,
+        validated=True,
     )
 
 

@@ -53,6 +53,26 @@ def test_a_sheet_is_chosen_by_name_or_position() -> None:
     assert caught.value.code == "sheet_not_found"
 
 
+def test_a_stored_upload_opened_by_its_sheets_name_is_not_read_twice() -> None:
+    # Opening a file that opened before (validated) with the sheet named
+    # skips the pass that lists sheets and checks the whole file: its rows
+    # check both as they are read.
+    table = open_table(WORKBOOK, sheet="客户", validated=True)
+    assert [row.number for row in table.rows()] == [1, 3, 4, 5, 6]
+    with pytest.raises(ImportFileError) as caught:
+        list(open_table(WORKBOOK, sheet="Sheet9", validated=True).rows())
+    assert caught.value.code == "sheet_not_found"
+    assert caught.value.message.endswith("its sheets are: 说明, 客户.")
+    truncated = WORKBOOK[: len(WORKBOOK) - 40]
+    with pytest.raises(ImportFileError) as caught:
+        open_table(truncated, sheet="客户")  # refused on opening
+    assert caught.value.code == "corrupt_file"
+    rows = open_table(truncated, sheet="客户", validated=True).rows()
+    with pytest.raises(ImportFileError) as caught:
+        list(rows)  # only where the file breaks
+    assert caught.value.code == "corrupt_file"
+
+
 def test_indexes_and_merges_place_cells_where_excel_shows_them() -> None:
     page = HEAD + (
         '<Worksheet ss:Name="S"><Table>'
