@@ -241,9 +241,14 @@ def bilingual_name_split(name: str) -> tuple[str, str] | None:
     return match["zh"].strip(), match["en"].strip()
 
 
-def _text(value: Any) -> str:
+def scalar_text(value: Any) -> str:
+    """A payload value as text: a whole number written as a float (pandas'
+    to_json of an integer column with gaps: 13800138000.0) without its
+    ".0", so a phone or an ID stays what it is; nothing for an object."""
     if value is None or isinstance(value, (dict, list)):
         return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        value = int(value)
     return " ".join(str(value).split())
 
 
@@ -269,7 +274,7 @@ def _text_reader(fields: list[str]) -> Callable[[dict[str, Any]], str]:
 
     def read(payload: dict[str, Any]) -> str:
         for get in getters:
-            if value := _text(get(payload)):
+            if value := scalar_text(get(payload)):
                 return value
         return ""
 
@@ -285,7 +290,7 @@ def _items_reader(fields: list[str]) -> Callable[[dict[str, Any]], list[str]]:
         for get in getters:
             raw = get(payload)
             for value in raw if isinstance(raw, list) else [raw]:
-                for item in _LIST_SEPARATORS.split(_text(value)):
+                for item in _LIST_SEPARATORS.split(scalar_text(value)):
                     if (item := item.strip()) and item not in items:
                         items.append(item)
         return items
@@ -317,7 +322,7 @@ def _datetime_reader(
 
     def read(payload: dict[str, Any]) -> datetime | None:
         for get in getters:
-            parsed = parse_source_datetime(_text(get(payload)), zone)
+            parsed = parse_source_datetime(scalar_text(get(payload)), zone)
             if parsed is not None:
                 return parsed
         return None

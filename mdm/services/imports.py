@@ -50,7 +50,7 @@ from mdm.importing.headers import (
 from mdm.importing.record_columns import HEADER_ROW, record_keys, record_rows
 from mdm.importing.summary_rows import summary_row_label
 from mdm.importing.values import DATE_FIELDS, cell_cleaner, day_order
-from mdm.mapping_presets import payload_mapper
+from mdm.mapping_presets import payload_mapper, scalar_text
 from mdm.models import ImportJob, ImportRowError, SourceSystem
 from mdm.models.audit import AuditEvent
 from mdm.services import audit
@@ -631,7 +631,7 @@ def _items(job: ImportJob, table: Table) -> Iterator[_Item]:
 
 
 def _record_source_id(data: dict[str, Any], id_fields: list[str]) -> str | None:
-    return next((str(data[f]) for f in id_fields if data.get(f)), None)
+    return next((scalar_text(data[f]) for f in id_fields if data.get(f)), None)
 
 
 def _jsonl_items(job: ImportJob, table: Table) -> Iterator[_Item]:

@@ -287,6 +287,17 @@ def test_json_lines_of_erp_payloads_use_the_systems_preset():
     ]
 
 
+def test_json_lines_written_by_pandas_keep_whole_numbers_whole():
+    lines = [
+        '{"FNumber":1001.0,"FName":"北京华盛科技有限公司","FTel":13800138000.0}',
+        '{"FNumber":1002.0,"FName":"上海明远贸易有限公司","FTel":null}',
+    ]
+    job = run_erp_json_lines(lines, "df.to_json.jsonl")
+    assert (job.created_count, job.failed_count) == (2, 0)
+    record = SourceRecord.objects.get(source_id="1001")
+    assert record.attributes["phones"] == ["13800138000"]
+
+
 def test_a_navicat_json_export_of_erp_payloads_uses_the_systems_preset():
     records = [
         {"FNumber": "C-1", "FName": "北京华盛科技有限公司", "FTel": "010-65521234"},

@@ -122,3 +122,13 @@ def test_kingdee_records_read_back_through_its_webapi_map_phone_and_address():
         )
         assert mapped.attributes["phones"] == ["010-6552 1234"]
         assert mapped.attributes["addresses"][0]["detail"] == "北京市朝阳区建国路1号"
+
+
+def test_whole_numbers_written_as_floats_keep_their_digits():
+    # pandas' to_json writes an integer column with gaps as floats.
+    mapped = payload_map(
+        {"FNumber": 1001.0, "FName": "华盛", "FTel": 13800138000.0, "FCustLevel": 2.5},
+        "kingdee_k3cloud",
+    ).attributes
+    assert mapped["phones"] == ["13800138000"]
+    assert mapped["customer_level"] == "2.5"
