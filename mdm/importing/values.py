@@ -38,6 +38,37 @@ _ISO_LIKE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$")
 _CHINESE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?(?:\s.*)?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _YEAR_LAST = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:\s.*)?$")
+# English month names, as English-language systems write dates: "5 Mar
+# 2021", "05-MAR-21" (Oracle), "Mar 5, 2021", "March 5th, 2021", "2021-Mar-05",
+# "Fri, 05 Mar 2021 10:00:00 GMT" (HTTP and e-mail); a time may follow.
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (("jan", "january"), ("feb", "february"), ("mar", "march"),
+         ("apr", "april"), ("may",), ("jun", "june"), ("jul", "july"),
+         ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"),
+         ("nov", "november"), ("dec", "december")),
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s*)?"
+_MONTH = r"([a-z]{3,9})\.?"
+_ORDINAL = r"(\d{1,2})(?:st|nd|rd|th)?"
+_TIME = r"(?:[\st].*)?$"  # matched against case-folded text
+_NAMED_MONTH = (
+    (
+        re.compile(
+            rf"^{_WEEKDAY}{_ORDINAL}[-\s/.]*{_MONTH}[-\s/.,]*(\d{{4}}|\d{{2}}){_TIME}"
+        ),
+        "dmy",
+    ),
+    (
+        re.compile(rf"^{_WEEKDAY}{_MONTH}[-\s/.]*{_ORDINAL},?[-\s/.]*(\d{{4}}){_TIME}"),
+        "mdy",
+    ),
+    (re.compile(rf"^(\d{{4}})[-\s/.]{_MONTH}[-\s/.]{_ORDINAL}{_TIME}"), "ymd"),
+)
 
 # Excel's 1900 date system counts from 1899-12-31 and wrongly includes
 # 1900-02-29 as serial 60; from serial 61 on, counting from 1899-12-30 is right.
@@ -119,6 +150,8 @@ def parse_date_cell(
         if _resolve_order(first, second, order) == "dmy":
             return date(year, second, first)
         return date(year, first, second)
+    if (named := _named_month_date(text)) is not None:
+        return named
     if excel_serial and re.fullmatch(r"\d+(\.\d+)?", text):
         return _date_from_number(float(text), excel_serial=True)
     raise ValueError(f"{text!r} is not a date Excel or people usually write")
@@ -277,6 +310,21 @@ def _unix_date(value: float, zone: tzinfo) -> date:
         return datetime.fromtimestamp(seconds, zone).date()
     except (OverflowError, OSError, ValueError):
         raise ValueError(f"{value!r} is not a Unix time") from None
+
+
+def _named_month_date(text: str) -> date | None:
+    lowered = text.casefold()
+    for pattern, order in _NAMED_MONTH:
+        if match := pattern.match(lowered):
+            parts = dict(zip(order, match.groups(), strict=True))
+            month = _MONTHS.get(parts["m"])
+            if month is None:
+                return None
+            year = int(parts["y"])
+            if len(parts["y"]) == 2:  # Oracle's RR: 00-49 this century
+                year += 2000 if year < 50 else 1900
+            return date(year, month, int(parts["d"]))
+    return None
 
 
 def _resolve_order(first: int, second: int, order: DayOrder | None) -> DayOrder:

@@ -143,8 +143,41 @@ def test_day_order_is_inferred_from_the_unambiguous_values_of_a_column() -> None
 
 
 @pytest.mark.parametrize(
-    "raw", ["2021/2/30", "13/13/2021", "2021年13月1日", "next tuesday", True]
+    ("raw", "day"),
+    [
+        ("5 Mar 2021", date(2021, 3, 5)),
+        ("05-MAR-21", date(2021, 3, 5)),  # Oracle's DD-MON-RR
+        ("05-MAR-99", date(1999, 3, 5)),
+        ("Mar 5, 2021", date(2021, 3, 5)),
+        ("March 5th, 2021", date(2021, 3, 5)),
+        ("Sept 5 2021", date(2021, 9, 5)),
+        ("2021-Mar-05", date(2021, 3, 5)),
+        ("5 March 2021 14:30", date(2021, 3, 5)),
+        ("Fri, 05 Mar 2021 10:00:00 GMT", date(2021, 3, 5)),
+        ("2021-mar-05T10:00", date(2021, 3, 5)),
+    ],
 )
+def test_english_month_names_are_read(raw: str, day: date) -> None:
+    assert parse_date_cell(raw) == day
+
+
+@given(
+    st.dates(date(1950, 1, 1), date(2049, 12, 31)),
+    st.sampled_from(
+        ["%d %b %Y", "%d-%b-%y", "%b %d, %Y", "%B %d %Y", "%Y-%b-%d", "%a, %d %b %Y",
+         "%d %B %Y %H:%M", "%A %d %B %Y"]
+    ),
+)  # fmt: skip
+def test_any_date_written_with_an_english_month_comes_back(day: date, form: str):
+    assert parse_date_cell(day.strftime(form)) == day
+    assert parse_date_cell(day.strftime(form).upper()) == day
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["2021/2/30", "13/13/2021", "2021年13月1日", "next tuesday", True,
+     "31 Feb 2021", "5 Main 2021", "Mar 5, 21"],
+)  # fmt: skip
 def test_impossible_or_unreadable_dates_raise(raw: object) -> None:
     with pytest.raises(ValueError):
         parse_date_cell(raw)
