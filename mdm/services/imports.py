@@ -631,7 +631,8 @@ def _items(job: ImportJob, table: Table) -> Iterator[_Item]:
 
 
 def _record_source_id(data: dict[str, Any], id_fields: list[str]) -> str | None:
-    return next((scalar_text(data[f]) for f in id_fields if data.get(f)), None)
+    texts = (scalar_text(data.get(field)) for field in id_fields)
+    return next((text for text in texts if text), None)
 
 
 def _jsonl_items(job: ImportJob, table: Table) -> Iterator[_Item]:
