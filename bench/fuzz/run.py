@@ -18,6 +18,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +34,17 @@ import django  # noqa: E402
 with atheris.instrument_imports(include=["mdm", "matching", "bench"]):
     django.setup()
     from bench.fuzz.targets import TARGETS
+
+
+def _xlsb(rows: list[list[str]]) -> bytes:
+    from pyxlsbwriter import XlsbWriter
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "seed.xlsb"
+        with XlsbWriter(str(path)) as writer:
+            writer.add_sheet("客户")
+            writer.write_sheet(rows)
+        return path.read_bytes()
 
 
 def seed_corpus(target: str, folder: Path) -> None:
@@ -96,6 +108,14 @@ def seed_corpus(target: str, folder: Path) -> None:
             json.dumps({"FNumber": r[0], "FName": r[1]}, ensure_ascii=False)
             for r in rows[1:]
         ).encode()
+        seeds["database.json"] = json.dumps(  # keys read as columns, nested
+            [
+                {"cust_no": r[0], "linkman": {"name": "王", "tel": [r[2], 2**70]}}
+                for r in rows[1:]
+            ],
+            ensure_ascii=False,
+        ).encode()
+        seeds["binary.xlsb"] = _xlsb(rows)
     else:
         seeds["batch.json"] = json.dumps(
             {
