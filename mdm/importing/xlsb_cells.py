@@ -2,8 +2,9 @@
 
 python-calamine loads a sheet whole, as a dense box from its first cell to
 its last, so one stray cell at XFD1048576 in a small file would ask for 17
-billion cells. Before an .xlsb is opened its worksheet parts are walked
-record by record ([MS-XLSB] 2.1.4: a record type and a size, each a
+billion cells. Before an .xlsb is opened its worksheet parts (those the
+workbook's relationships name, as calamine finds them) are walked record by
+record ([MS-XLSB] 2.1.4: a record type and a size, each a
 little-endian 7-bit varint, then the data) and the furthest row and column
 of any cell found; the declared dimension (BrtWsDim) may lie and is not
 read.
@@ -11,8 +12,12 @@ read.
 
 from __future__ import annotations
 
+import posixpath
 import zipfile
 from typing import BinaryIO
+
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as DefusedElementTree
 
 from mdm.importing.errors import ImportFileError
 from mdm.importing.safety import ZIP_READ_ERRORS
@@ -26,6 +31,9 @@ _CELLS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 62)
 # column index.
 _INDEXED = bytes(kind in (_ROW_HEADER, *_CELLS) for kind in range(64))
 _WORKSHEETS = "xl/worksheets/"
+_WORKBOOK_RELATIONSHIPS = "xl/_rels/workbook.bin.rels"
+_RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_WORKSHEET_TYPE = "/relationships/worksheet"
 
 
 def xlsb_cell_extent(archive: zipfile.ZipFile) -> tuple[int, int]:
@@ -35,9 +43,9 @@ def xlsb_cell_extent(archive: zipfile.ZipFile) -> tuple[int, int]:
         ImportFileError: `corrupt_file` when a worksheet part cannot be read.
     """
     height = width = 0
+    sheets = _worksheet_parts(archive)
     for entry in archive.infolist():
-        name = entry.filename.lower()
-        if not (name.startswith(_WORKSHEETS) and name.endswith(".bin")):
+        if entry.filename.lower() not in sheets:
             continue
         try:
             with archive.open(entry) as part:
@@ -49,6 +57,31 @@ def xlsb_cell_extent(archive: zipfile.ZipFile) -> tuple[int, int]:
             ) from exc
         height, width = max(height, rows), max(width, columns)
     return height, width
+
+
+def _worksheet_parts(archive: zipfile.ZipFile) -> set[str]:
+    """The parts the workbook's relationships name as worksheets (what
+    calamine loads), not the other parts beside them (binary indexes);
+    without readable relationships, every .bin part under xl/worksheets/."""
+    try:
+        with archive.open(_WORKBOOK_RELATIONSHIPS) as part:
+            root = DefusedElementTree.parse(part, forbid_dtd=True).getroot()
+    except (
+        KeyError,
+        DefusedElementTree.ParseError,
+        DefusedXmlException,
+        *ZIP_READ_ERRORS,
+    ):
+        names = (name.lower() for name in archive.namelist())
+        return {n for n in names if n.startswith(_WORKSHEETS) and n.endswith(".bin")}
+    parts = set()
+    for relationship in root.iter(f"{_RELATIONSHIP}Relationship"):
+        target = relationship.get("Target", "")
+        if target and relationship.get("Type", "").endswith(_WORKSHEET_TYPE):
+            # Relative to xl/, or from the package's root.
+            path = target[1:] if target.startswith("/") else f"xl/{target}"
+            parts.add(posixpath.normpath(path).lower())
+    return parts
 
 
 def _part_extent(part: BinaryIO) -> tuple[int, int]:

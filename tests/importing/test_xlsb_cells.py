@@ -81,3 +81,30 @@ def test_the_walk_agrees_with_calamine_on_written_workbooks(rows) -> None:
     if loaded.end is None:
         return  # nothing but empty cells: calamine loads nothing
     assert height >= loaded.end[0] + 1 and width >= loaded.end[1] + 1
+
+
+FAR_CELL = row(1_048_575) + cell(16_383)
+
+
+def test_only_the_parts_the_workbook_names_as_worksheets_are_walked() -> None:
+    # A binary index beside the sheet is no sheet, whatever its records say.
+    content = files.replace_part(
+        files.xlsb([["a"]]), "xl/worksheets/binaryIndex1.bin", FAR_CELL
+    )
+    assert xlsb_cell_extent(zipfile.ZipFile(io.BytesIO(content))) == (1, 1)
+    # A worksheet the relationships place elsewhere is walked there.
+    book = files.xlsb([["a"]])
+    relationships = zipfile.ZipFile(io.BytesIO(book)).read("xl/_rels/workbook.bin.rels")
+    moved = files.replace_part(
+        files.replace_part(
+            book,
+            "xl/_rels/workbook.bin.rels",
+            relationships.replace(b"worksheets/sheet1.bin", b"/xl/elsewhere.bin"),
+        ),
+        "xl/worksheets/sheet1.bin",
+        b"",
+    )
+    buffer = io.BytesIO(moved)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr("xl/elsewhere.bin", FAR_CELL)
+    assert xlsb_cell_extent(zipfile.ZipFile(buffer)) == (2**20, 2**14)
