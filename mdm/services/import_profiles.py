@@ -38,12 +38,11 @@ from mdm.models.import_profiles import (
     profile_mapping_errors,
 )
 from mdm.services.errors import DomainError
+from mdm.services.import_tables import preset_reads_records, table_rows
 from mdm.services.imports import (
     import_job_confirm,
     import_job_create,
     import_limits,
-    preset_reads_records,
-    table_rows,
 )
 
 # "Let the importer pick the profile", as opposed to a profile or None.
@@ -418,7 +417,7 @@ def _head(
     ) as table:
         if preset_reads_records(system, table):
             return None
-        return list(islice(table_rows(table), HEADER_SCAN_ROWS))
+        return list(islice(table_rows(table, import_limits()), HEADER_SCAN_ROWS))
 
 
 def _check(mapping: Any, options: ImportOptions) -> None:

@@ -40,23 +40,21 @@ from mdm.importing import (
     Table,
     open_table,
 )
-from mdm.importing.headers import (
-    ProposedMapping,
-    apply_saved_mapping,
-    match_key,
-    propose_columns,
-    propose_mapping,
-)
-from mdm.importing.record_columns import HEADER_ROW, record_keys, record_rows
+from mdm.importing.headers import ProposedMapping, apply_saved_mapping
 from mdm.importing.summary_rows import summary_row_label
 from mdm.importing.values import DATE_FIELDS, cell_cleaner, day_order
-from mdm.mapping_presets import payload_mapper, scalar_text
 from mdm.models import ImportJob, ImportRowError, SourceSystem
 from mdm.models.audit import AuditEvent
 from mdm.services import audit
 from mdm.services.errors import DomainError
 from mdm.services.golden_records import golden_records_refresh_of
 from mdm.services.import_matching import ImportMatching, matching_after_import
+from mdm.services.import_tables import (
+    proposed_mapping,
+    record_source_id,
+    rows_and_errors,
+    table_rows,
+)
 from mdm.services.source_records import (
     PrefilledUpserts,
     clean_source_id,
@@ -68,9 +66,6 @@ from mdm.services.source_records import (
 # and commits vanish, small enough that a crash loses little.
 CHUNK_ROWS = 2000
 PREVIEW_ROWS = 5
-# Records the source system's field mapping is tried on, to tell its own
-# exports from other programs' (read as columns).
-PRESET_SCAN_RECORDS = 100
 # Fields of a sheet column that fill the address and contact parts.
 _ADDRESS_FIELDS = {
     "province": "province",
@@ -112,7 +107,7 @@ def import_job_create(
     job is then not created.
     """
     with _open(content, encoding=encoding, sheet=sheet) as table:
-        mapping = _proposed_mapping(system, table)
+        mapping = proposed_mapping(system, table, import_limits())
     job = ImportJob(
         source_system=system,
         original_name=PurePath(filename).name[:255],
@@ -136,54 +131,9 @@ def import_job_create(
     return job
 
 
-def preset_reads_records(system: SourceSystem, table: Table) -> bool:
-    """Whether the records of `table` are the system's own: its field mapping
-    finds a source ID and a name in most of the first ones (or there is no
-    record to tell). Other records are read as columns (`record_rows`)."""
-    if not table.holds_records:
-        return False
-    rules = system.mapping_rules
-    mapped = payload_mapper(rules)
-    sample = [
-        item.data
-        for item in _take(table.records(), PRESET_SCAN_RECORDS)
-        if isinstance(item, JsonRecord)
-    ]
-    read = sum(
-        _record_source_id(data, rules["source_id"]) is not None
-        and _names_one(mapped(data).attributes)
-        for data in sample
-    )
-    return 2 * read > len(sample) or not sample
-
-
-def _names_one(attributes: dict[str, Any]) -> bool:
-    return any(attributes.get(f) for f in ("legal_name", "short_name", "english_name"))
-
-
-def _proposed_mapping(system: SourceSystem, table: Table) -> ProposedMapping | None:
-    if not table.holds_records:
-        return propose_mapping(table.rows())
-    if preset_reads_records(system, table):
-        return None
-    keys = record_keys(table.records(), import_limits())
-    return propose_columns(keys, header_row=HEADER_ROW, match=match_key)
-
-
 def _reads_records(job: ImportJob, table: Table) -> bool:
     # A job on records without a column mapping: the system's field mapping.
     return table.holds_records and not job.mapping
-
-
-def table_rows(table: Table) -> Iterator[RawRow]:
-    """The rows of a sheet, or of records read as columns, header included."""
-    return (row for row in _rows_and_errors(table) if isinstance(row, RawRow))
-
-
-def _rows_and_errors(table: Table) -> Iterator[RawRow | RowError]:
-    if table.holds_records:
-        return record_rows(table, import_limits())
-    return table.rows()
 
 
 def import_job_preview(*, job: ImportJob) -> Preview:
@@ -196,8 +146,12 @@ def import_job_preview(*, job: ImportJob) -> Preview:
                 if isinstance(item, JsonRecord)
             ]
             return Preview(mapping=None, sample=sample)
-        mapping = apply_saved_mapping(table_rows(table), job.mapping)
-        rows = (r for r in table_rows(table) if r.number > mapping.header_row)
+        mapping = apply_saved_mapping(table_rows(table, import_limits()), job.mapping)
+        rows = (
+            r
+            for r in table_rows(table, import_limits())
+            if r.number > mapping.header_row
+        )
         sample = [
             ["" if c is None else str(c) for c in row.cells]
             for row in _take(rows, PREVIEW_ROWS)
@@ -212,7 +166,7 @@ def import_job_confirm(*, job: ImportJob, mapping: dict[str, str | None]) -> Imp
         raise ImportRejected("This import has already been started.")
     with _open_job(job) as table:
         if not _reads_records(job, table):
-            confirmed = apply_saved_mapping(table_rows(table), mapping)
+            confirmed = apply_saved_mapping(table_rows(table, import_limits()), mapping)
             fields = {c.field for c in confirmed.columns}
             if not fields & {"legal_name", "short_name"}:
                 raise ImportRejected("Map at least one column to the customer name.")
@@ -630,18 +584,13 @@ def _items(job: ImportJob, table: Table) -> Iterator[_Item]:
         yield from _sheet_items(job, table)
 
 
-def _record_source_id(data: dict[str, Any], id_fields: list[str]) -> str | None:
-    texts = (scalar_text(data.get(field)) for field in id_fields)
-    return next((text for text in texts if text), None)
-
-
 def _jsonl_items(job: ImportJob, table: Table) -> Iterator[_Item]:
     id_fields = job.source_system.mapping_rules["source_id"]
     for item in table.records():
         if isinstance(item, RowError):
             yield _failed(item)
             continue
-        source_id = _record_source_id(item.data, id_fields)
+        source_id = record_source_id(item.data, id_fields)
         errors = (
             []
             if source_id
@@ -659,7 +608,7 @@ def _failed(error: RowError) -> _Item:
 
 
 def _sheet_items(job: ImportJob, table: Table) -> Iterator[_Item]:
-    mapping = apply_saved_mapping(table_rows(table), job.mapping)
+    mapping = apply_saved_mapping(table_rows(table, import_limits()), job.mapping)
     columns = [(c.index, c.header, c.field) for c in mapping.columns if c.field]
     orders = _day_orders(table, mapping, columns)
     stem = PurePath(job.original_name).stem
@@ -675,7 +624,7 @@ def _sheet_items(job: ImportJob, table: Table) -> Iterator[_Item]:
         )
         for index, header, field in columns
     ]
-    for row in _rows_and_errors(table):
+    for row in rows_and_errors(table, import_limits()):
         if isinstance(row, RowError):
             yield _failed(row)
         elif row.number > mapping.header_row:
@@ -718,7 +667,11 @@ def _day_orders(table: Table, mapping: ProposedMapping, columns) -> dict[int, An
     date_columns = [i for i, _, f in columns if f in DATE_FIELDS]
     if not date_columns:
         return {}
-    rows = [r for r in _take(table_rows(table), 2000) if r.number > mapping.header_row]
+    rows = [
+        r
+        for r in _take(table_rows(table, import_limits()), 2000)
+        if r.number > mapping.header_row
+    ]
     return {
         i: day_order(r.cells[i] if i < len(r.cells) else None for r in rows)
         for i in date_columns
