@@ -50,7 +50,7 @@ class Layout:
     count: int
     # A number yajl's floating-point mode cannot read: an integer past 64
     # bits, or one beyond a float's range (1e400).
-    exact_numbers: bool = False
+    exact_numbers: bool
 
 
 def json_layout(stream: BinaryIO, encoding: TextEncoding, limits: Limits) -> Layout:

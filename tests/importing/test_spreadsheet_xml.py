@@ -53,7 +53,7 @@ def test_a_sheet_is_chosen_by_name_or_position() -> None:
     assert caught.value.code == "sheet_not_found"
 
 
-def test_a_stored_upload_opened_by_its_sheets_name_is_not_read_twice() -> None:
+def test_a_stored_upload_opened_by_sheet_name_is_checked_as_its_rows_are_read():
     # Opening a file that opened before (validated) with the sheet named
     # skips the pass that lists sheets and checks the whole file: its rows
     # check both as they are read.
