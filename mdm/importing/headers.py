@@ -20,6 +20,8 @@ from mdm.importing.readers import RawRow
 from mdm.importing.values import clean_text
 
 HEADER_SCAN_ROWS = 30
+# A column name to the ID-card field it suggests and how sure that is, 0..1.
+Matcher = Callable[[str], tuple[str | None, float]]
 MULTI_VALUED = frozenset({"phones", "emails"})
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -207,7 +209,7 @@ def propose_columns(
     names: list[str],
     *,
     header_row: int,
-    match: Callable[[str], tuple[str | None, float]] = match_header,
+    match: Matcher = match_header,
 ) -> ProposedMapping:
     """Map columns whose names are known (a header row found, or the keys
     of JSON records with `match_key`), as `propose_mapping` does."""

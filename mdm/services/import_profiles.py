@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -27,9 +27,11 @@ from mdm.importing.headers import (
     HEADER_SCAN_ROWS,
     MULTI_VALUED,
     SYNONYMS,
+    Matcher,
     apply_saved_mapping,
     header_key,
     match_header,
+    match_key,
 )
 from mdm.models import ImportJob, ImportProfile, ImportProfileUse, SourceSystem
 from mdm.models.import_profiles import (
@@ -97,12 +99,16 @@ class ProfileFit:
         return any(self.mapping[header] in NAME_FIELDS for header in self.found)
 
 
-def import_profile_fit(*, profile: ImportProfile, rows: Iterable[RawRow]) -> ProfileFit:
+def import_profile_fit(
+    *, profile: ImportProfile, rows: Iterable[RawRow], match: Matcher = match_header
+) -> ProfileFit:
     """Apply `profile` to the first rows of a file (see the module docstring).
 
     The header row is the one holding most of the profile's headers. A new
-    column gets the field its header's synonyms suggest, unless a column the
-    profile knows already fills that (single-valued) field.
+    column gets the field its header's synonyms suggest (`match`: a sheet's
+    header, or `match_key` for the dotted key of JSON records read as
+    columns), unless a column the profile knows already fills that
+    (single-valued) field.
     """
     # A field the reader no longer knows reads as "ignored", not as an error:
     # the profile still says which columns belong to the file.
@@ -118,7 +124,7 @@ def import_profile_fit(*, profile: ImportProfile, rows: Iterable[RawRow]) -> Pro
     mapping: dict[str, str | None] = {h: known.get(header_key(h)) for h in headers}
     taken = {field for field in mapping.values() if field}
     for header in new:
-        field, _confidence = match_header(header)
+        field, _confidence = match(header)
         if field and (field in MULTI_VALUED or field not in taken):
             mapping[header] = field
             taken.add(field)
@@ -139,7 +145,7 @@ def import_profile_pick(
     leaves them open; the file is opened once per distinct pair. Ties go to
     the profile updated last.
     """
-    heads: dict[tuple[str, str], list[RawRow] | None] = {}
+    heads: dict[tuple[str, str], _Head | None] = {}
     best: ProfileFit | None = None
     for profile in system.import_profiles.order_by("-updated_at", "-pk"):
         effective = options.over(profile)
@@ -151,7 +157,9 @@ def import_profile_pick(
                 heads[key] = None
         if heads[key] is None:
             continue
-        fit = import_profile_fit(profile=profile, rows=heads[key])
+        fit = import_profile_fit(
+            profile=profile, rows=heads[key].rows, match=heads[key].match
+        )
         good = fit.score >= AUTO_PICK_MIN_SCORE and fit.has_name
         if good and (best is None or fit.score > best.score):
             best = fit
@@ -380,7 +388,7 @@ def _fit_chosen(
                 "source system's field mapping."
             )
         )
-    fit = import_profile_fit(profile=profile, rows=head)
+    fit = import_profile_fit(profile=profile, rows=head.rows, match=head.match)
     if not fit.found:
         raise ImportProfileError(
             _("None of the columns of profile %(name)s are in this file.")
@@ -404,10 +412,13 @@ def _job_apply(job: ImportJob, fit: ProfileFit, how: str) -> None:
     )
 
 
-def _head(
-    system: SourceSystem, source: Source, options: ImportOptions
-) -> list[RawRow] | None:
-    """The first rows a header can be on; None for records the source
+class _Head(NamedTuple):
+    rows: list[RawRow]  # the first rows a header can be on
+    match: Matcher  # what suggests a new column's field
+
+
+def _head(system: SourceSystem, source: Source, options: ImportOptions) -> _Head | None:
+    """The start of a file, to fit profiles to; None for records the source
     system's field mapping reads (no columns)."""
     with open_table(
         source if isinstance(source, bytes) else str(source),
@@ -417,7 +428,8 @@ def _head(
     ) as table:
         if preset_reads_records(system, table):
             return None
-        return list(islice(table_rows(table, import_limits()), HEADER_SCAN_ROWS))
+        rows = list(islice(table_rows(table, import_limits()), HEADER_SCAN_ROWS))
+        return _Head(rows, match_key if table.holds_records else match_header)
 
 
 def _check(mapping: Any, options: ImportOptions) -> None:

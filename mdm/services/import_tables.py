@@ -5,7 +5,7 @@ own export) or as columns like a sheet (another program's records,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
@@ -23,6 +23,8 @@ from mdm.models import SourceSystem
 # Records the source system's field mapping is tried on, to tell its own
 # exports from other programs' (read as columns).
 PRESET_SCAN_RECORDS = 100
+# Records whose keys order a job's columns (`record_header`).
+JOB_SCAN_RECORDS = 1000
 
 
 def preset_reads_records(system: SourceSystem, table: Table) -> bool:
@@ -61,19 +63,41 @@ def proposed_mapping(
         return propose_mapping(table.rows())
     if preset_reads_records(system, table):
         return None
-    keys = record_keys(table.records(), limits)
+    keys = record_header(table, limits)
     return propose_columns(keys, header_row=HEADER_ROW, match=match_key)
 
 
-def table_rows(table: Table, limits: Limits) -> Iterator[RawRow]:
-    """The rows of a sheet, or of records read as columns, header included."""
-    return (row for row in rows_and_errors(table, limits) if isinstance(row, RawRow))
+def record_header(
+    table: Table, limits: Limits, known: Iterable[str] | None = None
+) -> list[str]:
+    """The columns of records read as columns: the keys of every record.
+
+    For a job whose column mapping (`known`: its keys are the columns it was
+    proposed) is set, the keys of the first `JOB_SCAN_RECORDS` records, then
+    the mapping's others: the same columns without a pass over the file.
+    """
+    if known is None:
+        return record_keys(table.records(), limits)
+    keys = record_keys(table.records(), limits, first=JOB_SCAN_RECORDS)
+    seen = set(keys)
+    return keys + [key for key in known if key not in seen]
 
 
-def rows_and_errors(table: Table, limits: Limits) -> Iterator[RawRow | RowError]:
+def table_rows(
+    table: Table, limits: Limits, known: Iterable[str] | None = None
+) -> Iterator[RawRow]:
+    """The rows of a sheet, or of records read as columns (`record_header`
+    with `known`), header included."""
+    rows = rows_and_errors(table, limits, known)
+    return (row for row in rows if isinstance(row, RawRow))
+
+
+def rows_and_errors(
+    table: Table, limits: Limits, known: Iterable[str] | None = None
+) -> Iterator[RawRow | RowError]:
     """`table_rows`, with the records that are not one (`RowError`)."""
     if table.holds_records:
-        return record_rows(table, limits)
+        return record_rows(table, record_header(table, limits, known))
     return table.rows()
 
 

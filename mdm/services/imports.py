@@ -146,10 +146,12 @@ def import_job_preview(*, job: ImportJob) -> Preview:
                 if isinstance(item, JsonRecord)
             ]
             return Preview(mapping=None, sample=sample)
-        mapping = apply_saved_mapping(table_rows(table, import_limits()), job.mapping)
+        mapping = apply_saved_mapping(
+            table_rows(table, import_limits(), job.mapping), job.mapping
+        )
         rows = (
             r
-            for r in table_rows(table, import_limits())
+            for r in table_rows(table, import_limits(), job.mapping)
             if r.number > mapping.header_row
         )
         sample = [
@@ -166,7 +168,8 @@ def import_job_confirm(*, job: ImportJob, mapping: dict[str, str | None]) -> Imp
         raise ImportRejected("This import has already been started.")
     with _open_job(job) as table:
         if not _reads_records(job, table):
-            confirmed = apply_saved_mapping(table_rows(table, import_limits()), mapping)
+            rows = table_rows(table, import_limits(), mapping)
+            confirmed = apply_saved_mapping(rows, mapping)
             fields = {c.field for c in confirmed.columns}
             if not fields & {"legal_name", "short_name"}:
                 raise ImportRejected("Map at least one column to the customer name.")
@@ -608,9 +611,11 @@ def _failed(error: RowError) -> _Item:
 
 
 def _sheet_items(job: ImportJob, table: Table) -> Iterator[_Item]:
-    mapping = apply_saved_mapping(table_rows(table, import_limits()), job.mapping)
+    mapping = apply_saved_mapping(
+        table_rows(table, import_limits(), job.mapping), job.mapping
+    )
     columns = [(c.index, c.header, c.field) for c in mapping.columns if c.field]
-    orders = _day_orders(table, mapping, columns)
+    orders = _day_orders(table, job, mapping, columns)
     stem = PurePath(job.original_name).stem
     id_header = next((h for _, h, f in columns if f == "source_id"), None)
     names = [h for _, h, f in columns if f in ("legal_name", "short_name")]
@@ -624,7 +629,7 @@ def _sheet_items(job: ImportJob, table: Table) -> Iterator[_Item]:
         )
         for index, header, field in columns
     ]
-    for row in rows_and_errors(table, import_limits()):
+    for row in rows_and_errors(table, import_limits(), job.mapping):
         if isinstance(row, RowError):
             yield _failed(row)
         elif row.number > mapping.header_row:
@@ -663,13 +668,15 @@ def _sheet_item(
     )
 
 
-def _day_orders(table: Table, mapping: ProposedMapping, columns) -> dict[int, Any]:
+def _day_orders(
+    table: Table, job: ImportJob, mapping: ProposedMapping, columns
+) -> dict[int, Any]:
     date_columns = [i for i, _, f in columns if f in DATE_FIELDS]
     if not date_columns:
         return {}
     rows = [
         r
-        for r in _take(table_rows(table, import_limits()), 2000)
+        for r in _take(table_rows(table, import_limits(), job.mapping), 2000)
         if r.number > mapping.header_row
     ]
     return {

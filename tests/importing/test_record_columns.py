@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from mdm.importing import ImportFileError, Limits, RawRow, RowError, open_table
 from mdm.importing.record_columns import (
     HEADER_ROW,
-    SCAN_RECORDS,
     flat_record,
+    record_keys,
     record_rows,
 )
 
@@ -20,14 +20,14 @@ from mdm.importing.record_columns import (
 def rows_of(content: bytes, limits: Limits | None = None) -> list[RawRow | RowError]:
     limits = limits or Limits()
     with open_table(content, limits=limits) as table:
-        return list(record_rows(table, limits))
+        return list(record_rows(table, record_keys(table.records(), limits)))
 
 
 def test_nested_objects_become_dotted_keys_and_lists_one_cell() -> None:
     record = {
         "code": "K-1",
         "contact": {"name": "王磊", "phone": {"office": "010-1", "mobile": None}},
-        "phones": ["010-6552 1234", 13800138000, None, ""],
+        "phones": ["010-6552 1234", 13800138000, None, "", 13900139000.0, 1.5],
         "tags": [{"id": 1}],
         "empty": [],
         "vip": True,
@@ -37,7 +37,7 @@ def test_nested_objects_become_dotted_keys_and_lists_one_cell() -> None:
         "contact.name": "王磊",
         "contact.phone.office": "010-1",
         "contact.phone.mobile": None,
-        "phones": "010-6552 1234; 13800138000",
+        "phones": "010-6552 1234; 13800138000; 13900139000; 1.5",
         "tags": '[{"id": 1}]',
         "empty": None,
         "vip": True,
@@ -61,11 +61,11 @@ def test_the_header_is_the_keys_first_seen_first_and_rows_follow_it() -> None:
     assert rows[4] == RawRow(4, [2, "明远", "021-1"])
 
 
-def test_keys_first_seen_after_the_scanned_records_are_no_column() -> None:
-    records = [{"id": n} for n in range(SCAN_RECORDS)] + [{"id": -1, "late": "x"}]
-    rows = rows_of(json.dumps(records).encode())
-    assert rows[0].cells == ["id"]
-    assert rows[-1] == RawRow(SCAN_RECORDS + 1, [-1])
+def test_the_first_records_keys_and_all_the_keys() -> None:
+    records = [{"id": n} for n in range(5)] + [{"id": -1, "late": "x"}]
+    with open_table(json.dumps(records).encode()) as table:
+        assert record_keys(table.records(), Limits()) == ["id", "late"]
+        assert record_keys(table.records(), Limits(), first=5) == ["id"]
 
 
 def test_more_keys_than_the_column_cap_are_refused() -> None:

@@ -10,6 +10,7 @@ from django.utils.timezone import localtime
 from openpyxl import load_workbook
 
 from mdm.models import ImportJob, SourceRecord, SourceSystem
+from mdm.services import import_tables
 from mdm.services.import_profiles import (
     import_job_confirm_with_profile,
     import_job_create_with_profile,
@@ -87,6 +88,32 @@ def test_keys_the_systems_mapping_does_not_know_are_proposed_as_columns():
         "91110108MA01KPGK0L",
         "13800138000",
     ]
+
+
+def test_a_key_first_seen_late_in_the_file_is_a_column(monkeypatch):
+    # A job's columns are the keys of its first records, then its mapping's.
+    monkeypatch.setattr(import_tables, "JOB_SCAN_RECORDS", 3)
+    records = [
+        {"customer_code": f"K-{n}", "customer_name": f"华盛{n}号科技有限公司"}
+        for n in range(6)
+    ]
+    records[4]["credit_code"] = "91110108MA01KPGK0L"
+    job = import_job_create(
+        system=legacy(), content=navicat_export(records), filename="c.json"
+    )
+    assert job.mapping == {
+        "customer_code": "source_id",
+        "customer_name": "legal_name",
+        "credit_code": "uscc",
+    }
+    preview = import_job_preview(job=job)
+    assert [c.header for c in preview.mapping.columns][-1] == "credit_code"
+    assert preview.sample[4][-1] == "91110108MA01KPGK0L"
+    import_job_confirm(job=job, mapping=job.mapping)
+    job = import_job_run(job=job)
+    assert (job.created_count, job.failed_count) == (6, 0)
+    late = SourceRecord.objects.get(source_id="K-4")
+    assert late.attributes["uscc"] == "91110108MA01KPGK0L"
 
 
 def test_records_read_as_columns_are_imported_cleaned_and_checked():
@@ -177,3 +204,18 @@ def test_a_confirmed_mapping_is_saved_as_a_profile_and_picked_next_time(tmp_path
     assert job.profile_use.profile_name == "home-grown CRM"
     assert job.mapping["remark"] == "industry"
     assert SourceRecord.objects.get(source_id="K-2").attributes["industry"] == "老客户"
+
+
+def test_a_new_key_of_a_profiles_records_is_proposed_as_a_key():
+    job = import_job_create_with_profile(
+        system=legacy(), content=navicat_export(NAVICAT_RECORDS), filename="c.json"
+    )
+    import_job_confirm_with_profile(job=job, mapping=job.mapping, save_as="CRM")
+    # The next export adds the contact's phone: a phone by its key's last part
+    # (as a sheet header, "linkman.tel" would read as the contact).
+    records = [dict(r, linkman=dict(r["linkman"], tel="010-1")) for r in NAVICAT_RECORDS]
+    job = import_job_create_with_profile(
+        system=legacy(), content=navicat_export(records), filename="c.json"
+    )
+    assert job.profile_use.new_columns == ["linkman.tel"]
+    assert job.mapping["linkman.tel"] == "phones"
