@@ -32,6 +32,9 @@ class ImportJob(models.Model):
     # {"header text": "field" | null}; confirmed by the importer before running.
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
     header_row = models.PositiveIntegerField(_("header row"), null=True, blank=True)
+    # A JSON document's layout (mdm.importing.json_documents.Layout) found
+    # at upload: later openings of the stored file skip the pass finding it.
+    layout = models.JSONField(_("JSON layout"), null=True, blank=True, editable=False)
     mode = models.CharField(
         _("mode"), max_length=16, choices=Mode, default=Mode.PER_ROW
     )

@@ -41,6 +41,7 @@ from mdm.importing import (
     open_table,
 )
 from mdm.importing.headers import ProposedMapping, apply_saved_mapping
+from mdm.importing.json_documents import Layout
 from mdm.importing.summary_rows import summary_row_label
 from mdm.importing.values import DATE_FIELDS, cell_cleaner, day_order
 from mdm.models import ImportJob, ImportRowError, SourceSystem
@@ -115,6 +116,7 @@ def import_job_create(
         format=str(table.format),
         encoding=table.encoding or "",
         sheet=table.sheet or "",
+        layout=dataclasses.asdict(table.layout) if table.layout else None,
         mode=mode,
         run_matching=run_matching,
         created_by=user if user is not None and user.is_authenticated else None,
@@ -747,6 +749,7 @@ def _open(
     sheet: str | None,
     load_whole: bool = False,
     validated: bool = False,
+    layout: Layout | None = None,
 ) -> Table:
     return open_table(
         source,
@@ -755,6 +758,7 @@ def _open(
         limits=import_limits(),
         load_whole=load_whole,
         validated=validated,
+        layout=layout,
     )
 
 
@@ -768,6 +772,7 @@ def _open_job(job: ImportJob, *, load_whole: bool = False) -> Table:
         sheet=job.sheet,
         load_whole=load_whole,
         validated=True,
+        layout=Layout(**job.layout) if job.layout else None,
     )
 
 

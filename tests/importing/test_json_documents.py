@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mdm.importing import ImportFileError, JsonRecord, Limits, RowError, open_table
+from mdm.importing import (
+    ImportFileError,
+    JsonRecord,
+    Limits,
+    RowError,
+    open_table,
+    readers,
+)
 
 RECORDS = [
     {"FNumber": "K1", "FName": "北京华盛科技有限公司", "FTel": 13800138000},
@@ -128,6 +135,23 @@ def test_the_caps_hold() -> None:
     with pytest.raises(ImportFileError) as caught:
         list(open_table(wide, limits=Limits(max_columns=20)).records())
     assert caught.value.code == "too_many_columns"
+
+
+def test_the_layout_of_a_first_opening_spares_the_next_its_pass(monkeypatch) -> None:
+    content = b'{"data": {"list": [{"id": 123456789012345678901}, {"id": 2}]}}'
+    first = open_table(content)
+    monkeypatch.setattr(readers, "json_layout", _no_second_pass)
+    again = open_table(content, layout=first.layout)
+    assert list(again.records()) == list(first.records())
+    assert again.records().__next__().data == {"id": 123456789012345678901}
+    assert again.size_hint() == 2
+    with pytest.raises(ImportFileError) as caught:  # the caps of the day hold
+        open_table(content, layout=first.layout, limits=Limits(max_rows=1))
+    assert caught.value.code == "too_many_rows"
+
+
+def _no_second_pass(*args: object) -> None:
+    raise AssertionError("the document's layout was found again")
 
 
 def test_a_csv_whose_first_header_is_bracketed_stays_a_csv() -> None:

@@ -295,7 +295,9 @@ def test_the_import_caps_come_from_settings(settings):
 
 def test_batches_the_pool_has_not_begun_are_filled_by_the_importer():
     rules = SourceSystem.objects.get(code="erp").mapping_rules
-    batches = [[{"FNumber": str(n), "FName": f"华盛{n}号科技有限公司"}] for n in range(4)]
+    batches = [
+        [{"FNumber": str(n), "FName": f"华盛{n}号科技有限公司"}] for n in range(4)
+    ]
     begun = Future()
     begun.set_running_or_notify_cancel()
     not_begun = [Future() for _ in batches[1:]]

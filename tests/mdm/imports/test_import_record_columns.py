@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.utils.timezone import localtime
 from openpyxl import load_workbook
 
+from mdm.importing import readers
 from mdm.models import ImportJob, SourceRecord, SourceSystem
 from mdm.services import import_tables
 from mdm.services.import_profiles import (
@@ -116,6 +117,22 @@ def test_a_key_first_seen_late_in_the_file_is_a_column(monkeypatch):
     assert late.attributes["uscc"] == "91110108MA01KPGK0L"
 
 
+def test_a_jobs_later_openings_use_the_layout_found_at_upload(monkeypatch):
+    job = import_job_create(
+        system=legacy(), content=navicat_export(NAVICAT_RECORDS), filename="c.json"
+    )
+    assert job.layout["prefix"] == "RECORDS.item" and job.layout["count"] == 3
+
+    def found_again(*args):
+        raise AssertionError("the stored file's layout was found again")
+
+    monkeypatch.setattr(readers, "json_layout", found_again)
+    job.refresh_from_db()
+    assert import_job_preview(job=job).sample[1][0] == "K-2"
+    import_job_confirm(job=job, mapping=job.mapping)
+    assert import_job_run(job=job).created_count == 2
+
+
 def test_records_read_as_columns_are_imported_cleaned_and_checked():
     job = import_job_create(
         system=legacy(), content=navicat_export(NAVICAT_RECORDS), filename="c.json"
@@ -213,7 +230,9 @@ def test_a_new_key_of_a_profiles_records_is_proposed_as_a_key():
     import_job_confirm_with_profile(job=job, mapping=job.mapping, save_as="CRM")
     # The next export adds the contact's phone: a phone by its key's last part
     # (as a sheet header, "linkman.tel" would read as the contact).
-    records = [dict(r, linkman=dict(r["linkman"], tel="010-1")) for r in NAVICAT_RECORDS]
+    records = [
+        dict(r, linkman=dict(r["linkman"], tel="010-1")) for r in NAVICAT_RECORDS
+    ]
     job = import_job_create_with_profile(
         system=legacy(), content=navicat_export(records), filename="c.json"
     )
