@@ -178,7 +178,7 @@ def open_table(
             XML's: ~4 s for 100,000 rows at every opening).
         layout: a JSON document's `Table.layout` from an opening of the same
             file, which then skips the pass over the whole document that
-            finds it (~1 s for 25 MiB).
+            finds it (~0.7 s for 25 MiB).
 
     Raises:
         ImportFileError: the file is not a readable table or breaks a limit.
