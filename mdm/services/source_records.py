@@ -322,7 +322,7 @@ def _is_unchanged(state: _Stored | None, item: _Prepared) -> bool:
 
 
 # Payloads per task sent to a fill pool: enough to amortise the round trip.
-_FILL_BATCH = 100
+_FILL_BATCH = 200
 
 
 def _filled_many(
