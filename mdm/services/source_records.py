@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future
+from collections.abc import Collection, Iterable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain, repeat
 from typing import Any
 
 from django.conf import settings
@@ -336,28 +337,8 @@ def _filled_many(
         payloads[start : start + _FILL_BATCH]
         for start in range(0, len(payloads), _FILL_BATCH)
     ]
-    futures = [pool.submit(_filled_batch, rules, batch) for batch in batches]
-    return _gathered(rules, batches, futures)
-
-
-def _gathered(
-    rules: str | dict[str, Any],
-    batches: list[list[dict[str, Any]]],
-    futures: list[Future[list[dict[str, Any]]]],
-) -> Iterator[dict[str, Any]]:
-    """The fills of `batches`, in order, once asked for. Batches the pool
-    has not begun by then are filled here, from the last one back, while
-    the pool works through the first ones: the caller would only wait
-    otherwise. On two cores an import's own work per row (reading, the
-    fingerprint, the write) is about half its pool's (mapping and
-    standardising), so it takes a share of the pool's work as it comes."""
-    here: dict[int, list[dict[str, Any]]] = {}
-    for index in reversed(range(len(batches))):
-        if not futures[index].cancel():
-            break  # begun or done, as are the ones before it
-        here[index] = _filled_batch(rules, batches[index])
-    for index, future in enumerate(futures):
-        yield from here[index] if index in here else future.result()
+    results = pool.map(_filled_batch, repeat(rules), batches)
+    return chain.from_iterable(results)
 
 
 def _filled_batch(

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Future
-
 import pytest
 from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
@@ -21,9 +19,7 @@ from mdm.services.imports import (
     import_job_run,
 )
 from mdm.services.source_records import (
-    _filled_encoded,
     _filled_values,
-    _gathered,
     _mapped,
     payload_parse,
     source_record_upsert,
@@ -293,39 +289,21 @@ def test_the_import_caps_come_from_settings(settings):
     assert run(csv([row(i) for i in range(5)])).created_count == 5
 
 
-def test_batches_the_pool_has_not_begun_are_filled_by_the_importer():
-    rules = SourceSystem.objects.get(code="erp").mapping_rules
-    batches = [
-        [{"FNumber": str(n), "FName": f"华盛{n}号科技有限公司"}] for n in range(4)
-    ]
-    begun = Future()
-    begun.set_running_or_notify_cancel()
-    not_begun = [Future() for _ in batches[1:]]
-    fills = _gathered(rules, batches, [begun, *not_begun])
-    begun.set_result([{"filled": "by the pool"}])
-    mapper = payload_mapper(rules)
-    assert list(fills) == [
-        {"filled": "by the pool"},
-        *(_filled_encoded(mapper, batch[0]) for batch in batches[1:]),
-    ]
-    assert all(future.cancelled() for future in not_begun)
-
-
 def test_a_fill_pool_gives_the_rows_the_single_process_path_gives(
     settings, monkeypatch
 ):
     settings.IMPORT_WORKERS = 1
-    tasks = []
+    maps = []
 
     class Pool(imports.ProcessPoolExecutor):
-        def submit(self, *args, **kwargs):
-            tasks.append(args)
-            return super().submit(*args, **kwargs)
+        def map(self, *args, **kwargs):
+            maps.append(args)
+            return super().map(*args, **kwargs)
 
     monkeypatch.setattr(imports, "ProcessPoolExecutor", Pool)
     lines = [row(i, "010-6552 1234 / 13800138000" if i % 3 else "") for i in range(900)]
     assert counts(run(csv(lines))) == (900, 0, 0, 0)
-    assert tasks  # the rows went to the pool
+    assert maps  # the rows went through the pool
     system = SourceSystem.objects.get(code="legacy")
     mapper = payload_mapper(_rules(ImportJob.objects.get()) or system.mapping_rules)
     for record in SourceRecord.objects.all():
