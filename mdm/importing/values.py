@@ -34,6 +34,16 @@ _SPACES = re.compile(r"\s+")
 _SCIENTIFIC = re.compile(r"^[+-]?(\d+)(?:\.(\d*))?[eE]([+-]?\d+)$")
 _TRAILING_ZERO = re.compile(r"^(\d+)\.0+$")
 
+# How programs keep a cell text when Excel opens their file: a CSV cell
+# written as a formula giving the text (="00123": Kingdee's and many web
+# reports' CSV exports, so that leading zeros survive), or a leading
+# apostrophe before what would start a formula ('+86 10 6552 1234, as our own
+# exports neutralise such cells: mdm.spreadsheet_safety) or, in an
+# identifier or a date, before a digit ('00123).
+_TEXT_FORMULA = re.compile(r'="((?:[^"]|"")*)"')
+_QUOTED_FORMULA_START = re.compile(r"'[=+\-@\t\r]")
+_QUOTED_DIGIT = re.compile(r"'[=+\-@\t\r\d]")
+
 _ISO_LIKE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$")
 _CHINESE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?(?:\s.*)?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -93,6 +103,18 @@ def clean_text(value: str) -> str:
         return _SPACES.sub(" ", value).strip()
     text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", value))
     return _SPACES.sub(" ", text).strip()
+
+
+def unforced_text(value: object, *, digits: bool = False) -> object:
+    """A cell without what an exporter added to keep it text in Excel (see
+    `_TEXT_FORMULA`): ="00123" is 00123, '+86 10 6552 1234 is +86 10 6552
+    1234, and with `digits` (identifiers, dates) '00123 is 00123."""
+    if not isinstance(value, str) or value[:1] not in ("=", "'"):
+        return value
+    if match := _TEXT_FORMULA.fullmatch(value):
+        return match[1].replace('""', '"')
+    quoted = _QUOTED_DIGIT if digits else _QUOTED_FORMULA_START
+    return value[1:] if quoted.match(value) else value
 
 
 def clean_phone_cell(value: object) -> str | None:
@@ -166,6 +188,7 @@ def day_order(values: Iterable[object]) -> DayOrder | None:
     """
     seen: set[DayOrder] = set()
     for value in values:
+        value = unforced_text(value, digits=True)
         if isinstance(value, str) and (match := _YEAR_LAST.match(clean_text(value))):
             first, second = int(match.group(1)), int(match.group(2))
             if first > 12 >= second:
@@ -214,9 +237,11 @@ def cell_cleaner(
         code = f"bad_{field or 'value'}"
         clean = _plain_text
 
+    digits = field in DATE_FIELDS or field in _IDENTIFIER_FIELDS
+
     def cleaned(value: object) -> object:
         try:
-            return clean(value)
+            return clean(unforced_text(value, digits=digits))
         except ValueError as exc:
             return CellError(column, code, f"{column}: {exc}")
 

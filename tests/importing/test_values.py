@@ -15,7 +15,9 @@ from mdm.importing.values import (
     clean_text,
     day_order,
     parse_date_cell,
+    unforced_text,
 )
+from mdm.spreadsheet_safety import neutralise
 
 MOBILES = st.integers(min_value=13_000_000_000, max_value=19_999_999_999)
 
@@ -257,3 +259,34 @@ def test_a_unix_time_out_of_range_is_a_cell_error() -> None:
     clean = cell_cleaner("created", column="createdAt", unix_zone=ZoneInfo("UTC"))
     error = clean(10**30)
     assert isinstance(error, CellError) and "Unix time" in error.message
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "clean"),
+    [
+        ('="00123"', "source_id", "00123"),  # Kingdee's CSV export
+        ('="013800138000"', "phones", "013800138000"),
+        ('="北京""华盛""科技有限公司"', "legal_name", '北京"华盛"科技有限公司'),
+        ("'00123", "source_id", "00123"),
+        ("'+86 10 6552 1234", "phones", "+86 10 6552 1234"),  # our own export
+        ("'-华盛-", "legal_name", "-华盛-"),
+        ("'98世博会", "legal_name", "'98世博会"),  # an apostrophe in a name
+        ('="2021-03-05"', "created", date(2021, 3, 5)),
+        ("'2021/3/5", "created", date(2021, 3, 5)),
+        ("=A1+B1", "legal_name", "=A1+B1"),  # not text forced: kept as it is
+    ],
+)
+def test_what_exporters_add_to_keep_a_cell_text_is_dropped(
+    raw: str, field: str, clean: object
+) -> None:
+    assert clean_cell(raw, field, column="C") == clean
+
+
+def test_the_day_order_of_a_column_reads_forced_text() -> None:
+    assert day_order(['="05/03/2021"', "'13/03/2021"]) == "dmy"
+
+
+@given(st.text())
+def test_a_cell_our_exports_neutralised_reads_back_as_it_was(text: str) -> None:
+    if not text.startswith("'"):  # kept as it is by both
+        assert unforced_text(neutralise(text)) == text

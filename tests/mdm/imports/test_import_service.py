@@ -86,6 +86,24 @@ def test_a_gbk_csv_is_detected_and_decoded():
     assert SourceRecord.objects.get(source_id="L-2").name == "上海明远贸易有限公司"
 
 
+def test_cells_an_exporter_kept_text_for_excel_are_imported_as_their_text():
+    lines = [
+        ",".join(HEADER),
+        '="00123",="北京华盛科技有限公司",="013800138000",,,="2021-03-05"',
+        "'00124,上海明远贸易有限公司,'+86 21 5555 0000,,,'2021/3/6",
+    ]
+    job = run_import("\r\n".join(lines).encode(), "export.csv")
+    assert (job.created_count, job.failed_count) == (2, 0)
+    first, second = SourceRecord.objects.order_by("source_id")
+    assert (first.source_id, first.name) == ("00123", "北京华盛科技有限公司")
+    assert first.attributes["phones"] == ["013800138000"]
+    assert localtime(first.source_created_at).date().isoformat() == "2021-03-05"
+    assert (second.source_id, second.attributes["phones"]) == (
+        "00124",
+        ["+86 21 5555 0000"],
+    )
+
+
 def test_a_web_report_saved_as_xls_is_imported_like_a_sheet():
     page = files.html_table([HEADER, *ROWS], title="客户报表", charset="gb2312")
     job = run_import(page, "客户报表.xls")
