@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
@@ -23,6 +23,7 @@ HEADER_SCAN_ROWS = 30
 # A column name to the ID-card field it suggests and how sure that is, 0..1.
 Matcher = Callable[[str], tuple[str | None, float]]
 MULTI_VALUED = frozenset({"phones", "emails"})
+NAME_COLUMN_FIELDS = frozenset({"legal_name", "short_name"})
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "legal_name": (
@@ -256,6 +257,42 @@ def apply_saved_mapping(
             ColumnMapping(index, text, by_key.get(key), 1.0 if known else 0.0)
         )
     return ProposedMapping(number, columns)
+
+
+def header_line_check(
+    columns: Sequence[tuple[int, str, str]],
+) -> Callable[[Sequence[object]], str | None]:
+    """For a sheet's mapped columns (index, header, field), a check of
+    whether a row below the header is column names again: the header
+    repeated (a report's page breaks, monthly files joined one after the
+    other) or a second header row in another language ("Customer Name"
+    under 客户名称). Such a row holds, in two of the mapped columns at least
+    (in the one there is), a column's own header or a synonym of its field,
+    the name column's among them; the check gives that name, or None."""
+    names = [
+        (index, field, {header_key(header), *map(header_key, SYNONYMS.get(field, ()))})
+        for index, header, field in columns
+    ]
+    name_columns = [
+        (i, keys) for i, field, keys in names if field in NAME_COLUMN_FIELDS
+    ]
+    needed = min(2, len(columns))
+
+    def named(cells: Sequence[object], index: int, keys: set[str]) -> bool:
+        cell = cells[index] if index < len(cells) else None
+        return isinstance(cell, str) and header_key(cell) in keys
+
+    def check(cells: Sequence[object]) -> str | None:
+        for index, keys in name_columns:  # most rows end here, at their name
+            if named(cells, index, keys):
+                break
+        else:
+            return None
+        if sum(named(cells, i, keys) for i, _, keys in names) < needed:
+            return None
+        return clean_text(str(cells[index]))
+
+    return check
 
 
 def _header_of(head: list[RawRow], row: RawRow) -> tuple[int, list[str]]:

@@ -40,7 +40,12 @@ from mdm.importing import (
     Table,
     open_table,
 )
-from mdm.importing.headers import ProposedMapping, apply_saved_mapping
+from mdm.importing.headers import (
+    NAME_COLUMN_FIELDS,
+    ProposedMapping,
+    apply_saved_mapping,
+    header_line_check,
+)
 from mdm.importing.json_documents import Layout
 from mdm.importing.summary_rows import summary_row_label
 from mdm.importing.values import DATE_FIELDS, cell_cleaner, day_order
@@ -173,7 +178,7 @@ def import_job_confirm(*, job: ImportJob, mapping: dict[str, str | None]) -> Imp
             rows = table_rows(table, import_limits(), mapping)
             confirmed = apply_saved_mapping(rows, mapping)
             fields = {c.field for c in confirmed.columns}
-            if not fields & {"legal_name", "short_name"}:
+            if not fields & NAME_COLUMN_FIELDS:
                 raise ImportRejected("Map at least one column to the customer name.")
             job.header_row = confirmed.header_row
             job.mapping = mapping
@@ -620,7 +625,7 @@ def _sheet_items(job: ImportJob, table: Table) -> Iterator[_Item]:
     orders = _day_orders(table, job, mapping, columns)
     stem = PurePath(job.original_name).stem
     id_header = next((h for _, h, f in columns if f == "source_id"), None)
-    names = [h for _, h, f in columns if f in ("legal_name", "short_name")]
+    names = [h for _, h, f in columns if f in NAME_COLUMN_FIELDS]
     # JSON's numeric dates are Unix times, a sheet's Excel serial days.
     zone = timezone.get_default_timezone() if table.holds_records else None
     cleaners = [
@@ -631,15 +636,21 @@ def _sheet_items(job: ImportJob, table: Table) -> Iterator[_Item]:
         )
         for index, header, field in columns
     ]
+    header_line = header_line_check(columns)
     for row in rows_and_errors(table, import_limits(), job.mapping):
         if isinstance(row, RowError):
             yield _failed(row)
         elif row.number > mapping.header_row:
-            yield _sheet_item(row, cleaners, names, stem, id_header)
+            yield _sheet_item(row, cleaners, names, stem, id_header, header_line)
 
 
 def _sheet_item(
-    row: RawRow, cleaners, names: list[str], stem: str, id_header: str | None
+    row: RawRow,
+    cleaners,
+    names: list[str],
+    stem: str,
+    id_header: str | None,
+    header_line: Callable[[list[object]], str | None],
 ) -> _Item:
     payload: dict[str, Any] = {}
     errors: list[CellError | RowError] = []
@@ -647,6 +658,10 @@ def _sheet_item(
     if label := summary_row_label(cells):
         message = f"“{label}” is a totals or sign-off line, not a customer."
         error = RowError(row.number, "summary_row", message)
+        return _Item(row.number, None, payload, [error], cells)
+    if label := header_line(cells):
+        message = f"“{label}” is a column name: the header again, not a customer."
+        error = RowError(row.number, "header_row", message)
         return _Item(row.number, None, payload, [error], cells)
     width = len(cells)
     for index, header, clean in cleaners:

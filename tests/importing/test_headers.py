@@ -6,6 +6,7 @@ from mdm.importing import ImportFileError, RawRow, open_table
 from mdm.importing.headers import (
     SYNONYMS,
     apply_saved_mapping,
+    header_line_check,
     match_header,
     match_key,
     propose_mapping,
@@ -266,3 +267,34 @@ def test_a_dotted_key_is_named_by_its_last_part_within_its_owner(
     key: str, field: str | None
 ) -> None:
     assert match_key(key)[0] == field
+
+
+COLUMNS = [
+    (0, "客户编号", "source_id"),
+    (1, "客户名称", "legal_name"),
+    (3, "电话", "phones"),
+]
+
+
+@pytest.mark.parametrize(
+    ("cells", "name"),
+    [
+        (["客户编号", "客户名称", "备注", "电话"], "客户名称"),  # the header again
+        (["Customer No.", "Customer Name", "Remark", "Phone"], "Customer Name"),
+        (["编号", " 公司名称 ", None, "联系电话"], "公司名称"),  # synonyms
+        (["L-9", "客户名称", None, "010-6552 1234"], None),  # one name alone
+        (["客户编号", "北京华盛科技有限公司", None, "电话"], None),  # no name
+        (["L-1", "北京华盛科技有限公司", None, "010-6552 1234"], None),
+        ([1001, "Company", None, 13800138000], None),
+        ([], None),
+    ],
+)
+def test_column_names_below_the_header_are_told_from_data(cells, name) -> None:
+    assert header_line_check(COLUMNS)(cells) == name
+
+
+def test_with_one_mapped_column_its_name_is_enough() -> None:
+    check = header_line_check([(0, "单位", "legal_name")])
+    assert check(["单位"]) == "单位"
+    assert check(["Company Name"]) == "Company Name"
+    assert check(["华盛"]) is None

@@ -104,6 +104,24 @@ def test_cells_an_exporter_kept_text_for_excel_are_imported_as_their_text():
     )
 
 
+def test_column_names_again_below_the_header_are_reported_not_imported():
+    # A second header row in English, then the header again at a page break.
+    lines = [
+        ",".join(HEADER),
+        "Customer No,Customer Name,Phone,Tax ID,Address,Created",
+        *(",".join(str(c) for c in row) for row in ROWS[:2]),
+        ",".join(HEADER),
+        ",".join(str(c) for c in ROWS[2]),
+    ]
+    job = run_import("\r\n".join(lines).encode("utf-8"), "report.csv")
+    assert (job.created_count, job.failed_count) == (3, 2)
+    assert list(job.row_errors.values_list("row", "code")) == [
+        (2, "header_row"),
+        (5, "header_row"),
+    ]
+    assert SourceRecord.objects.filter(name__in=HEADER + ["Customer Name"]).count() == 0
+
+
 def test_a_web_report_saved_as_xls_is_imported_like_a_sheet():
     page = files.html_table([HEADER, *ROWS], title="客户报表", charset="gb2312")
     job = run_import(page, "客户报表.xls")
