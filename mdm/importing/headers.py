@@ -24,6 +24,13 @@ HEADER_SCAN_ROWS = 30
 Matcher = Callable[[str], tuple[str | None, float]]
 MULTI_VALUED = frozenset({"phones", "emails"})
 NAME_COLUMN_FIELDS = frozenset({"legal_name", "short_name"})
+# What an import template writes under its header about each column.
+COLUMN_NOTES = (
+    "必填", "选填", "非必填", "可选", "可选填", "可不填", "可为空", "可空", "不可为空",
+    "必输", "非必输", "必须", "必需", "文本", "文本型", "文本格式", "数字", "数值",
+    "日期", "字符", "字符串", "Required", "Optional", "Mandatory", "Text",
+    "Number", "Date", "String",
+)  # fmt: skip
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "legal_name": (
@@ -263,14 +270,21 @@ def header_line_check(
     columns: Sequence[tuple[int, str, str]],
 ) -> Callable[[Sequence[object]], str | None]:
     """For a sheet's mapped columns (index, header, field), a check of
-    whether a row below the header is column names again: the header
+    whether a row below the header is about the columns, not data: the header
     repeated (a report's page breaks, monthly files joined one after the
     other) or a second header row in another language ("Customer Name"
-    under 客户名称). Such a row holds, in two of the mapped columns at least
-    (in the one there is), a column's own header or a synonym of its field,
-    the name column's among them; the check gives that name, or None."""
+    under 客户名称), or an import template's notes on its columns (必填,
+    选填: `COLUMN_NOTES`). Such a row holds, in two of the mapped columns at
+    least (in the one there is), a column's own header, a synonym of its
+    field or a note, the name column's among them; the check gives that
+    name, or None."""
+    notes = set(map(header_key, COLUMN_NOTES))
     names = [
-        (index, field, {header_key(header), *map(header_key, SYNONYMS.get(field, ()))})
+        (
+            index,
+            field,
+            {header_key(header), *map(header_key, SYNONYMS.get(field, ())), *notes},
+        )
         for index, header, field in columns
     ]
     name_columns = [

@@ -1,5 +1,6 @@
 """Rows of a legacy sheet that are not customers: a totals line (合计,
-小计, Subtotal) or a sign-off line (制表人：张三, 审核：李四) below the data.
+小计, Subtotal), a sign-off line (制表人：张三, 审核：李四) below the data, or
+a template's note (填表说明：带*为必填项, 示例：, Note:) among them.
 
 Imported as they stand, "合计 | 3家" would become a customer named 3家. The
 importer rejects such a row with its own reason, so the error report shows
@@ -23,6 +24,12 @@ _TOTALS_RE = re.compile(
 _SIGN_OFF_RE = re.compile(
     r"^(?:制表|填表|审核|审批|复核|编制|制单|打印)(?:人|日期|时间)?[:：]"
 )
+# An import template's instructions or example, labelled in its first cell.
+_NOTE_RE = re.compile(
+    r"^(?:填表说明|填写说明|导入说明|说明|注意事项|注意|注|温馨提示|提示|示例|样例|举例|例如|例)"
+    r"\d*[:：]|^(?:示例|样例|填表说明|填写说明)$|^(?:notes?|example|e\.g\.)[:：]",
+    re.IGNORECASE,
+)
 
 
 def summary_row_label(cells: Sequence[object]) -> str | None:
@@ -38,4 +45,5 @@ def summary_row_label(cells: Sequence[object]) -> str | None:
     if first is None:
         return None
     key = "".join(first.split())
-    return first if _TOTALS_RE.match(key) or _SIGN_OFF_RE.match(key) else None
+    lines = (_TOTALS_RE, _SIGN_OFF_RE, _NOTE_RE)
+    return first if any(line.match(key) for line in lines) else None

@@ -656,11 +656,14 @@ def _sheet_item(
     errors: list[CellError | RowError] = []
     cells = row.cells
     if label := summary_row_label(cells):
-        message = f"“{label}” is a totals or sign-off line, not a customer."
+        message = f"“{label}” is a totals, sign-off or note line, not a customer."
         error = RowError(row.number, "summary_row", message)
         return _Item(row.number, None, payload, [error], cells)
     if label := header_line(cells):
-        message = f"“{label}” is a column name: the header again, not a customer."
+        message = (
+            f"“{label}” is a column name or a note on the columns (必填, "
+            "required), not a customer."
+        )
         error = RowError(row.number, "header_row", message)
         return _Item(row.number, None, payload, [error], cells)
     width = len(cells)

@@ -282,6 +282,8 @@ COLUMNS = [
         (["客户编号", "客户名称", "备注", "电话"], "客户名称"),  # the header again
         (["Customer No.", "Customer Name", "Remark", "Phone"], "Customer Name"),
         (["编号", " 公司名称 ", None, "联系电话"], "公司名称"),  # synonyms
+        (["必填", "*必填", "文本", "选填"], "*必填"),  # a template's notes
+        (["Required", "Required", None, "Optional"], "Required"),
         (["L-9", "客户名称", None, "010-6552 1234"], None),  # one name alone
         (["客户编号", "北京华盛科技有限公司", None, "电话"], None),  # no name
         (["L-1", "北京华盛科技有限公司", None, "010-6552 1234"], None),

@@ -122,6 +122,23 @@ def test_column_names_again_below_the_header_are_reported_not_imported():
     assert SourceRecord.objects.filter(name__in=HEADER + ["Customer Name"]).count() == 0
 
 
+def test_an_import_templates_notes_are_reported_not_imported():
+    lines = [
+        "填表说明：带*为必填项，日期格式为2021-03-05",
+        "*客户编号,*客户名称,联系电话,税号,地址,录入日期",
+        "必填,必填,选填,选填,选填,日期",
+        "示例,北京示例科技有限公司,010-12345678,,,2021-01-01",
+        ",".join(str(c) for c in ROWS[0]),
+    ]
+    job = run_import("\r\n".join(lines).encode("utf-8"), "template.csv")
+    assert (job.header_row, job.created_count, job.failed_count) == (2, 1, 2)
+    assert list(job.row_errors.values_list("row", "code")) == [
+        (3, "header_row"),
+        (4, "summary_row"),
+    ]
+    assert SourceRecord.objects.get().source_id == "L-1"
+
+
 def test_a_web_report_saved_as_xls_is_imported_like_a_sheet():
     page = files.html_table([HEADER, *ROWS], title="客户报表", charset="gb2312")
     job = run_import(page, "客户报表.xls")
