@@ -38,7 +38,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "公司全称", "客户名", "往来单位", "往来单位名称", "购货单位", "客户单位",
         "Customer Name", "Company", "Company Name", "Account Name", "Name",
         "Organization", "Organisation", "Cust Name", "Client Name", "Corp Name",
-        "Enterprise Name",
+        "Enterprise Name", "购买方名称", "购方名称", "发票抬头", "开票名称",
     ),
     "short_name": ("简称", "客户简称", "公司简称", "Short Name"),
     "english_name": (
@@ -101,7 +101,15 @@ UNMAPPED: tuple[str, ...] = (
     "邮编", "邮政编码", "Postal Code", "Zip", "Zip Code", "Postcode",
     "传真", "传真号码", "传真电话", "Fax", "Fax Number", "序号", "行号", "No",
     "组织机构代码", "机构代码", "行政区划代码", "业务员电话", "业务员手机",
+    # dates that are not when the record was created: 停用日期 is no 日期
+    "停用日期", "作废日期", "注销日期", "冻结日期", "失效日期", "到期日期",
+    "成立日期", "注册日期", "出生日期", "生日",
 )  # fmt: skip
+# Headers that name a field only as the whole header: 客户 alone is the
+# customer's name, but inside 客户经理 or 客户类型 it is not.
+WHOLE_HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "legal_name": ("客户", "单位", "公司", "企业", "Customer", "Client"),
+}
 
 # Confidence of each way a header can match a synonym.
 EXACT, WITHOUT_BRACKETS, IN_BRACKETS, CONTAINED = 1.0, 0.9, 0.7, 0.5
@@ -125,6 +133,11 @@ _BY_KEY: dict[str, str] = {
         for field, synonyms in SYNONYMS.items()
         for synonym in synonyms
     },
+}
+_WHOLE_BY_KEY: dict[str, str] = {
+    header_key(synonym): field
+    for field, synonyms in WHOLE_HEADER_SYNONYMS.items()
+    for synonym in synonyms
 }
 
 
@@ -153,7 +166,8 @@ def match_header(text: str) -> tuple[str | None, float]:
     tries = [(cleaned, EXACT), (base, WITHOUT_BRACKETS)]
     tries += [("".join(groups), IN_BRACKETS) for groups in _BRACKETED.findall(cleaned)]
     for candidate, confidence in tries:
-        if (field := _BY_KEY.get(header_key(candidate))) is not None:
+        key = header_key(candidate)
+        if (field := _BY_KEY.get(key, _WHOLE_BY_KEY.get(key))) is not None:
             return (field, confidence) if field else (None, 0.0)
     field = _contained_field(header_key(base))
     return (field, CONTAINED) if field else (None, 0.0)

@@ -55,6 +55,18 @@ def test_every_synonym_maps_exactly(header: str, field: str) -> None:
         ("备注", None, 0.0),
         ("注册资本(万元)", None, 0.0),
         ("", None, 0.0),
+        # The customer by a word that names it only as the whole header.
+        ("客户", "legal_name", 1.0),
+        ("单位（必填）", "legal_name", 0.9),
+        ("Customer", "legal_name", 1.0),
+        ("客户经理", None, 0.0),
+        ("客户类型", None, 0.0),
+        ("上级客户", None, 0.0),
+        ("Customer Type", None, 0.0),
+        # Dates of something else than the record's creation.
+        ("停用日期", None, 0.0),
+        ("成立日期", None, 0.0),
+        ("发展日期", "created", 0.5),
     ],
 )
 def test_it_tolerates_how_people_write_headers(
@@ -79,8 +91,12 @@ def test_it_tolerates_how_people_write_headers(
             ["source_id", "legal_name", "phones", "address", "city", "province",
              None, None, "created", "updated"],
         ),
+        (  # a salesperson's sheet
+            ["客户", "联系人", "手机", "客户类型", "客户经理", "停用日期", "备注"],
+            ["legal_name", "contact", "phones", None, None, None, None],
+        ),
     ],
-    ids=["kingdee", "salesforce"],
+    ids=["kingdee", "salesforce", "sales-sheet"],
 )  # fmt: skip
 def test_real_exports_headers_are_proposed_as_their_fields(
     headers: list[str], fields: list[str | None]
