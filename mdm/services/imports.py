@@ -661,8 +661,8 @@ def _sheet_item(
         return _Item(row.number, None, payload, [error], cells)
     if label := header_line(cells):
         message = (
-            f"“{label}” is a column name or a note on the columns (必填, "
-            "required), not a customer."
+            f"“{label}” is a column name (the header again) or a template's "
+            "note on a column, not a customer."
         )
         error = RowError(row.number, "header_row", message)
         return _Item(row.number, None, payload, [error], cells)
