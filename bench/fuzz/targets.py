@@ -23,7 +23,7 @@ from mdm.api.ingest import SourceRecordBatchApi
 from mdm.api.parsers import StrictJSONParser
 from mdm.importing import ImportFileError, Limits, open_table
 from mdm.importing.headers import match_key, propose_columns, propose_mapping
-from mdm.importing.record_columns import HEADER_ROW, record_rows
+from mdm.importing.record_columns import HEADER_ROW, record_keys, record_rows
 from mdm.mapping_presets import PRESETS, payload_map
 from mdm.services.errors import PayloadError
 from mdm.services.source_records import clean_source_id, payload_parse
@@ -45,8 +45,8 @@ def import_file(data: bytes) -> None:
         with open_table(data, limits=FUZZ_LIMITS) as table:
             if table.holds_records:
                 # Read as columns too, as records no field mapping reads are.
-                read = record_rows(table, FUZZ_LIMITS)
-                keys = next(read).cells
+                keys = record_keys(table.records(), FUZZ_LIMITS)
+                read = record_rows(table, keys)
                 for _, _row in zip(range(MAX_ROWS_READ), read, strict=False):
                     pass
                 propose_columns(keys, header_row=HEADER_ROW, match=match_key)
