@@ -69,6 +69,15 @@ def seed_corpus(target: str, folder: Path) -> None:
         text = "\n".join(",".join(row) for row in [["客户名单"], *rows])
         seeds["gbk.csv"] = text.encode("gbk")
         seeds["utf8.csv"] = "\ufeff".encode() + text.encode()
+        seeds["template.csv"] = "\n".join(  # text kept for Excel, notes
+            [
+                "填表说明：带*为必填项",
+                ",".join("*" + name for name in rows[0]),
+                "必填,必填,选填,选填,日期",
+                '="C003",="广州恒通物流有限公司",\'+86 20 8888 1234,,="2021-03-07"',
+                ",".join(rows[0]),
+            ]
+        ).encode()
         book = openpyxl.Workbook()
         for row in rows:
             book.active.append(row)

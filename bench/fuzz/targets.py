@@ -3,7 +3,8 @@ normally or with the errors its interface declares. Anything else is a bug.
 
 - `import_file`: the importer's reading layer, the way an upload goes:
   format detection, zip/XML safety checks, encoding detection, the reader,
-  the header search and the mapping proposal, every row read.
+  the header search and the mapping proposal, every row read, and each row
+  below the header checked and cleaned as an import does (not written).
 - `ingest_json`: the ingest API's body handling: the strict JSON parser,
   the batch serializer, then per record the payload checks, the source-ID
   rules and the field mapping of every preset.
@@ -16,14 +17,23 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from itertools import islice
 
 from rest_framework.exceptions import ParseError, ValidationError
 
 from mdm.api.ingest import SourceRecordBatchApi
 from mdm.api.parsers import StrictJSONParser
-from mdm.importing import ImportFileError, Limits, open_table
-from mdm.importing.headers import match_key, propose_columns, propose_mapping
+from mdm.importing import ImportFileError, Limits, RawRow, open_table
+from mdm.importing.headers import (
+    ProposedMapping,
+    header_line_check,
+    match_key,
+    propose_columns,
+    propose_mapping,
+)
 from mdm.importing.record_columns import HEADER_ROW, record_keys, record_rows
+from mdm.importing.summary_rows import summary_row_label
+from mdm.importing.values import cell_cleaner
 from mdm.mapping_presets import PRESETS, payload_map
 from mdm.services.errors import PayloadError
 from mdm.services.source_records import clean_source_id, payload_parse
@@ -47,16 +57,30 @@ def import_file(data: bytes) -> None:
                 # Read as columns too, as records no field mapping reads are.
                 keys = record_keys(table.records(), FUZZ_LIMITS)
                 read = record_rows(table, keys)
-                for _, _row in zip(range(MAX_ROWS_READ), read, strict=False):
-                    pass
-                propose_columns(keys, header_row=HEADER_ROW, match=match_key)
+                records = [
+                    r for r in islice(read, MAX_ROWS_READ) if isinstance(r, RawRow)
+                ]
+                mapping = propose_columns(keys, header_row=HEADER_ROW, match=match_key)
+                _clean(records, mapping)
                 return
-            rows = [
-                row for _, row in zip(range(MAX_ROWS_READ), table.rows(), strict=False)
-            ]
-            propose_mapping(rows)
+            rows = list(islice(table.rows(), MAX_ROWS_READ))
+            _clean(rows, propose_mapping(rows))
     except ImportFileError:
         return
+
+
+def _clean(rows: list[RawRow], mapping: ProposedMapping) -> None:
+    """What the import does with each row below the header, but the write."""
+    columns = [(c.index, c.header, c.field) for c in mapping.columns if c.field]
+    cleaners = [(i, cell_cleaner(field, column=h)) for i, h, field in columns]
+    header_line = header_line_check(columns)
+    for row in rows:
+        if row.number <= mapping.header_row:
+            continue
+        summary_row_label(row.cells)
+        header_line(row.cells)
+        for index, clean in cleaners:
+            clean(row.cells[index] if index < len(row.cells) else None)
 
 
 def ingest_json(data: bytes) -> None:

@@ -4,8 +4,9 @@ Besides JSON Lines (one object a line, `readers`), customer records come as
 one JSON document: an array of objects; one object holding that array under
 a key such as RECORDS (Navicat's export), data, rows or items, maybe one
 level further in ({"code": 0, "data": {"list": [...], "total": 2}}); or
-pretty-printed objects one after another (jq's output). Each object is a
-record, numbered from 1 in document order.
+pretty-printed objects one after another (jq's output). Exports joined one
+after the other (cat january.json february.json) are read whole. Each
+object is a record, numbered from 1 in document order.
 
 The document is streamed by ijson (yajl's C parser): a first pass checks
 that it is well-formed, finds where the records are and counts them,
@@ -65,10 +66,12 @@ def json_layout(stream: BinaryIO, encoding: TextEncoding, limits: Limits) -> Lay
     wrapper = False  # an array under wrapper keys was seen
     depth = 0
     count = 0
+    values = 0  # at the top level: exports joined one after the other
     exact_numbers = False
     try:
         events = ijson.parse(_utf8(stream, encoding), multiple_values=True)
         for path, event, value in events:
+            values += depth == 0
             if event == "number":
                 exact_numbers = exact_numbers or _beyond_float_mode(value)
             elif event in ("start_map", "start_array"):
@@ -98,7 +101,7 @@ def json_layout(stream: BinaryIO, encoding: TextEncoding, limits: Limits) -> Lay
         )
     if count > limits.max_rows:
         raise safety.too_many_rows(limits)
-    return Layout(prefix, prefix == "", count, exact_numbers)
+    return Layout(prefix, prefix == "" or values > 1, count, exact_numbers)
 
 
 def json_records(

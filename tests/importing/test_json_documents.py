@@ -137,6 +137,18 @@ def test_the_caps_hold() -> None:
     assert caught.value.code == "too_many_columns"
 
 
+def test_exports_joined_one_after_the_other_are_read_whole() -> None:
+    # cat january.json february.json > all.json; a stray value after them.
+    export = '{"RECORDS": [{"FName": "%s"}]}'
+    content = f"{export % 'a'}\n{export % 'b'} 1111".encode()
+    table = open_table(content)
+    assert [record.data for record in table.records()] == [
+        {"FName": "a"},
+        {"FName": "b"},
+    ]
+    assert table.size_hint() == 2
+
+
 def test_the_layout_of_a_first_opening_spares_the_next_its_pass(monkeypatch) -> None:
     content = b'{"data": {"list": [{"id": 123456789012345678901}, {"id": 2}]}}'
     first = open_table(content)
