@@ -297,7 +297,12 @@ def header_line_check(
         (
             index,
             field,
-            {header_key(header), *map(header_key, SYNONYMS.get(field, ())), *notes},
+            {
+                header_key(header),
+                *map(header_key, SYNONYMS.get(field, ())),
+                *map(header_key, WHOLE_HEADER_SYNONYMS.get(field, ())),
+                *notes,
+            },
         )
         for index, header, field in columns
     ]

@@ -311,6 +311,11 @@ def test_column_names_below_the_header_are_told_from_data(cells, name) -> None:
     assert header_line_check(COLUMNS)(cells) == name
 
 
+def test_a_name_column_headed_by_a_whole_header_word_is_told_too() -> None:
+    check = header_line_check([(0, "客户", "legal_name"), (1, "手机", "phones")])
+    assert check(["Customer", "Mobile"]) == "Customer"
+
+
 def test_with_one_mapped_column_its_name_is_enough() -> None:
     check = header_line_check([(0, "单位", "legal_name")])
     assert check(["单位"]) == "单位"
