@@ -14,11 +14,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mdm.history import HistoricalRecords, history_user
-from mdm.importing.headers import SYNONYMS, header_key
+from mdm.importing.headers import NAME_COLUMN_FIELDS, SYNONYMS, header_key
 from mdm.models.imports import ImportJob
 
-# A row the importer reads needs a customer name; so does a profile.
-NAME_FIELDS = frozenset({"legal_name", "short_name"})
 MAX_HEADER_LENGTH = 255
 
 
@@ -152,7 +150,8 @@ def profile_mapping_errors(mapping: Any) -> list[str]:
             errors.append(
                 gettext("%(field)r is not an ID-card field.") % {"field": field}
             )
-    if not errors and not NAME_FIELDS & set(mapping.values()):
+    # A row the importer reads needs a customer name; so does a profile.
+    if not errors and not NAME_COLUMN_FIELDS & set(mapping.values()):
         errors.append(gettext("Map at least one column to the customer name."))
     return errors
 

@@ -26,6 +26,7 @@ from mdm.importing import ImportFileError, RawRow, open_table
 from mdm.importing.headers import (
     HEADER_SCAN_ROWS,
     MULTI_VALUED,
+    NAME_COLUMN_FIELDS,
     SYNONYMS,
     Matcher,
     apply_saved_mapping,
@@ -34,11 +35,7 @@ from mdm.importing.headers import (
     match_key,
 )
 from mdm.models import ImportJob, ImportProfile, ImportProfileUse, SourceSystem
-from mdm.models.import_profiles import (
-    NAME_FIELDS,
-    encoding_known,
-    profile_mapping_errors,
-)
+from mdm.models.import_profiles import encoding_known, profile_mapping_errors
 from mdm.services.errors import DomainError
 from mdm.services.import_tables import preset_reads_records, table_rows
 from mdm.services.imports import (
@@ -96,7 +93,7 @@ class ProfileFit:
     @property
     def has_name(self) -> bool:
         """Whether a column the profile maps to the customer name is there."""
-        return any(self.mapping[header] in NAME_FIELDS for header in self.found)
+        return any(self.mapping[header] in NAME_COLUMN_FIELDS for header in self.found)
 
 
 def import_profile_fit(
