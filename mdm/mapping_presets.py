@@ -301,17 +301,52 @@ def _items_reader(fields: list[str]) -> Callable[[dict[str, Any]], list[str]]:
 def _parts_reader(
     rules: dict[str, list[str]], names: tuple[str, ...]
 ) -> Callable[[dict[str, Any]], list[dict[str, str]]]:
-    """The one address (or contact) of a payload, every part in `names`
-    present; no entry when all its parts are blank."""
+    """The addresses (or contacts) of a payload, every part in `names`
+    present; none whose parts are all blank. One, unless a part's value is
+    a list (the rows of a customer whose name cell is merged down over its
+    contacts' rows: `mdm.services.merged_rows`): then one per position, a
+    plain value going with each, the same one once."""
     readers = [(part, _text_reader(fields)) for part, fields in rules.items()]
+    getters = [_getter(field) for fields in rules.values() for field in fields]
 
     def read(payload: dict[str, Any]) -> list[dict[str, str]]:
+        lists = [raw for get in getters if isinstance(raw := get(payload), list)]
+        if lists:
+            return _positional_parts(payload, rules, names, max(map(len, lists)))
         parts = {part: read_part(payload) for part, read_part in readers}
         if not any(parts.values()):
             return []
         return [{name: parts.get(name, "") for name in names}]
 
     return read
+
+
+def _positional_parts(
+    payload: dict[str, Any],
+    rules: dict[str, list[str]],
+    names: tuple[str, ...],
+    width: int,
+) -> list[dict[str, str]]:
+    entries: list[dict[str, str]] = []
+    for position in range(width):
+        parts = {
+            part: _text_at(payload, fields, position) for part, fields in rules.items()
+        }
+        entry = {name: parts.get(name, "") for name in names}
+        if any(parts.values()) and entry not in entries:
+            entries.append(entry)
+    return entries
+
+
+def _text_at(payload: dict[str, Any], fields: list[str], position: int) -> str:
+    """The first non-blank text among `fields`, a list's item at `position`."""
+    for field in fields:
+        raw = _getter(field)(payload)
+        if isinstance(raw, list):
+            raw = raw[position] if position < len(raw) else None
+        if value := scalar_text(raw):
+            return value
+    return ""
 
 
 def _datetime_reader(

@@ -84,6 +84,32 @@ def seed_corpus(target: str, folder: Path) -> None:
         buffer = io.BytesIO()
         book.save(buffer)
         seeds["sheet.xlsx"] = buffer.getvalue()
+        merged = openpyxl.Workbook()  # a customer over two rows, name merged
+        for row in [*rows[:2], ["", "", "13900139000"], *rows[2:]]:
+            merged.active.append(row)
+        merged.active.merge_cells("A2:A3")
+        merged.active.merge_cells("B2:B3")
+        buffer = io.BytesIO()
+        merged.save(buffer)
+        seeds["merged.xlsx"] = buffer.getvalue()
+        seeds["merged-report.xls"] = (
+            "<table><tr>"
+            + "".join(f"<th>{name}</th>" for name in rows[0])
+            + '</tr><tr><td rowspan="2">C001</td><td rowspan="2">华盛科技</td>'
+            "<td>13800138000</td></tr><tr><td>13900139000</td></tr></table>"
+        ).encode()
+        head = rows[0]
+        seeds["merged2003.xml"] = (
+            '<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:'
+            'office:spreadsheet" xmlns:ss="urn:schemas-microsoft-com:office:'
+            'spreadsheet"><Worksheet ss:Name="客户"><Table><Row>'
+            + "".join(f'<Cell><Data ss:Type="String">{h}</Data></Cell>' for h in head)
+            + '</Row><Row><Cell ss:MergeDown="1"><Data ss:Type="String">C001</Data>'
+            '</Cell><Cell ss:MergeDown="1"><Data ss:Type="String">华盛科技</Data>'
+            '</Cell><Cell><Data ss:Type="Number">13800138000</Data></Cell></Row>'
+            '<Row><Cell ss:Index="3"><Data ss:Type="Number">13900139000</Data>'
+            "</Cell></Row></Table></Worksheet></Workbook>"
+        ).encode()
         seeds["report.xls"] = (  # a web report's HTML table, as saved for Excel
             '<html><head><meta charset="gb2312"></head><body><table>'
             '<tr><td colspan="3">客户名单</td></tr>'

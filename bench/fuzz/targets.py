@@ -31,11 +31,13 @@ from mdm.importing.headers import (
     propose_columns,
     propose_mapping,
 )
+from mdm.importing.merged_cells import Merge
 from mdm.importing.record_columns import HEADER_ROW, record_keys, record_rows
 from mdm.importing.summary_rows import summary_row_label
 from mdm.importing.values import cell_cleaner
 from mdm.mapping_presets import PRESETS, payload_map
 from mdm.services.errors import PayloadError
+from mdm.services.merged_rows import MergedFill
 from mdm.services.source_records import clean_source_id, payload_parse
 
 # Small caps so a fuzz input cannot make one run slow; the checks are the
@@ -61,22 +63,25 @@ def import_file(data: bytes) -> None:
                     r for r in islice(read, MAX_ROWS_READ) if isinstance(r, RawRow)
                 ]
                 mapping = propose_columns(keys, header_row=HEADER_ROW, match=match_key)
-                _clean(records, mapping)
+                _clean(records, mapping, [])
                 return
             rows = list(islice(table.rows(), MAX_ROWS_READ))
-            _clean(rows, propose_mapping(rows))
+            _clean(rows, propose_mapping(rows), table.merges())
     except ImportFileError:
         return
 
 
-def _clean(rows: list[RawRow], mapping: ProposedMapping) -> None:
-    """What the import does with each row below the header, but the write."""
+def _clean(rows: list[RawRow], mapping: ProposedMapping, merges: list[Merge]) -> None:
+    """What the import does with each row below the header, but the write:
+    merged cells filled, lines that are no customer told, cells cleaned."""
     columns = [(c.index, c.header, c.field) for c in mapping.columns if c.field]
     cleaners = [(i, cell_cleaner(field, column=h)) for i, h, field in columns]
     header_line = header_line_check(columns)
+    fill = MergedFill(merges, header_row=mapping.header_row, columns=columns)
     for row in rows:
         if row.number <= mapping.header_row:
             continue
+        row, _ = fill.filled(row)
         summary_row_label(row.cells)
         header_line(row.cells)
         for index, clean in cleaners:

@@ -30,6 +30,7 @@ from lxml import etree
 from mdm.importing import safety
 from mdm.importing.encodings import TextEncoding, iter_text, resolve_encoding
 from mdm.importing.errors import ImportFileError
+from mdm.importing.merged_cells import Merge
 from mdm.importing.safety import Limits
 
 _CELLS = ("td", "th")
@@ -105,6 +106,29 @@ def html_rows(
             `too_many_columns` for a row of more cells than the limit.
     """
     target = _Rows(limits)
+    yield from _parsed(stream, encoding, target)
+    if target.started == 0:
+        raise ImportFileError(
+            "no_table",
+            "This file is a web page (HTML) without a table row that could be "
+            "read, so there is nothing to import. Export the data as a table "
+            "or as .xlsx.",
+        )
+
+
+def html_merges(
+    stream: BinaryIO, encoding: TextEncoding, limits: Limits
+) -> list[Merge]:
+    """The cells of the page's tables merged down (rowspan), as `Merge`s."""
+    target = _Rows(limits)
+    for _ in _parsed(stream, encoding, target):
+        pass
+    return target.merges
+
+
+def _parsed(
+    stream: BinaryIO, encoding: TextEncoding, target: _Rows
+) -> Iterator[tuple[int, list[str | None]]]:
     parser = etree.HTMLParser(
         target=target, no_network=True, remove_comments=True, remove_pis=True
     )
@@ -114,13 +138,6 @@ def html_rows(
         target.finished.clear()
     parser.close()
     yield from target.finished
-    if target.started == 0:
-        raise ImportFileError(
-            "no_table",
-            "This file is a web page (HTML) without a table row that could be "
-            "read, so there is nothing to import. Export the data as a table "
-            "or as .xlsx.",
-        )
 
 
 @dataclass
@@ -156,6 +173,7 @@ class _Rows:
         self.limits = limits
         self.started = 0
         self.finished: list[tuple[int, list[str | None]]] = []
+        self.merges: list[Merge] = []
         self._tables: list[_Table] = []
         self._cells: list[_Cell] = []  # open cells, innermost last
 
@@ -192,7 +210,8 @@ class _Rows:
         elif tag == "tr" and self._tables and self._tables[-1].rows:
             table = self._tables[-1]
             row = table.rows.pop()
-            self.finished.append((row.number, _placed(row.cells, table.spans)))
+            values = _placed(row, table.spans, self.merges)
+            self.finished.append((row.number, values))
         elif tag == "table" and self._tables:
             self._tables.pop()
 
@@ -200,17 +219,26 @@ class _Rows:
         return None
 
 
-def _placed(cells: list[_Cell], spans: dict[int, int]) -> list[str | None]:
+def _placed(row: _Row, spans: dict[int, int], merges: list[Merge]) -> list[str | None]:
     """The row's values by column: cells covered by a rowspan from above
-    skipped, colspans covering the columns to their right."""
+    skipped, colspans covering the columns to their right; each rowspan
+    told to `merges`."""
     values: list[str | None] = []
-    for cell in cells:
+    for cell in row.cells:
         while spans.get(len(values)):
             _cover(spans, len(values))
             values.append(None)
         if cell.rowspan > 1:
             covered = range(len(values), len(values) + cell.colspan)
             spans.update(dict.fromkeys(covered, cell.rowspan - 1))
+            merges.append(
+                Merge(
+                    row.number,
+                    row.number + cell.rowspan - 1,
+                    covered.start,
+                    covered.stop - 1,
+                )
+            )
         values.append(cell.text())
         values.extend([None] * (cell.colspan - 1))
     for column in [k for k in spans if k >= len(values)]:

@@ -48,7 +48,7 @@ from mdm.importing import safety, spreadsheet_xml
 from mdm.importing.encodings import TextEncoding, iter_lines, resolve_encoding
 from mdm.importing.errors import ImportFileError, RowError, sheet_not_found
 from mdm.importing.formats import FileFormat, Source, detect_format, open_source
-from mdm.importing.html_tables import ROW_TAG, html_encoding, html_rows
+from mdm.importing.html_tables import ROW_TAG, html_encoding, html_merges, html_rows
 from mdm.importing.json_documents import (
     Layout,
     checked_record,
@@ -57,6 +57,7 @@ from mdm.importing.json_documents import (
     json_records,
     not_json,
 )
+from mdm.importing.merged_cells import Merge, calamine_merges, xlsx_merges
 from mdm.importing.safety import DEFAULT_LIMITS, Limits
 from mdm.importing.xlsb_cells import xlsb_cell_extent
 
@@ -71,6 +72,9 @@ _DELIMITERS = ",\t;|"
 # exporters so that Excel opens the file right whatever its locale.
 _SEPARATOR_HINT = re.compile(r"sep=(.)")
 _ZIP_FORMATS = (FileFormat.XLSX, FileFormat.XLSB, FileFormat.ODS)
+# What a web page's or an Excel 2003 XML file's cells merged down carry.
+_ROWSPAN = re.compile(rb"(?i)rowspan")
+_MERGE_DOWN = re.compile(rb"MergeDown")
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ class Table:
     )
     _close: Callable[[], None] | None = field(default=None, repr=False)
     _size_hint: Callable[[], int] | None = field(default=None, repr=False)
+    _merges: Callable[[], list[Merge]] | None = field(default=None, repr=False)
 
     @property
     def holds_records(self) -> bool:
@@ -138,6 +143,11 @@ class Table:
         the height of a sheet), for progress reports; 0 when unknown. Cheap:
         nothing is parsed."""
         return self._size_hint() if self._size_hint is not None else 0
+
+    def merges(self) -> list[Merge]:
+        """The sheet's merged ranges (.xlsx, .xls); none for the other
+        formats, whose readers do not tell them."""
+        return self._merges() if self._merges is not None else []
 
     def close(self) -> None:
         """Release the open workbook, if the format keeps one."""
@@ -231,6 +241,11 @@ def _open_html(source: Source, encoding: str | None, limits: Limits) -> Table:
         format=FileFormat.HTML,
         sheet_names=[],
         encoding=text_encoding.codec,
+        _merges=_parsed_merges(
+            source,
+            _ROWSPAN,
+            lambda stream: html_merges(stream, text_encoding, limits),
+        ),
     )
 
 
@@ -251,7 +266,27 @@ def _open_spreadsheet_xml(
         format=FileFormat.XML2003,
         sheet_names=found.names,
         sheet=chosen,
+        _merges=_parsed_merges(
+            source,
+            _MERGE_DOWN,
+            lambda stream: spreadsheet_xml.sheet_merges(stream, chosen, limits),
+        ),
     )
+
+
+def _parsed_merges(
+    source: Source, marker: re.Pattern[bytes], read: Callable[[BinaryIO], list[Merge]]
+) -> Callable[[], list[Merge]]:
+    """The merges a second parse of the file finds, if its bytes hold
+    `marker` at all (most files: no second parse)."""
+
+    def merges() -> list[Merge]:
+        if not _count_matches(source, marker):
+            return []
+        with open_source(source) as stream:
+            return read(stream)
+
+    return merges
 
 
 def _parsed_table(
@@ -365,6 +400,7 @@ def _open_xlsx(source: Source, sheet: str | int | None, limits: Limits) -> Table
         _rows=lambda: _xlsx_rows(workbook, chosen, limits),
         _close=close,
         _size_hint=lambda: declared,
+        _merges=lambda: _xlsx_merges(workbook, chosen),
     )
 
 
@@ -375,6 +411,11 @@ def _declared_height(workbook: Workbook, sheet: str) -> int:
         return int(workbook[sheet].max_row or 0)
     except Exception:
         return 0
+
+
+def _xlsx_merges(workbook: Workbook, sheet: str) -> list[Merge]:
+    with _damaged_workbook():
+        return xlsx_merges(workbook._archive, workbook[sheet]._worksheet_path)
 
 
 def _visible(worksheet: object) -> bool:
@@ -457,16 +498,20 @@ def _open_calamine(
             sheet_names=names,
             sheet=chosen,
             _rows=lambda: _calamine_rows(_load_sheet(source, chosen), limits),
+            _merges=lambda: _sheet_merges(_load_sheet(source, chosen)),
         )
     # Loaded on the first rows() call and kept: callers read rows() several
     # times (header detection, date order, the data).
     loaded: list[CalamineSheet] = []
 
-    def rows() -> Iterator[RawRow]:
+    def sheet() -> CalamineSheet:
         if not loaded:
             loaded.append(_load_sheet(source, chosen))
+        return loaded[0]
+
+    def rows() -> Iterator[RawRow]:
         return _calamine_rows(
-            loaded[0], limits, like_openpyxl=file_format is FileFormat.XLSX
+            sheet(), limits, like_openpyxl=file_format is FileFormat.XLSX
         )
 
     return Table(
@@ -476,6 +521,7 @@ def _open_calamine(
         _rows=rows,
         _close=loaded.clear,
         _size_hint=lambda: _sheet_height(loaded[0]) if loaded else 0,
+        _merges=lambda: _sheet_merges(sheet()),
     )
 
 
@@ -487,6 +533,11 @@ def _calamine(source: Source) -> Iterator[CalamineWorkbook]:
         workbook = CalamineWorkbook.from_filelike(stream)
     with workbook:
         yield workbook
+
+
+def _sheet_merges(loaded: CalamineSheet) -> list[Merge]:
+    # .xlsx and .xls; None for .ods and .xlsb, whose merges calamine skips.
+    return calamine_merges(loaded.merged_cell_ranges)
 
 
 def _sheet_height(loaded: CalamineSheet) -> int:

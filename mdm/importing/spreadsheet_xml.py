@@ -29,6 +29,7 @@ from lxml import etree
 
 from mdm.importing import safety
 from mdm.importing.errors import ImportFileError, sheet_not_found
+from mdm.importing.merged_cells import Merge
 from mdm.importing.safety import Limits
 
 NAMESPACE = "urn:schemas-microsoft-com:office:spreadsheet"
@@ -79,6 +80,14 @@ def sheet_rows(
         raise sheet_not_found(sheet, target.names)
 
 
+def sheet_merges(stream: BinaryIO, sheet: str, limits: Limits) -> list[Merge]:
+    """The cells of `sheet` merged down (`ss:MergeDown`), as `Merge`s."""
+    target = _Target(sheet=sheet, limits=limits)
+    for _ in _parsed(stream, target):
+        pass
+    return target.merges
+
+
 def _parsed(stream: BinaryIO, target: _Target) -> Iterator[tuple[int, list[object]]]:
     # A parser target gets the elements as callbacks: no tree is built, so
     # nothing piles up whatever the file holds.
@@ -112,6 +121,7 @@ class _Target:
         self.names: list[str] = []
         self.hidden: set[str] = set()
         self.rows: list[tuple[int, list[object]]] = []
+        self.merges: list[Merge] = []
         self.done = False  # the wanted sheet has ended
         self._wanted = False
         self._number = 0
@@ -154,6 +164,11 @@ class _Target:
             raise safety.too_many_columns(self.limits)
         values.extend([None] * (column - 1 - len(values)))
         self._across = min(_index(attrib, "MergeAcross", 0), self.limits.max_columns)
+        if (down := _index(attrib, "MergeDown", 0)) > 0:
+            first = column - 1
+            self.merges.append(
+                Merge(self._number, self._number + down, first, first + self._across)
+            )
         self._value = None
 
     def data(self, text: str) -> None:

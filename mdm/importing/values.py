@@ -41,8 +41,8 @@ _TRAILING_ZERO = re.compile(r"^(\d+)\.0+$")
 # exports neutralise such cells: mdm.spreadsheet_safety) or, in an
 # identifier or a date, before a digit ('00123).
 _TEXT_FORMULA = re.compile(r'="((?:[^"]|"")*)"')
-_QUOTED_FORMULA_START = re.compile(r"'[=+\-@\t\r]")
-_QUOTED_DIGIT = re.compile(r"'[=+\-@\t\r\d]")
+_QUOTED_FORMULA_START = re.compile(r"'[=+\-@\t\r\x00]")
+_QUOTED_DIGIT = re.compile(r"'[=+\-@\t\r\x00\d]")
 
 _ISO_LIKE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$")
 _CHINESE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?(?:\s.*)?$")

@@ -48,6 +48,11 @@ class ImportJob(models.Model):
     updated_count = models.PositiveIntegerField(_("updated"), default=0)
     unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
     failed_count = models.PositiveIntegerField(_("rejected"), default=0)
+    # Rows that continued the customer above them (its name cell merged down
+    # over theirs: mdm/services/merged_rows.py), counted in no other count.
+    joined_count = models.PositiveIntegerField(
+        _("rows joined to the customer above"), default=0
+    )
     # What matching after the load did (mdm/services/import_matching.py):
     # {"path": "one_by_one" | "batch", "records": …, "placed": …, and the
     # counts of its outcomes}, updated as it goes.

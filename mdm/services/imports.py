@@ -61,6 +61,7 @@ from mdm.services.import_tables import (
     rows_and_errors,
     table_rows,
 )
+from mdm.services.merged_rows import MergedFill, conflicting_header, joined_payload
 from mdm.services.source_records import (
     PrefilledUpserts,
     clean_source_id,
@@ -209,7 +210,7 @@ def import_job_run(
     job.status = ImportJob.Status.RUNNING
     job.started_at = timezone.now()
     job.processed_rows = job.created_count = job.updated_count = 0
-    job.unchanged_count = job.failed_count = 0
+    job.unchanged_count = job.failed_count = job.joined_count = 0
     job.error = ""
     job.matching = {}
     job.save()
@@ -254,6 +255,7 @@ class _Item:
     payload: dict[str, Any] | None
     errors: list[CellError | RowError]
     values: list[object]  # the row's cells, made text only for the error report
+    rows: int = 1  # a customer's rows: its name merged down over its contacts'
 
 
 @contextmanager
@@ -341,13 +343,14 @@ def _load_all_or_nothing(
             chunks = _prefilled(job, validated(), loader.pool, wanted=lambda: not bad)
             for chunk in chunks:
                 bad += _rejections(chunk) if bad else _upsert_chunk(job, chunk)
-                job.processed_rows += len(chunk.items)
+                job.processed_rows += _rows_of(chunk.items)
                 _report(job, progress)
                 loader.settle()
             if bad:
                 raise _Rollback
     except _Rollback:
         job.created_count = job.updated_count = job.unchanged_count = 0
+        job.joined_count = 0
         _record_errors(job, bad)
         job.failed_count = len(bad)
         _finish_count(job, progress)
@@ -385,6 +388,7 @@ def _report(job: ImportJob, progress: Progress | None) -> None:
             "updated_count",
             "unchanged_count",
             "failed_count",
+            "joined_count",
         ]
     )
     if progress:
@@ -482,8 +486,12 @@ def _commit_chunk(job: ImportJob, chunk: _Chunk, progress: Progress | None) -> N
     failed += _upsert_chunk(job, chunk)
     _record_errors(job, failed)
     job.failed_count += len(failed)
-    job.processed_rows += len(chunk.items)
+    job.processed_rows += _rows_of(chunk.items)
     _report(job, progress)
+
+
+def _rows_of(items: list[_Item]) -> int:
+    return sum(item.rows for item in items)
 
 
 def _upsert_chunk(job: ImportJob, chunk: _Chunk) -> list[_Item]:
@@ -513,6 +521,7 @@ def _upsert_chunk(job: ImportJob, chunk: _Chunk) -> list[_Item]:
             source_ids=updated,
             reason=f"updated by the import of {job.original_name}",
         )
+    job.joined_count += sum(item.rows - 1 for item in chunk.items if not item.errors)
     return failed
 
 
@@ -637,11 +646,77 @@ def _sheet_items(job: ImportJob, table: Table) -> Iterator[_Item]:
         for index, header, field in columns
     ]
     header_line = header_line_check(columns)
-    for row in rows_and_errors(table, import_limits(), job.mapping):
+    fill = MergedFill(
+        [] if table.holds_records else table.merges(),
+        header_row=mapping.header_row,
+        columns=columns,
+    )
+    rows = (
+        row
+        for row in rows_and_errors(table, import_limits(), job.mapping)
+        if isinstance(row, RowError) or row.number > mapping.header_row
+    )
+    joined = {h for _, h, f in columns if f in _JOINED_FIELDS}
+    customer: list[_Item] = []  # the rows of the customer read last
+    for row in rows:
         if isinstance(row, RowError):
             yield _failed(row)
-        elif row.number > mapping.header_row:
-            yield _sheet_item(row, cleaners, names, stem, id_header, header_line)
+            continue
+        row, continued = fill.filled(row)
+        item = _sheet_item(row, cleaners, names, stem, id_header, header_line)
+        if continued is None:
+            yield from _customer(customer, joined)
+            customer = [] if item.errors else [item]
+            if item.errors:
+                yield item
+        else:
+            yield from _continuing(customer, continued, item, joined)
+    yield from _customer(customer, joined)
+
+
+# The columns whose values a customer's several rows add to (the others
+# take one value): see mdm.services.merged_rows.
+_JOINED_FIELDS = frozenset({"phones", "emails", *_ADDRESS_FIELDS, *_CONTACT_FIELDS})
+
+
+def _customer(rows: list[_Item], joined: set[str]) -> Iterator[_Item]:
+    """The customer of `rows` (one, or several continuing the first: its
+    name cell merged down over them) as one item."""
+    if len(rows) == 1:
+        yield rows[0]
+    elif rows:
+        head = rows[0]
+        payload = joined_payload([row.payload for row in rows], joined)
+        yield dataclasses.replace(head, payload=payload, rows=len(rows))
+
+
+def _continuing(
+    customer: list[_Item], first: int, item: _Item, joined: set[str]
+) -> Iterator[_Item]:
+    """`item` (a row continuing the customer of row `first`) joined to
+    `customer` in place, or told why it cannot be."""
+    if item.errors:
+        yield item
+    elif not customer or customer[0].number != first:
+        message = (
+            f"This row's name is merged with row {first}'s, which was rejected: "
+            "fix that row and import again."
+        )
+        yield _rejected(item, "merged_with_rejected", message)
+    elif header := conflicting_header(
+        [row.payload for row in customer], item.payload, joined
+    ):
+        message = (
+            f"This row's name is merged with row {first}'s, but its {header} "
+            f"differs from that customer's: a customer has one {header}."
+        )
+        yield _rejected(item, "merged_conflict", message)
+    else:
+        customer.append(item)
+
+
+def _rejected(item: _Item, code: str, message: str) -> _Item:
+    return dataclasses.replace(item, errors=[RowError(item.number, code, message)])
 
 
 def _sheet_item(

@@ -174,6 +174,11 @@ class Command(BaseCommand):
             f"{job.created_count} created, {job.updated_count} updated, "
             f"{job.unchanged_count} unchanged, {job.failed_count} rejected"
         )
+        if job.joined_count:
+            summary += (
+                f"; {job.joined_count} rows joined to the customer above them "
+                "(its name cell merged down over theirs)"
+            )
         if errors_out and job.failed_count:
             errors_out.write_bytes(import_error_report(job=job))
             summary += f"; error report: {errors_out}"
