@@ -12,6 +12,7 @@ which row holds their value.
 from __future__ import annotations
 
 import re
+import xml.parsers.expat
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ _MERGE_CELL = re.compile(
 )
 _SHEET_DATA_END = re.compile(rb"</(?:\w+:)?sheetData>")
 _CHUNK = 1 << 20
+_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 
 
 @dataclass(frozen=True)
@@ -115,3 +117,61 @@ def _merge(ref: str) -> Merge | None:
     except ValueError:
         return None  # past column XFD: no cell of the sheet is there
     return Merge(first_row, last_row, first_column - 1, last_column - 1)
+
+
+def ods_merges(archive: zipfile.ZipFile, sheet: str) -> list[Merge]:
+    """The merged ranges of the ODS sheet named `sheet` (a cell's
+    `table:number-rows-spanned` and `-columns-spanned`; python-calamine does
+    not read them), found by a pass of expat over content.xml (already
+    walked once, without complaint, by `safety.check_ods_extent`)."""
+    walk = _OdsMerges(sheet)
+    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = walk.start
+    parser.EndElementHandler = walk.end
+    with archive.open("content.xml") as content:
+        while chunk := content.read(_CHUNK):
+            parser.Parse(chunk, False)
+    parser.Parse(b"", True)
+    return walk.merges
+
+
+class _OdsMerges:
+    def __init__(self, sheet: str) -> None:
+        self.sheet = sheet
+        self.merges: list[Merge] = []
+        self._wanted = False
+        self._row = 0  # rows before the open one
+        self._row_repeat = 1
+        self._column = 0
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if name == f"{_TABLE} table":
+            self._wanted = attrs.get(f"{_TABLE} name") == self.sheet
+            self._row = 0
+        elif not self._wanted:
+            return
+        elif name == f"{_TABLE} table-row":
+            self._row_repeat = _count(attrs, "number-rows-repeated")
+            self._column = 0
+        elif name in (f"{_TABLE} table-cell", f"{_TABLE} covered-table-cell"):
+            rows = _count(attrs, "number-rows-spanned")
+            if rows > 1:
+                columns = _count(attrs, "number-columns-spanned")
+                first, column = self._row + 1, self._column
+                self.merges.append(
+                    Merge(first, first + rows - 1, column, column + columns - 1)
+                )
+            self._column += _count(attrs, "number-columns-repeated")
+
+    def end(self, name: str) -> None:
+        if self._wanted and name == f"{_TABLE} table-row":
+            self._row += self._row_repeat
+        elif name == f"{_TABLE} table":
+            self._wanted = False
+
+
+def _count(attrs: dict[str, str], name: str) -> int:
+    try:
+        return max(1, int(attrs.get(f"{_TABLE} {name}", 1)))
+    except ValueError:
+        return 1

@@ -57,7 +57,12 @@ from mdm.importing.json_documents import (
     json_records,
     not_json,
 )
-from mdm.importing.merged_cells import Merge, calamine_merges, xlsx_merges
+from mdm.importing.merged_cells import (
+    Merge,
+    calamine_merges,
+    ods_merges,
+    xlsx_merges,
+)
 from mdm.importing.safety import DEFAULT_LIMITS, Limits
 from mdm.importing.xlsb_cells import xlsb_cell_extent
 
@@ -498,7 +503,7 @@ def _open_calamine(
             sheet_names=names,
             sheet=chosen,
             _rows=lambda: _calamine_rows(_load_sheet(source, chosen), limits),
-            _merges=lambda: _sheet_merges(_load_sheet(source, chosen)),
+            _merges=lambda: _sheet_merges(source, file_format, chosen),
         )
     # Loaded on the first rows() call and kept: callers read rows() several
     # times (header detection, date order, the data).
@@ -521,7 +526,7 @@ def _open_calamine(
         _rows=rows,
         _close=loaded.clear,
         _size_hint=lambda: _sheet_height(loaded[0]) if loaded else 0,
-        _merges=lambda: _sheet_merges(sheet()),
+        _merges=lambda: _sheet_merges(source, file_format, chosen, sheet),
     )
 
 
@@ -535,9 +540,20 @@ def _calamine(source: Source) -> Iterator[CalamineWorkbook]:
         yield workbook
 
 
-def _sheet_merges(loaded: CalamineSheet) -> list[Merge]:
-    # .xlsx and .xls; None for .ods and .xlsb, whose merges calamine skips.
-    return calamine_merges(loaded.merged_cell_ranges)
+def _sheet_merges(
+    source: Source,
+    file_format: FileFormat,
+    sheet: str,
+    loaded: Callable[[], CalamineSheet] | None = None,
+) -> list[Merge]:
+    # calamine tells an .xlsx's and an .xls's merges, not an .ods's (nor an
+    # .xlsb's: none are read there).
+    if file_format is FileFormat.ODS:
+        with _damaged_workbook(), open_source(source) as stream:
+            with zipfile.ZipFile(stream) as archive:
+                return ods_merges(archive, sheet)
+    found = loaded() if loaded is not None else _load_sheet(source, sheet)
+    return calamine_merges(found.merged_cell_ranges)
 
 
 def _sheet_height(loaded: CalamineSheet) -> int:

@@ -110,10 +110,10 @@ def test_an_xls_with_merged_cells_joins_the_rows_too():
     assert len(contacts("C1")) == 3
 
 
-@pytest.mark.parametrize("target", ["xls", "html"])
+@pytest.mark.parametrize("target", ["xls", "ods", "html"])
 def test_what_libreoffice_saves_keeps_the_merges(tmp_path, target):
-    # .xls: merged cells; "save as web page" (as web reports' "Excel"
-    # exports are): rowspan.
+    # .xls and .ods: merged cells; "save as web page" (as web reports'
+    # "Excel" exports are): rowspan.
     soffice = shutil.which("soffice")
     if soffice is None:
         pytest.skip("LibreOffice (soffice) is not installed")
