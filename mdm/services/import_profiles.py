@@ -41,6 +41,7 @@ from mdm.services.import_tables import preset_reads_records, table_rows
 from mdm.services.imports import (
     import_job_confirm,
     import_job_create,
+    import_job_layout,
     import_limits,
 )
 
@@ -342,7 +343,9 @@ def import_job_reading_overrides(
     kept even if detection happens to agree on this file.
     """
     try:
-        with open_table(job.file.path, limits=import_limits()) as table:
+        with open_table(
+            job.file.path, limits=import_limits(), layout=import_job_layout(job)
+        ) as table:
             default_sheet, detected = table.sheet or "", table.encoding or ""
     except ImportFileError:  # unreadable without the job's options
         default_sheet, detected = job.sheet, ""

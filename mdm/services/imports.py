@@ -865,8 +865,14 @@ def _open_job(job: ImportJob, *, load_whole: bool = False) -> Table:
         sheet=job.sheet,
         load_whole=load_whole,
         validated=True,
-        layout=Layout(**job.layout) if job.layout else None,
+        layout=import_job_layout(job),
     )
+
+
+def import_job_layout(job: ImportJob) -> Layout | None:
+    """Where the job's JSON document holds its records, as found on upload
+    (`open_table(layout=...)`); None for other files."""
+    return Layout(**job.layout) if job.layout else None
 
 
 def _take(iterator, n: int) -> list:

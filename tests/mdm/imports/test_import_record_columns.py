@@ -13,8 +13,10 @@ from mdm.importing import readers
 from mdm.models import ImportJob, SourceRecord, SourceSystem
 from mdm.services import import_tables
 from mdm.services.import_profiles import (
+    ImportOptions,
     import_job_confirm_with_profile,
     import_job_create_with_profile,
+    import_job_reading_overrides,
 )
 from mdm.services.import_reports import import_error_report
 from mdm.services.imports import (
@@ -131,6 +133,8 @@ def test_a_jobs_later_openings_use_the_layout_found_at_upload(monkeypatch):
     assert import_job_preview(job=job).sample[1][0] == "K-2"
     import_job_confirm(job=job, mapping=job.mapping)
     assert import_job_run(job=job).created_count == 2
+    # Saving a profile from the job reads which options it overrode.
+    assert import_job_reading_overrides(job=job) == ImportOptions(sheet="", encoding="")
 
 
 def test_records_read_as_columns_are_imported_cleaned_and_checked():
