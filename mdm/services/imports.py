@@ -657,6 +657,9 @@ def _sheet_items(job: ImportJob, table: Table) -> Iterator[_Item]:
         if isinstance(row, RowError) or row.number > mapping.header_row
     )
     joined = {h for _, h, f in columns if f in _JOINED_FIELDS}
+    # A contact row's own date (entered later) is no second date of the
+    # customer's: its first row's is kept.
+    dated = {h for _, h, f in columns if f in DATE_FIELDS}
     customer: list[_Item] = []  # the rows of the customer read last
     for row in rows:
         if isinstance(row, RowError):
@@ -670,7 +673,7 @@ def _sheet_items(job: ImportJob, table: Table) -> Iterator[_Item]:
             if item.errors:
                 yield item
         else:
-            yield from _continuing(customer, continued, item, joined)
+            yield from _continuing(customer, continued, item, joined | dated)
     yield from _customer(customer, joined)
 
 
@@ -691,10 +694,11 @@ def _customer(rows: list[_Item], joined: set[str]) -> Iterator[_Item]:
 
 
 def _continuing(
-    customer: list[_Item], first: int, item: _Item, joined: set[str]
+    customer: list[_Item], first: int, item: _Item, free: set[str]
 ) -> Iterator[_Item]:
     """`item` (a row continuing the customer of row `first`) joined to
-    `customer` in place, or told why it cannot be."""
+    `customer` in place, or told why it cannot be: a column not in `free`
+    whose value differs from the customer's."""
     if item.errors:
         yield item
     elif not customer or customer[0].number != first:
@@ -704,7 +708,7 @@ def _continuing(
         )
         yield _rejected(item, "merged_with_rejected", message)
     elif header := conflicting_header(
-        [row.payload for row in customer], item.payload, joined
+        [row.payload for row in customer], item.payload, free
     ):
         message = (
             f"This row's name is merged with row {first}'s, but its {header} "

@@ -88,13 +88,13 @@ class MergedFill:
 
 
 def conflicting_header(
-    joined: list[dict[str, Any]], payload: dict[str, Any], joinable: set[str]
+    joined: list[dict[str, Any]], payload: dict[str, Any], free: set[str]
 ) -> str | None:
     """The first column of `payload` (a continuing row's) whose value
-    differs from the customer's so far, where the customer has one value
-    only (its name, tax ID, dates: not `joinable`); None if it fits."""
+    differs from the customer's so far, but for the `free` columns (those
+    joined, and any whose first value simply stands); None if it fits."""
     for header, value in payload.items():
-        if header in joinable:
+        if header in free:
             continue
         for earlier in joined:
             if (seen := earlier.get(header)) is not None and seen != value:

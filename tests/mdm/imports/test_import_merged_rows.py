@@ -10,6 +10,7 @@ import pytest
 import xlwt
 from django.test import override_settings
 from django.urls import reverse
+from django.utils.timezone import localtime
 
 from mdm.models import ImportJob, ImportRowError, SourceRecord
 from mdm.services.import_reports import import_error_report
@@ -197,6 +198,16 @@ def test_a_row_whose_tax_id_differs_from_its_merged_customers_is_reported():
     assert [c["name"] for c in contacts("C1")] == ["王伟", "李娜"]
     report = openpyxl.load_workbook(io.BytesIO(import_error_report(job=job)))
     assert "赵敏" in [cell.value for cell in report.active[2]]
+
+
+def test_a_contact_rows_own_entry_date_leaves_the_customers_first_one():
+    header = [*HEADER, "录入日期"]
+    days = ["2021/3/5", "2022/1/9", None, "2020/5/1"]
+    rows = [[*row, day] for row, day in zip(ROWS, days, strict=True)]
+    job = run_import(merged_xlsx(rows, header=header), "联系人.xlsx")
+    assert (job.created_count, job.joined_count, job.failed_count) == (2, 2, 0)
+    created = SourceRecord.objects.get(source_id="C1").source_created_at
+    assert localtime(created).date().isoformat() == "2021-03-05"
 
 
 def test_rows_merged_with_a_rejected_row_are_rejected_with_it():
