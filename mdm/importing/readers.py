@@ -150,8 +150,10 @@ class Table:
         return self._size_hint() if self._size_hint is not None else 0
 
     def merges(self) -> list[Merge]:
-        """The sheet's merged ranges (.xlsx, .xls); none for the other
-        formats, whose readers do not tell them."""
+        """The sheet's merged ranges (.xlsx, .xls, .ods, a web page's
+        rowspans, Excel 2003 XML's MergeDown); none for .xlsb (not read),
+        CSV and JSON. May read the whole file again: for the import run,
+        not a preview."""
         return self._merges() if self._merges is not None else []
 
     def close(self) -> None:
@@ -419,6 +421,8 @@ def _declared_height(workbook: Workbook, sheet: str) -> int:
 
 
 def _xlsx_merges(workbook: Workbook, sheet: str) -> list[Merge]:
+    # The read-only workbook's archive and the sheet's part name: openpyxl
+    # keeps both but does not read the part's merges in this mode.
     with _damaged_workbook():
         return xlsx_merges(workbook._archive, workbook[sheet]._worksheet_path)
 
