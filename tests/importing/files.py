@@ -9,7 +9,9 @@ container.
 from __future__ import annotations
 
 import io
+import shutil
 import struct
+import subprocess
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -18,6 +20,7 @@ from html import escape
 from pathlib import Path
 
 import openpyxl
+import pytest
 import xlwt
 from odf.opendocument import OpenDocumentSpreadsheet
 from odf.table import Table, TableCell, TableRow
@@ -48,6 +51,26 @@ def xlsx(rows: Rows, *, title: str | None = None, merge_title: bool = False) -> 
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def libreoffice_copy(xlsx: bytes, target: str, folder: Path) -> bytes:
+    """`xlsx` as LibreOffice saves it as `target` ("xls", "ods", "html": a
+    web page), converted headless in `folder`; the test is skipped where
+    LibreOffice is not installed."""
+    if SOFFICE is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    source = folder / "客户名单.xlsx"
+    source.write_bytes(xlsx)
+    subprocess.run(
+        [SOFFICE, "--headless", "--norestore",
+         f"-env:UserInstallation=file://{folder}/profile",
+         "--convert-to", target, "--outdir", str(folder), str(source)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    return (folder / f"客户名单.{target}").read_bytes()
 
 
 def xls(rows: Rows) -> bytes:

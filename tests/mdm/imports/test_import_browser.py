@@ -3,8 +3,6 @@ LibreOffice, a web page saved as .xls and a GBK CSV, confirm the proposed
 mapping, follow the import, download the error report."""
 
 import io
-import shutil
-import subprocess
 
 import pytest
 from django.core.management import call_command
@@ -12,37 +10,14 @@ from openpyxl import load_workbook
 
 from mdm.models import ImportJob, ImportProfile, SourceRecord
 from tests.browser import BROWSER_TEST_MARKS, log_in
+from tests.importing import files
 from tests.mdm.imports.profiles import workbook
 from tests.mdm.imports.test_import_service import HEADER, ROWS, gbk_csv, xlsx
 from tests.mdm.ui.helpers import make_steward
 
-SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
-
 pytestmark = BROWSER_TEST_MARKS
 
 BAD_ROW = ["L-9", "", "010-1234 5678", "", "", ""]
-
-
-def libreoffice_copy(tmp_path, target: str) -> bytes:
-    source = tmp_path / "客户名单.xlsx"
-    source.write_bytes(xlsx([*ROWS, BAD_ROW]))
-    subprocess.run(
-        [
-            SOFFICE,
-            "--headless",
-            "--norestore",
-            f"-env:UserInstallation=file://{tmp_path}/lo",
-            "--convert-to",
-            target,
-            "--outdir",
-            str(tmp_path),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return (tmp_path / f"客户名单.{target}").read_bytes()
 
 
 def import_through_the_page(page, live_server, path, system="legacy") -> ImportJob:
@@ -64,7 +39,8 @@ def import_through_the_page(page, live_server, path, system="legacy") -> ImportJ
 
 
 @pytest.mark.skipif(
-    SOFFICE is None, reason="needs LibreOffice: apt-get install libreoffice-calc-nogui"
+    files.SOFFICE is None,
+    reason="needs LibreOffice: apt-get install libreoffice-calc-nogui",
 )
 # The sheet as a legacy .xls, and saved as a web page but named .xls, as web
 # reports name their "Excel" export.
@@ -74,7 +50,7 @@ def test_a_libreoffice_file_is_imported_and_its_error_report_downloaded(
 ):
     make_steward()
     path = tmp_path / "upload.xls"
-    path.write_bytes(libreoffice_copy(tmp_path, target))
+    path.write_bytes(files.libreoffice_copy(xlsx([*ROWS, BAD_ROW]), target, tmp_path))
     log_in(page, live_server, "alice", "/imports/")
     job = import_through_the_page(page, live_server, path)
     assert (job.format, job.created_count, job.failed_count) == (target, 3, 1)

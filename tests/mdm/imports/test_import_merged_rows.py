@@ -2,8 +2,6 @@
 with several contacts, not customers without a name."""
 
 import io
-import shutil
-import subprocess
 
 import openpyxl
 import pytest
@@ -15,6 +13,7 @@ from django.utils.timezone import localtime
 from mdm.models import ImportJob, ImportRowError, SourceRecord
 from mdm.services.import_reports import import_error_report
 from mdm.services.imports import import_job_confirm, import_job_run
+from tests.importing import files
 from tests.mdm.imports.test_import_pages import upload
 from tests.mdm.imports.test_import_service import run_import
 
@@ -115,18 +114,7 @@ def test_an_xls_with_merged_cells_joins_the_rows_too():
 def test_what_libreoffice_saves_keeps_the_merges(tmp_path, target):
     # .xls and .ods: merged cells; "save as web page" (as web reports'
     # "Excel" exports are): rowspan.
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
-    source = tmp_path / "contacts.xlsx"
-    source.write_bytes(merged_xlsx())
-    subprocess.run(
-        [soffice, "--headless", "--norestore",
-         f"-env:UserInstallation=file://{tmp_path}/profile",
-         "--convert-to", target, "--outdir", str(tmp_path), str(source)],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    saved = (tmp_path / f"contacts.{target}").read_bytes()
+    saved = files.libreoffice_copy(merged_xlsx(), target, tmp_path)
     job = run_import(saved, f"contacts.{target}")
     assert (job.created_count, job.joined_count, job.failed_count) == (2, 2, 0)
     assert [c["name"] for c in contacts("C1")] == ["王伟", "李娜", "赵敏"]
