@@ -30,7 +30,7 @@ from lxml import etree
 from mdm.importing import safety
 from mdm.importing.encodings import TextEncoding, iter_text, resolve_encoding
 from mdm.importing.errors import ImportFileError
-from mdm.importing.merged_cells import Merge
+from mdm.importing.merged_cells import Merge, MergeList
 from mdm.importing.safety import Limits
 
 _CELLS = ("td", "th")
@@ -173,7 +173,7 @@ class _Rows:
         self.limits = limits
         self.started = 0
         self.finished: list[tuple[int, list[str | None]]] = []
-        self.merges: list[Merge] = []
+        self.merges = MergeList(limits.max_rows)
         self._tables: list[_Table] = []
         self._cells: list[_Cell] = []  # open cells, innermost last
 
@@ -219,7 +219,7 @@ class _Rows:
         return None
 
 
-def _placed(row: _Row, spans: dict[int, int], merges: list[Merge]) -> list[str | None]:
+def _placed(row: _Row, spans: dict[int, int], merges: MergeList) -> list[str | None]:
     """The row's values by column: cells covered by a rowspan from above
     skipped, colspans covering the columns to their right; each rowspan
     told to `merges`."""
@@ -231,7 +231,7 @@ def _placed(row: _Row, spans: dict[int, int], merges: list[Merge]) -> list[str |
         if cell.rowspan > 1:
             covered = range(len(values), len(values) + cell.colspan)
             spans.update(dict.fromkeys(covered, cell.rowspan - 1))
-            merges.append(
+            merges.add(
                 Merge(
                     row.number,
                     row.number + cell.rowspan - 1,

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from openpyxl.utils.cell import range_boundaries
 
+from mdm.importing.errors import ImportFileError
+
 # <mergeCell ref="A2:A4"/>, in the <mergeCells> that follows <sheetData>
 # (any namespace prefix: some writers use x:).
 _MERGE_CELL = re.compile(
@@ -29,7 +31,7 @@ _CHUNK = 1 << 20
 _TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Merge:
     """A merged range: rows 1-based as Excel numbers them (the first holds
     the value), columns 0-based as `RawRow.cells` indexes them."""
@@ -77,17 +79,42 @@ class CoveredCells:
         return {merge.first_row for merge in self._active}
 
 
+def too_many_merges(limit: int) -> ImportFileError:
+    """The error for a sheet of more than `limit` merged ranges (each is
+    held while the sheet is read: a small file must not fill the memory)."""
+    return ImportFileError(
+        "too_many_merges",
+        f"The sheet has more than {limit:,} merged cell ranges. Unmerge the "
+        "cells (fill the values down) or split the sheet.",
+    )
+
+
+class MergeList(list[Merge]):
+    """The merges a reader finds, refused past `limit` (`too_many_merges`)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def add(self, merge: Merge) -> None:
+        if len(self) >= self.limit:
+            raise too_many_merges(self.limit)
+        self.append(merge)
+
+
 def calamine_merges(
-    ranges: Iterable[tuple[tuple[int, int], tuple[int, int]]] | None,
+    ranges: list[tuple[tuple[int, int], tuple[int, int]]] | None, limit: int
 ) -> list[Merge]:
     """python-calamine's `merged_cell_ranges` (0-based, inclusive) as `Merge`s."""
+    if ranges and len(ranges) > limit:
+        raise too_many_merges(limit)
     return [
         Merge(first[0] + 1, last[0] + 1, first[1], last[1])
         for first, last in ranges or ()
     ]
 
 
-def xlsx_merges(archive: zipfile.ZipFile, part: str) -> list[Merge]:
+def xlsx_merges(archive: zipfile.ZipFile, part: str, limit: int) -> list[Merge]:
     """The merged ranges of an .xlsx worksheet `part`, found by scanning its
     XML after <sheetData> (openpyxl's read-only mode, which streams the
     rows, does not read them). The part is decompressed once more: a
@@ -107,6 +134,8 @@ def xlsx_merges(archive: zipfile.ZipFile, part: str) -> list[Merge]:
             # Scan up to the last complete tag; the rest waits for more bytes.
             cut = text.rfind(b">") + 1
             refs += _MERGE_CELL.findall(text, 0, cut)
+            if len(refs) > limit:
+                raise too_many_merges(limit)
             carried = text[cut:]
     return [merge for ref in refs if (merge := _merge(ref.decode("ascii")))]
 
@@ -119,12 +148,12 @@ def _merge(ref: str) -> Merge | None:
     return Merge(first_row, last_row, first_column - 1, last_column - 1)
 
 
-def ods_merges(archive: zipfile.ZipFile, sheet: str) -> list[Merge]:
+def ods_merges(archive: zipfile.ZipFile, sheet: str, limit: int) -> list[Merge]:
     """The merged ranges of the ODS sheet named `sheet` (a cell's
     `table:number-rows-spanned` and `-columns-spanned`; python-calamine does
     not read them), found by a pass of expat over content.xml (already
     walked once, without complaint, by `safety.check_ods_extent`)."""
-    walk = _OdsMerges(sheet)
+    walk = _OdsMerges(sheet, limit)
     parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
     parser.StartElementHandler = walk.start
     parser.EndElementHandler = walk.end
@@ -136,9 +165,9 @@ def ods_merges(archive: zipfile.ZipFile, sheet: str) -> list[Merge]:
 
 
 class _OdsMerges:
-    def __init__(self, sheet: str) -> None:
+    def __init__(self, sheet: str, limit: int) -> None:
         self.sheet = sheet
-        self.merges: list[Merge] = []
+        self.merges = MergeList(limit)
         self._wanted = False
         self._row = 0  # rows before the open one
         self._row_repeat = 1
@@ -158,7 +187,7 @@ class _OdsMerges:
             if rows > 1:
                 columns = _count(attrs, "number-columns-spanned")
                 first, column = self._row + 1, self._column
-                self.merges.append(
+                self.merges.add(
                     Merge(first, first + rows - 1, column, column + columns - 1)
                 )
             self._column += _count(attrs, "number-columns-repeated")

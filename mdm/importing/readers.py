@@ -407,7 +407,7 @@ def _open_xlsx(source: Source, sheet: str | int | None, limits: Limits) -> Table
         _rows=lambda: _xlsx_rows(workbook, chosen, limits),
         _close=close,
         _size_hint=lambda: declared,
-        _merges=lambda: _xlsx_merges(workbook, chosen),
+        _merges=lambda: _xlsx_merges(workbook, chosen, limits),
     )
 
 
@@ -420,11 +420,12 @@ def _declared_height(workbook: Workbook, sheet: str) -> int:
         return 0
 
 
-def _xlsx_merges(workbook: Workbook, sheet: str) -> list[Merge]:
+def _xlsx_merges(workbook: Workbook, sheet: str, limits: Limits) -> list[Merge]:
     # The read-only workbook's archive and the sheet's part name: openpyxl
     # keeps both but does not read the part's merges in this mode.
     with _damaged_workbook():
-        return xlsx_merges(workbook._archive, workbook[sheet]._worksheet_path)
+        part = workbook[sheet]._worksheet_path
+        return xlsx_merges(workbook._archive, part, limits.max_rows)
 
 
 def _visible(worksheet: object) -> bool:
@@ -507,7 +508,7 @@ def _open_calamine(
             sheet_names=names,
             sheet=chosen,
             _rows=lambda: _calamine_rows(_load_sheet(source, chosen), limits),
-            _merges=lambda: _sheet_merges(source, file_format, chosen),
+            _merges=lambda: _sheet_merges(source, file_format, chosen, limits),
         )
     # Loaded on the first rows() call and kept: callers read rows() several
     # times (header detection, date order, the data).
@@ -530,7 +531,7 @@ def _open_calamine(
         _rows=rows,
         _close=loaded.clear,
         _size_hint=lambda: _sheet_height(loaded[0]) if loaded else 0,
-        _merges=lambda: _sheet_merges(source, file_format, chosen, sheet),
+        _merges=lambda: _sheet_merges(source, file_format, chosen, limits, sheet),
     )
 
 
@@ -548,6 +549,7 @@ def _sheet_merges(
     source: Source,
     file_format: FileFormat,
     sheet: str,
+    limits: Limits,
     loaded: Callable[[], CalamineSheet] | None = None,
 ) -> list[Merge]:
     # calamine tells an .xlsx's and an .xls's merges, not an .ods's (nor an
@@ -555,9 +557,9 @@ def _sheet_merges(
     if file_format is FileFormat.ODS:
         with _damaged_workbook(), open_source(source) as stream:
             with zipfile.ZipFile(stream) as archive:
-                return ods_merges(archive, sheet)
+                return ods_merges(archive, sheet, limits.max_rows)
     found = loaded() if loaded is not None else _load_sheet(source, sheet)
-    return calamine_merges(found.merged_cell_ranges)
+    return calamine_merges(found.merged_cell_ranges, limits.max_rows)
 
 
 def _sheet_height(loaded: CalamineSheet) -> int:

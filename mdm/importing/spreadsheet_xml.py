@@ -29,7 +29,7 @@ from lxml import etree
 
 from mdm.importing import safety
 from mdm.importing.errors import ImportFileError, sheet_not_found
-from mdm.importing.merged_cells import Merge
+from mdm.importing.merged_cells import Merge, MergeList
 from mdm.importing.safety import Limits
 
 NAMESPACE = "urn:schemas-microsoft-com:office:spreadsheet"
@@ -121,7 +121,7 @@ class _Target:
         self.names: list[str] = []
         self.hidden: set[str] = set()
         self.rows: list[tuple[int, list[object]]] = []
-        self.merges: list[Merge] = []
+        self.merges = MergeList(limits.max_rows)
         self.done = False  # the wanted sheet has ended
         self._wanted = False
         self._number = 0
@@ -166,7 +166,7 @@ class _Target:
         self._across = min(_index(attrib, "MergeAcross", 0), self.limits.max_columns)
         if (down := _index(attrib, "MergeDown", 0)) > 0:
             first = column - 1
-            self.merges.append(
+            self.merges.add(
                 Merge(self._number, self._number + down, first, first + self._across)
             )
         self._value = None

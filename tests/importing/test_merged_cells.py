@@ -1,3 +1,4 @@
+import dataclasses
 import io
 import zipfile
 
@@ -6,9 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mdm.importing import merged_cells
-from mdm.importing.merged_cells import CoveredCells, Merge, xlsx_merges
+from mdm.importing import ImportFileError, merged_cells
+from mdm.importing.merged_cells import (
+    CoveredCells,
+    Merge,
+    calamine_merges,
+    xlsx_merges,
+)
 from mdm.importing.readers import open_table
+from mdm.importing.safety import DEFAULT_LIMITS
 from mdm.mapping_presets import payload_map
 from mdm.services.merged_rows import conflicting_header, joined_payload
 
@@ -40,7 +47,7 @@ def test_the_merges_are_found_in_the_sheet_xml_whatever_its_chunks(
 ) -> None:
     monkeypatch.setattr(merged_cells, "_CHUNK", chunk)
     with zipfile.ZipFile(io.BytesIO(_book(MERGES))) as archive:
-        found = xlsx_merges(archive, "xl/worksheets/sheet1.xml")
+        found = xlsx_merges(archive, "xl/worksheets/sheet1.xml", limit=10)
     assert sorted(found, key=repr) == sorted(EXPECTED, key=repr)
 
 
@@ -50,6 +57,31 @@ def test_both_readers_of_an_xlsx_give_the_same_merges() -> None:
     streamed = open_table(book)
     assert sorted(fast.merges(), key=repr) == sorted(streamed.merges(), key=repr)
     assert streamed.merges()  # openpyxl's streaming reader, scanned
+
+
+def test_a_sheet_of_more_merges_than_the_limit_is_refused() -> None:
+    # Each merge is held while the sheet is read: a small file of many
+    # merges must not fill the memory.
+    limits = dataclasses.replace(DEFAULT_LIMITS, max_rows=3)
+    table = open_table(_book(MERGES), limits=limits)
+    with pytest.raises(ImportFileError) as caught:
+        table.merges()
+    assert caught.value.code == "too_many_merges"
+
+
+def test_calamines_merges_past_the_limit_are_refused() -> None:
+    ranges = [((row, 0), (row + 1, 0)) for row in range(1, 9, 2)]
+    assert calamine_merges(ranges, limit=4)[0] == Merge(2, 3, 0, 0)
+    with pytest.raises(ImportFileError):
+        calamine_merges(ranges, limit=3)
+
+
+def test_a_web_page_of_more_rowspans_than_the_limit_is_refused() -> None:
+    page = "<table>" + '<tr><td rowspan="2">x</td></tr><tr></tr>' * 4 + "</table>"
+    limits = dataclasses.replace(DEFAULT_LIMITS, max_rows=3)
+    with pytest.raises(ImportFileError) as caught:
+        open_table(page.encode(), limits=limits).merges()
+    assert caught.value.code == "too_many_merges"
 
 
 def test_a_csv_has_no_merges() -> None:
