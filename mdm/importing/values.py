@@ -47,6 +47,9 @@ _QUOTED_DIGIT = re.compile(r"'[=+\-@\t\r\x00\d]")
 _ISO_LIKE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$")
 _CHINESE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?(?:\s.*)?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+# A month without its day, as Excel reads it when typed (2021年3月, 2021-03,
+# 2021/3): the month's first day.
+_YEAR_MONTH = re.compile(r"^(\d{4})(?:年(\d{1,2})月份?|[-/.](\d{1,2}))$")
 _YEAR_LAST = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:\s.*)?$")
 # English month names, as English-language systems write dates: "5 Mar
 # 2021", "05-MAR-21" (Oracle), "Mar 5, 2021", "March 5th, 2021", "2021-Mar-05",
@@ -138,7 +141,8 @@ def parse_date_cell(
 
     Args:
         value: a date/datetime, a number, or text such as "2021/3/5",
-            "2021年3月5日", "20210305" or "3/5/2021".
+            "2021年3月5日", "20210305" or "3/5/2021"; a month alone
+            ("2021年3月", "2021-03") is its first day, as Excel reads it.
         excel_serial: accept plain numbers as Excel serial days (1900 system);
             only right for a column known to hold dates.
         order: for "a/b/yyyy" texts where both a and b could be the month,
@@ -167,6 +171,9 @@ def parse_date_cell(
     if match := _ISO_LIKE.match(text) or _CHINESE.match(text) or _COMPACT.match(text):
         year, month, day = (int(part) for part in match.groups())
         return date(year, month, day)
+    if match := _YEAR_MONTH.match(text):
+        year, chinese, numeric = match.groups()
+        return date(int(year), int(chinese or numeric), 1)
     if match := _YEAR_LAST.match(text):
         first, second, year = (int(part) for part in match.groups())
         if _resolve_order(first, second, order) == "dmy":

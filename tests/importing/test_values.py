@@ -103,6 +103,15 @@ def test_it_reads_the_dates_people_write(raw: object) -> None:
 
 
 @pytest.mark.parametrize(
+    "raw",
+    ["2021年3月", "2021年03月份", "2021-03", "2021/3", "2021.03", "２０２１年３月"],
+)
+def test_a_month_without_its_day_is_its_first_day_as_excel_reads_it(raw: str):
+    assert parse_date_cell(raw) == date(2021, 3, 1)
+    assert parse_date_cell(raw, excel_serial=True) == date(2021, 3, 1)
+
+
+@pytest.mark.parametrize(
     ("serial", "day"),
     [(44260, date(2021, 3, 5)), (44260.75, date(2021, 3, 5)), (1, date(1900, 1, 1)),
      (59, date(1900, 2, 28)), (61, date(1900, 3, 1)), ("44260", date(2021, 3, 5))],
@@ -177,7 +186,8 @@ def test_any_date_written_with_an_english_month_comes_back(day: date, form: str)
 
 @pytest.mark.parametrize(
     "raw",
-    ["2021/2/30", "13/13/2021", "2021年13月1日", "next tuesday", True,
+    ["2021/2/30", "13/13/2021", "2021年13月1日", "2021年13月", "2021-00",
+     "next tuesday", True,
      "31 Feb 2021", "5 Main 2021", "Mar 5, 21"],
 )  # fmt: skip
 def test_impossible_or_unreadable_dates_raise(raw: object) -> None:
