@@ -39,21 +39,30 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "Customer Name", "Company", "Company Name", "Account Name", "Name",
         "Organization", "Organisation", "Cust Name", "Client Name", "Corp Name",
         "Enterprise Name", "购买方名称", "购方名称", "发票抬头", "开票名称",
+        # 管家婆 and Kingdee KIS: 全名 / 简名
+        "全名", "客户全名", "单位全名",
     ),
-    "short_name": ("简称", "客户简称", "公司简称", "Short Name"),
+    "short_name": (
+        "简称", "客户简称", "公司简称", "单位简称", "简名", "往来单位简称",
+        "Short Name",
+    ),
     "english_name": (
         "英文名称", "英文名", "英文全称", "英文客户名称", "客户英文名称",
-        "公司英文名称", "客户名称(英文)", "公司名称(英文)", "English Name",
+        "公司英文名称", "客户名称(英文)", "公司名称(英文)", "外文名称", "外文名",
+        "English Name",
     ),
     "uscc": (
         "税号", "纳税人识别号", "统一社会信用代码", "信用代码", "社会信用代码",
         "纳税识别号", "税务登记号", "税务登记证号", "营业执照号", "营业执照号码",
+        # Kingdee K/3 Cloud's 纳税登记号, Yonyou NC's 纳税人登记号
+        "纳税登记号", "纳税人登记号", "社会统一信用代码", "统一信用代码",
         "Tax ID", "USCC", "VAT No", "Tax Number", "Tax No", "Taxpayer ID",
         "Credit Code", "Social Credit Code", "Tax Code",
     ),
     "phones": (
         "手机", "电话", "联系电话", "手机号", "手机号码", "电话号码", "固话", "座机",
-        "联系方式", "移动电话", "联系手机", "办公电话", "公司电话", "Tel", "Telephone",
+        "联系方式", "移动电话", "联系手机", "办公电话", "公司电话", "固定电话", "Tel",
+        "Telephone",
         "Phone", "Phone Number", "Mobile", "Mobile Phone", "Cell",
     ),
     "emails": (
@@ -76,6 +85,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "customer_level": ("客户等级", "等级", "级别", "Level"),
     "source_id": (
         "编号", "客户编号", "客户代码", "客户编码", "编码", "代码", "客户号", "客户ID",
+        "往来单位编码", "往来单位编号", "单位编码", "单位代码",
         "ID", "Customer ID", "Code", "Customer Code", "Customer No", "Account ID",
         "Account Number", "Cust No", "Cust Code", "Customer Number", "Client ID",
         "Client Code",

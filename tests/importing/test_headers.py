@@ -95,8 +95,26 @@ def test_it_tolerates_how_people_write_headers(
             ["客户", "联系人", "手机", "客户类型", "客户经理", "停用日期", "备注"],
             ["legal_name", "contact", "phones", None, None, None, None],
         ),
+        (  # Kingdee K/3 Cloud's export: its captions, "(单据头)" before each
+            ["*单据头(序号)", "(单据头)编码", "*(单据头)名称", "(单据头)简称",
+             "(单据头)纳税登记号", "(单据头)联系电话", "(单据头)通讯地址",
+             "(单据头)社会统一信用代码"],
+            [None, "source_id", "legal_name", "short_name", "uscc", "phones",
+             "address", None],  # one column a single field: the first
+        ),
+        (  # 管家婆 and Kingdee KIS: 全名 / 简名; a foreign name
+            ["编号", "全名", "简名", "外文名称", "纳税人登记号", "固定电话",
+             "开户银行", "银行账号"],
+            ["source_id", "legal_name", "short_name", "english_name", "uscc",
+             "phones", None, None],
+        ),
+        (  # Chanjet T+'s 往来单位 (business partner) list
+            ["往来单位编码", "往来单位名称", "往来单位简称", "税号", "联系人", "手机"],
+            ["source_id", "legal_name", "short_name", "uscc", "contact", "phones"],
+        ),
     ],
-    ids=["kingdee", "salesforce", "sales-sheet"],
+    ids=["kingdee", "salesforce", "sales-sheet", "kingdee-cloud", "guanjiapo",
+         "chanjet"],
 )  # fmt: skip
 def test_real_exports_headers_are_proposed_as_their_fields(
     headers: list[str], fields: list[str | None]
