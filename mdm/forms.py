@@ -307,6 +307,7 @@ ENCODING_CHOICES = [
     ("", _("detect")),
     ("utf-8", "UTF-8"),
     ("gb18030", "GBK / GB18030"),
+    ("cp950", _("Big5 (Traditional Chinese)")),
     ("utf-16", "UTF-16"),
 ]
 NO_PROFILE = "none"

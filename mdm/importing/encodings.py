@@ -1,9 +1,11 @@
 """Decide how a text upload is encoded, and refuse it if no answer is exact.
 
 Chinese companies' CSV exports come in UTF-8 (with or without a BOM), UTF-16
-(Excel's "Unicode text") and GBK/GB18030 (older Excel and ERP exports). The
-strategy is deterministic rather than statistical: a BOM wins; else the file
-must decode as strict UTF-8; else as strict GB18030, of which GBK is a subset.
+(Excel's "Unicode text") and GBK/GB18030 (older Excel and ERP exports); a
+Taiwanese or Hong Kong partner's in Big5. The strategy is deterministic
+rather than statistical: a BOM wins; else the file must decode as strict
+UTF-8; else as strict GB18030, of which GBK is a subset, unless what that
+reads is Big5 read wrongly (`_BIG5_SIGNS`) and the file decodes as cp950.
 Every byte must decode, so no U+FFFD ever reaches a stored record.
 """
 
@@ -27,6 +29,16 @@ _BOMS = (
 # encoding that decodes it to one: GBK bytes almost never form valid UTF-8
 # that spells CJK, and UTF-8 decoded as GB18030 is mojibake, not Chinese.
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+# Big5 (Traditional Chinese: Taiwan, Hong Kong; Excel there saves CSV as
+# cp950) decodes as GB18030 without an error, every Big5 byte pair being a
+# GBK one, but into nonsense: Japanese kana (GBK's rows A4 and A5 hold the
+# commonest Big5 characters) and private-use characters. A GBK customer list
+# holds neither. When they are a fifth of what a file reads and it decodes
+# as cp950, it is Big5.
+_BIG5_SIGNS = re.compile("[\u3040-\u30ff\ue000-\uf8ff]")
+_BIG5_MIN_SIGNS = 3
 
 
 @dataclass(frozen=True)
@@ -72,7 +84,14 @@ def resolve_encoding(stream: BinaryIO, override: str | None = None) -> TextEncod
             "mixes encodings. Save the whole file again as UTF-8.",
         )
     gb18030 = TextEncoding("gb18030", newline=newline)
-    _check(stream, gb18030, reject_utf8_lines=True)
+    chinese, misread = _check_gb18030(stream, gb18030)
+    if misread >= _BIG5_MIN_SIGNS and misread * 5 >= chinese + misread:
+        big5 = TextEncoding("cp950", newline=newline)
+        try:
+            _check(stream, big5)
+        except ImportFileError:
+            return gb18030  # not Big5 either: what GB18030 reads stands
+        return big5
     return gb18030
 
 
@@ -149,17 +168,29 @@ def _check_override(
     return encoding
 
 
-def _check(
-    stream: BinaryIO, encoding: TextEncoding, *, reject_utf8_lines: bool = False
-) -> None:
+def _check(stream: BinaryIO, encoding: TextEncoding) -> None:
     for number, line in enumerate(iter_lines(stream, encoding), start=1):
         _check_line(number, line, encoding)
-        if reject_utf8_lines and not line.isascii() and _is_utf8_chinese(line):
+
+
+def _check_gb18030(stream: BinaryIO, encoding: TextEncoding) -> tuple[int, int]:
+    """Check a file as GB18030 (`_check`, and no UTF-8 line among GBK
+    ones); return how many Chinese characters it reads and how many that
+    a Big5 file read as GB18030 gives (`_BIG5_SIGNS`)."""
+    chinese = misread = 0
+    for number, line in enumerate(iter_lines(stream, encoding), start=1):
+        _check_line(number, line, encoding)
+        if line.isascii():
+            continue
+        if _is_utf8_chinese(line):
             raise ImportFileError(
                 "bad_encoding",
                 f"Line {number} is UTF-8 while the rest of the file is GBK/GB18030: "
                 "the file mixes encodings. Save the whole file again as UTF-8.",
             )
+        chinese += len(_CJK.findall(line))
+        misread += len(_BIG5_SIGNS.findall(line))
+    return chinese, misread
 
 
 def _scan(stream: BinaryIO, encoding: TextEncoding) -> tuple[int, int | None] | None:

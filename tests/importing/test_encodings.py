@@ -121,3 +121,33 @@ def test_utf16_without_a_bom_is_refused_clearly() -> None:
         open_table(TEXT.encode("utf-16-le"))
     assert caught.value.code == "not_a_spreadsheet"
     assert "UTF-16" in caught.value.message
+
+
+BIG5_ROWS = [
+    ["客戶名稱", "聯絡人", "電話", "地址"],
+    ["台灣華盛科技股份有限公司", "王大明", "02-2345-6789", "台北市信義區市府路1號"],
+    ["香港東方貿易有限公司", "陳小華", "+852 2345 6789", "香港中環皇后大道中99號"],
+]
+
+
+def test_a_big5_csv_is_read_as_big5_not_as_gbk_nonsense() -> None:
+    # Excel in Taiwan or Hong Kong saves CSV as cp950; every Big5 byte pair
+    # is a GBK one, so GB18030 reads it without an error, as nonsense.
+    content = files.csv_text(BIG5_ROWS).encode("cp950")
+    content.decode("gb18030")  # no error: detection must look further
+    table = open_table(content)
+    assert table.encoding == "cp950"
+    assert [row.cells for row in table.rows()] == BIG5_ROWS
+
+
+def test_a_gbk_list_with_a_japanese_name_stays_gbk() -> None:
+    rows = [*ROWS[:2], ["トヨタ自動車株式会社", "山田", "03-1234-5678"]]
+    content = files.csv_text(rows).encode("gbk")
+    table = open_table(content)
+    assert table.encoding == "gb18030"
+    assert [row.cells for row in table.rows()][2][0] == "トヨタ自動車株式会社"
+
+
+def test_big5_can_be_chosen_too() -> None:
+    content = files.csv_text(BIG5_ROWS).encode("cp950")
+    assert cells(content, encoding="cp950") == BIG5_ROWS
