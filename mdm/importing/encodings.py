@@ -35,8 +35,8 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134
 # cp950) decodes as GB18030 without an error, every Big5 byte pair being a
 # GBK one, but into nonsense: Japanese kana (GBK's rows A4 and A5 hold the
 # commonest Big5 characters) and private-use characters. A GBK customer list
-# holds neither. When they are a fifth of what a file reads and it decodes
-# as cp950, it is Big5.
+# holds neither. When the first MiB holds them, at least a fifth as many as
+# Chinese characters, and the file decodes as cp950, it is Big5.
 _BIG5_SIGNS = re.compile("[\u3040-\u30ff\ue000-\uf8ff]")
 _BIG5_MIN_SIGNS = 3
 
@@ -84,8 +84,8 @@ def resolve_encoding(stream: BinaryIO, override: str | None = None) -> TextEncod
             "mixes encodings. Save the whole file again as UTF-8.",
         )
     gb18030 = TextEncoding("gb18030", newline=newline)
-    chinese, misread = _check_gb18030(stream, gb18030)
-    if misread >= _BIG5_MIN_SIGNS and misread * 5 >= chinese + misread:
+    _check(stream, gb18030, reject_utf8_lines=True)
+    if _misread_big5(head):
         big5 = TextEncoding("cp950", newline=newline)
         try:
             _check(stream, big5)
@@ -168,29 +168,25 @@ def _check_override(
     return encoding
 
 
-def _check(stream: BinaryIO, encoding: TextEncoding) -> None:
+def _check(
+    stream: BinaryIO, encoding: TextEncoding, *, reject_utf8_lines: bool = False
+) -> None:
     for number, line in enumerate(iter_lines(stream, encoding), start=1):
         _check_line(number, line, encoding)
-
-
-def _check_gb18030(stream: BinaryIO, encoding: TextEncoding) -> tuple[int, int]:
-    """Check a file as GB18030 (`_check`, and no UTF-8 line among GBK
-    ones); return how many Chinese characters it reads and how many that
-    a Big5 file read as GB18030 gives (`_BIG5_SIGNS`)."""
-    chinese = misread = 0
-    for number, line in enumerate(iter_lines(stream, encoding), start=1):
-        _check_line(number, line, encoding)
-        if line.isascii():
-            continue
-        if _is_utf8_chinese(line):
+        if reject_utf8_lines and not line.isascii() and _is_utf8_chinese(line):
             raise ImportFileError(
                 "bad_encoding",
                 f"Line {number} is UTF-8 while the rest of the file is GBK/GB18030: "
                 "the file mixes encodings. Save the whole file again as UTF-8.",
             )
-        chinese += len(_CJK.findall(line))
-        misread += len(_BIG5_SIGNS.findall(line))
-    return chinese, misread
+
+
+def _misread_big5(head: bytes) -> bool:
+    """Whether the file's first MiB, read as GB18030, reads as Big5 does
+    (`_BIG5_SIGNS`): enough of a sample, and one regex pass."""
+    text = head.decode("gb18030", errors="ignore")  # may end mid-character
+    misread = len(_BIG5_SIGNS.findall(text))
+    return misread >= _BIG5_MIN_SIGNS and misread * 5 >= len(_CJK.findall(text))
 
 
 def _scan(stream: BinaryIO, encoding: TextEncoding) -> tuple[int, int | None] | None:
