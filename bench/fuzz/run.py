@@ -4,9 +4,10 @@
     .venv/bin/python bench/fuzz/run.py ingest_json --seconds 3600
 
 Seeds the corpus (var/fuzz/<target>/) with real files the first time: a
-GBK CSV with a title row, a UTF-8 CSV, an .xlsx made by openpyxl, a GBK
-HTML table (a web report saved as .xls), Excel 2003 XML, a JSON export,
-JSON Lines, and ingest bodies.
+GBK CSV with a title row, a UTF-8 CSV, a Big5 one, an .xlsx made by
+openpyxl, a GBK HTML table (a web report saved as .xls), Excel 2003 XML,
+each of those three with a customer over two rows (its name merged down),
+a JSON export, JSON Lines, and ingest bodies.
 Exits non-zero, leaving `crash-*` files in var/fuzz/, when a target raises
 anything but the errors its interface declares (bench/fuzz/targets.py).
 """
@@ -69,6 +70,8 @@ def seed_corpus(target: str, folder: Path) -> None:
         text = "\n".join(",".join(row) for row in [["客户名单"], *rows])
         seeds["gbk.csv"] = text.encode("gbk")
         seeds["utf8.csv"] = "\ufeff".encode() + text.encode()
+        big5 = "客戶名稱,電話\n台灣華盛科技股份有限公司,02-2345-6789\n"
+        seeds["big5.csv"] = big5.encode("cp950")
         seeds["template.csv"] = "\n".join(  # text kept for Excel, notes
             [
                 "填表说明：带*为必填项",
