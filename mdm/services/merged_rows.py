@@ -6,11 +6,12 @@ shows the merged value beside each contact; the file holds it in the first
 row only. Read as stored, the rows below are customers without a name.
 
 Read as shown instead: a cell a merge covers holds the merge's value
-(`MergedFill`). A row whose name cell a merge covers, and which has no ID
-of its own (or the same one), continues the customer of the merge's first
-row: its phones, e-mails, contacts and addresses join that customer's
-(`joined_payload`). A row with an ID of its own is a customer of its own,
-the merged name filled in: one company's several accounts.
+(`MergedFill`). A row whose ID cell a merge covers, or whose name cell a
+merge covers while it has no ID of its own (or the same one), continues
+the customer of the merge's first row: its phones, e-mails, contacts and
+addresses join that customer's (`joined_payload`). A row with an ID of its
+own under a merged name is a customer of its own, the name filled in: one
+company's several accounts.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ class MergedFill:
     def _continued(
         self, own: list[object], cells: list[object], heads: dict[int, int]
     ) -> int | None:
+        if self._id in heads and _cell(own, self._id) is None:
+            return heads[self._id]  # the customer's ID merged down: its row
         covered_names = [c for c in self._names if c in heads]
         if not covered_names or any(_cell(own, c) is not None for c in self._names):
             return None

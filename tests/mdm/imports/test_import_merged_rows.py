@@ -165,6 +165,16 @@ def test_rows_with_ids_of_their_own_under_a_merged_name_are_customers_each():
     ]
 
 
+def test_rows_under_a_merged_id_are_its_customer_whatever_their_name_cells():
+    # The ID merged down, the name typed again on each row: still one
+    # customer (not one key three times, the last row overwriting the others).
+    rows = [list(row) for row in ROWS]
+    rows[1][1] = rows[2][1] = rows[0][1]
+    job = run_import(merged_xlsx(rows, ["A3:A5"]), "联系人.xlsx")
+    assert (job.created_count, job.joined_count, job.failed_count) == (2, 2, 0)
+    assert [c["name"] for c in contacts("C1")] == ["王伟", "李娜", "赵敏"]
+
+
 def test_without_an_id_column_the_merged_rows_are_the_first_rows_customer():
     header = HEADER[1:]
     rows = [row[1:] for row in ROWS]
