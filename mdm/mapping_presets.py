@@ -306,46 +306,37 @@ def _parts_reader(
     a list (the rows of a customer whose name cell is merged down over its
     contacts' rows: `mdm.services.merged_rows`): then one per position, a
     plain value going with each, the same one once."""
-    readers = [(part, _text_reader(fields)) for part, fields in rules.items()]
-    getters = [_getter(field) for fields in rules.values() for field in fields]
+    getters = [
+        (part, [_getter(field) for field in fields]) for part, fields in rules.items()
+    ]
 
     def read(payload: dict[str, Any]) -> list[dict[str, str]]:
-        lists = [raw for get in getters if isinstance(raw := get(payload), list)]
-        if lists:
-            return _positional_parts(payload, rules, names, max(map(len, lists)))
-        parts = {part: read_part(payload) for part, read_part in readers}
-        if not any(parts.values()):
-            return []
-        return [{name: parts.get(name, "") for name in names}]
+        raw = [(part, [get(payload) for get in gets]) for part, gets in getters]
+        width = 1
+        for _, values in raw:
+            for value in values:
+                if isinstance(value, list):
+                    width = max(width, len(value))
+        entries: list[dict[str, str]] = []
+        for position in range(width):
+            parts = {part: _text_at(values, position) for part, values in raw}
+            if any(parts.values()):
+                entry = {name: parts.get(name, "") for name in names}
+                if entry not in entries:
+                    entries.append(entry)
+        return entries
 
     return read
 
 
-def _positional_parts(
-    payload: dict[str, Any],
-    rules: dict[str, list[str]],
-    names: tuple[str, ...],
-    width: int,
-) -> list[dict[str, str]]:
-    entries: list[dict[str, str]] = []
-    for position in range(width):
-        parts = {
-            part: _text_at(payload, fields, position) for part, fields in rules.items()
-        }
-        entry = {name: parts.get(name, "") for name in names}
-        if any(parts.values()) and entry not in entries:
-            entries.append(entry)
-    return entries
-
-
-def _text_at(payload: dict[str, Any], fields: list[str], position: int) -> str:
-    """The first non-blank text among `fields`, a list's item at `position`."""
-    for field in fields:
-        raw = _getter(field)(payload)
-        if isinstance(raw, list):
-            raw = raw[position] if position < len(raw) else None
-        if value := scalar_text(raw):
-            return value
+def _text_at(values: list[Any], position: int) -> str:
+    """The first non-blank text among a part's field values, a list's item
+    at `position`."""
+    for value in values:
+        if isinstance(value, list):
+            value = value[position] if position < len(value) else None
+        if text := scalar_text(value):
+            return text
     return ""
 
 

@@ -659,7 +659,7 @@ def _sheet_items(job: ImportJob, table: Table) -> Iterator[_Item]:
     joined = {h for _, h, f in columns if f in _JOINED_FIELDS}
     # A contact row's own date (entered later) is no second date of the
     # customer's: its first row's is kept.
-    dated = {h for _, h, f in columns if f in DATE_FIELDS}
+    free = joined | {h for _, h, f in columns if f in DATE_FIELDS}
     customer: list[_Item] = []  # the rows of the customer read last
     for row in rows:
         if isinstance(row, RowError):
@@ -673,7 +673,7 @@ def _sheet_items(job: ImportJob, table: Table) -> Iterator[_Item]:
             if item.errors:
                 yield item
         else:
-            yield from _continuing(customer, continued, item, joined | dated)
+            yield from _continuing(customer, continued, item, free)
     yield from _customer(customer, joined)
 
 
@@ -703,16 +703,18 @@ def _continuing(
         yield item
     elif not customer or customer[0].number != first:
         message = (
-            f"This row's name is merged with row {first}'s, which was rejected: "
-            "fix that row and import again."
+            f"This row continues the customer of row {first} (a name or ID "
+            "cell merged down over both), which was rejected: fix that row and "
+            "import again."
         )
         yield _rejected(item, "merged_with_rejected", message)
     elif header := conflicting_header(
         [row.payload for row in customer], item.payload, free
     ):
         message = (
-            f"This row's name is merged with row {first}'s, but its {header} "
-            f"differs from that customer's: a customer has one {header}."
+            f"This row continues the customer of row {first} (a name or ID "
+            f"cell merged down over both), but its {header} differs from that "
+            f"customer's: a customer has one {header}."
         )
         yield _rejected(item, "merged_conflict", message)
     else:
