@@ -309,7 +309,15 @@ class ImportProfileAdmin(SimpleHistoryAdmin):
     list_display = ["name", "source_system", "mode", "updated_at", "updated_by"]
     list_filter = ["source_system"]
     search_fields = ["name"]
-    fields = ["source_system", "name", "mapping", "sheet", "encoding", "mode"]
+    fields = [
+        "source_system",
+        "name",
+        "mapping",
+        "sheet",
+        "encoding",
+        "mode",
+        "blank_rows_continue",
+    ]
     readonly_fields = ["created_by", "created_at", "updated_by", "updated_at"]
     inlines = [ImportProfileUseInline]
 

@@ -412,8 +412,19 @@ class ImportConfirmForm(forms.Form):
     profile = forms.ModelChoiceField(
         ImportProfile.objects.none(), label=_("Profile to update"), required=False
     )
+    blank_rows_continue = forms.BooleanField(
+        label=_("Rows without a name or ID continue the customer above"),
+        required=False,
+        help_text=_(
+            "For lists giving a customer's contacts one row each, the name "
+            "only on the first (merged cells saved as CSV): their phones, "
+            "e-mails, contacts and addresses join that customer."
+        ),
+    )
 
     def __init__(self, *args: Any, job: ImportJob, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("blank_rows_continue", job.blank_rows_continue)
         super().__init__(*args, **kwargs)
         self.headers = list(job.mapping)
         for header in self.headers:

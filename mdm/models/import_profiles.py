@@ -41,6 +41,9 @@ class ImportProfile(models.Model):
     mode = models.CharField(
         _("mode"), max_length=16, choices=ImportJob.Mode, default=ImportJob.Mode.PER_ROW
     )
+    blank_rows_continue = models.BooleanField(
+        _("rows without a name or ID continue the customer above"), default=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -38,6 +38,12 @@ class ImportJob(models.Model):
     mode = models.CharField(
         _("mode"), max_length=16, choices=Mode, default=Mode.PER_ROW
     )
+    # A row with neither name nor ID continues the customer above it (a
+    # sheet listing contacts under their customer, its name not repeated:
+    # mdm/services/merged_rows.py).
+    blank_rows_continue = models.BooleanField(
+        _("rows without a name or ID continue the customer above"), default=False
+    )
     run_matching = models.BooleanField(_("match after loading"), default=True)
     status = models.CharField(
         _("status"), max_length=16, choices=Status, default=Status.PENDING

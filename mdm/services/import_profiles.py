@@ -67,6 +67,7 @@ class ImportOptions:
     sheet: str = ""
     encoding: str = ""
     mode: str = ""
+    blank_rows_continue: bool | None = None
 
     def over(self, profile: ImportProfile | None) -> ImportOptions:
         """These options, with the profile's filling the ones not given."""
@@ -76,6 +77,11 @@ class ImportOptions:
             sheet=self.sheet or profile.sheet,
             encoding=self.encoding or profile.encoding,
             mode=self.mode or profile.mode,
+            blank_rows_continue=(
+                profile.blank_rows_continue
+                if self.blank_rows_continue is None
+                else self.blank_rows_continue
+            ),
         )
 
 
@@ -188,6 +194,7 @@ def import_profile_create(
         sheet=options.sheet,
         encoding=options.encoding,
         mode=options.mode or ImportJob.Mode.PER_ROW,
+        blank_rows_continue=bool(options.blank_rows_continue),
         created_by=user,
         updated_by=user,
     )
@@ -216,6 +223,7 @@ def import_profile_update(
     profile.sheet = options.sheet
     profile.encoding = options.encoding
     profile.mode = options.mode or ImportJob.Mode.PER_ROW
+    profile.blank_rows_continue = bool(options.blank_rows_continue)
     profile.updated_by = user
     profile.updated_at = timezone.now()
     profile._history_user = user
@@ -265,6 +273,7 @@ def import_job_create_with_profile(
             filename=filename,
             user=user,
             mode=effective.mode or ImportJob.Mode.PER_ROW,
+            blank_rows_continue=bool(effective.blank_rows_continue),
             encoding=effective.encoding or None,
             sheet=effective.sheet or None,
             run_matching=run_matching,
@@ -282,14 +291,18 @@ def import_job_confirm_with_profile(
     user=None,
     save_as: str = "",
     update: ImportProfile | None = None,
+    blank_rows_continue: bool | None = None,
 ) -> ImportProfile | None:
-    """Confirm a job's mapping (see `import_job_confirm`) and, in the same
-    transaction, save it as a new profile `save_as` or into `update`.
+    """Confirm a job's mapping (see `import_job_confirm`; `blank_rows_continue`
+    None keeps the job's choice) and, in the same transaction, save it as a
+    new profile `save_as` or into `update`.
 
     Returns the profile saved, if any. Nothing is confirmed when the profile
     cannot be saved.
     """
-    import_job_confirm(job=job, mapping=mapping)
+    import_job_confirm(
+        job=job, mapping=mapping, blank_rows_continue=blank_rows_continue
+    )
     if not (save_as or update):
         return None
     return import_profile_save_from_job(
@@ -305,7 +318,8 @@ def import_profile_save_from_job(
     profile: ImportProfile | None = None,
 ) -> ImportProfile:
     """Save the job's confirmed mapping as a new profile `name`, or into
-    `profile`, with the job's mode and the reading options it overrode."""
+    `profile`, with the job's mode, its choice for rows without a name or
+    ID, and the reading options it overrode."""
     if not job.mapping:
         raise ImportProfileError(
             _(
@@ -316,7 +330,9 @@ def import_profile_save_from_job(
     if profile is not None and profile.source_system_id != job.source_system_id:
         raise ImportProfileError(_("That profile belongs to another source system."))
     options = replace(
-        import_job_reading_overrides(job=job, keep=profile), mode=job.mode
+        import_job_reading_overrides(job=job, keep=profile),
+        mode=job.mode,
+        blank_rows_continue=job.blank_rows_continue,
     )
     mapping = _as_read(job.mapping)
     if profile is None:

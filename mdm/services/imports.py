@@ -93,6 +93,9 @@ class ImportRejected(DomainError):
 class Preview:
     mapping: ProposedMapping | None  # None: the system's field mapping reads records
     sample: list[list[str]]
+    # Example rows with neither name nor ID under one with a name: a
+    # customer's contacts, maybe (`ImportJob.blank_rows_continue`).
+    keyless_rows: int = 0
 
 
 @audit.audited(AuditEvent.Action.IMPORT_CREATE, on="system")
@@ -104,6 +107,7 @@ def import_job_create(
     filename: str,
     user=None,
     mode: str = ImportJob.Mode.PER_ROW,
+    blank_rows_continue: bool = False,
     encoding: str | None = None,
     sheet: str | None = None,
     run_matching: bool = True,
@@ -124,6 +128,7 @@ def import_job_create(
         sheet=table.sheet or "",
         layout=dataclasses.asdict(table.layout) if table.layout else None,
         mode=mode,
+        blank_rows_continue=blank_rows_continue,
         run_matching=run_matching,
         created_by=user if user is not None and user.is_authenticated else None,
     )
@@ -166,12 +171,34 @@ def import_job_preview(*, job: ImportJob) -> Preview:
             ["" if c is None else str(c) for c in row.cells]
             for row in _take(rows, PREVIEW_ROWS)
         ]
-        return Preview(mapping=mapping, sample=sample)
+        return Preview(mapping, sample, _keyless_rows(mapping, sample))
+
+
+def _keyless_rows(mapping: ProposedMapping, sample: list[list[str]]) -> int:
+    names = [c.index for c in mapping.columns if c.field in NAME_COLUMN_FIELDS]
+    keys = names + [c.index for c in mapping.columns if c.field == "source_id"]
+
+    def filled(row: list[str], columns: list[int]) -> bool:
+        return any(i < len(row) and row[i].strip() for i in columns)
+
+    count, named = 0, False
+    for row in sample:
+        if named and not filled(row, keys) and any(c.strip() for c in row):
+            count += 1
+        named = named or filled(row, names)
+    return count
 
 
 @audit.audited(AuditEvent.Action.IMPORT_CONFIRM, on="job")
-def import_job_confirm(*, job: ImportJob, mapping: dict[str, str | None]) -> ImportJob:
-    """Save the importer's confirmed mapping (header -> field) and queue the job."""
+def import_job_confirm(
+    *,
+    job: ImportJob,
+    mapping: dict[str, str | None],
+    blank_rows_continue: bool | None = None,
+) -> ImportJob:
+    """Save the importer's confirmed mapping (header -> field) and whether
+    rows without a name or ID continue the customer above (None: as the job
+    says), and queue the job."""
     if job.status not in (ImportJob.Status.PENDING, ImportJob.Status.FAILED):
         raise ImportRejected("This import has already been started.")
     with _open_job(job) as table:
@@ -183,8 +210,10 @@ def import_job_confirm(*, job: ImportJob, mapping: dict[str, str | None]) -> Imp
                 raise ImportRejected("Map at least one column to the customer name.")
             job.header_row = confirmed.header_row
             job.mapping = mapping
+    if blank_rows_continue is not None:
+        job.blank_rows_continue = blank_rows_continue
     job.status = ImportJob.Status.QUEUED
-    job.save(update_fields=["mapping", "header_row", "status"])
+    job.save(update_fields=["mapping", "header_row", "blank_rows_continue", "status"])
     return job
 
 
@@ -661,19 +690,30 @@ def _sheet_items(job: ImportJob, table: Table) -> Iterator[_Item]:
     # customer's: its first row's is kept.
     free = joined | {h for _, h, f in columns if f in DATE_FIELDS}
     customer: list[_Item] = []  # the rows of the customer read last
+    above: int | None = None  # the first row of that customer (even rejected)
     for row in rows:
         if isinstance(row, RowError):
             yield _failed(row)
             continue
         row, continued = fill.filled(row)
         item = _sheet_item(row, cleaners, names, stem, id_header, header_line)
+        how = _MERGED_DOWN
+        if continued is None and above is not None and _keyless(item, id_header):
+            if job.blank_rows_continue:
+                continued, how = above, _LEFT_BLANK
+                item = _without_missing_name(item)
+            else:
+                item = _hinted(item)
         if continued is None:
             yield from _customer(customer, joined)
+            # A totals or header line is nobody's first row.
+            lines = any(isinstance(e, RowError) for e in item.errors)
+            above = None if lines else item.number
             customer = [] if item.errors else [item]
             if item.errors:
                 yield item
         else:
-            yield from _continuing(customer, continued, item, free)
+            yield from _continuing(customer, continued, item, free, how)
     yield from _customer(customer, joined)
 
 
@@ -693,36 +733,72 @@ def _customer(rows: list[_Item], joined: set[str]) -> Iterator[_Item]:
         yield dataclasses.replace(head, payload=payload, rows=len(rows))
 
 
+# Why a row continues the customer of a row above it.
+_MERGED_DOWN = "a name or ID cell merged down over both"
+_LEFT_BLANK = (
+    "its name and ID left blank under that customer's, as the import was told "
+    "to read them"
+)
+
+
 def _continuing(
-    customer: list[_Item], first: int, item: _Item, free: set[str]
+    customer: list[_Item], first: int, item: _Item, free: set[str], how: str
 ) -> Iterator[_Item]:
-    """`item` (a row continuing the customer of row `first`) joined to
-    `customer` in place, or told why it cannot be: a column not in `free`
-    whose value differs from the customer's."""
+    """`item` (a row continuing the customer of row `first`, `how` says why)
+    joined to `customer` in place, or told why it cannot be: a column not in
+    `free` whose value differs from the customer's."""
     if item.errors:
         yield item
     elif not customer or customer[0].number != first:
         message = (
-            f"This row continues the customer of row {first} (a name or ID "
-            "cell merged down over both), which was rejected: fix that row and "
-            "import again."
+            f"This row continues the customer of row {first} ({how}), which "
+            "was rejected: fix that row and import again."
         )
         yield _rejected(item, "merged_with_rejected", message)
     elif header := conflicting_header(
         [row.payload for row in customer], item.payload, free
     ):
         message = (
-            f"This row continues the customer of row {first} (a name or ID "
-            f"cell merged down over both), but its {header} differs from that "
-            f"customer's: a customer has one {header}."
+            f"This row continues the customer of row {first} ({how}), but its "
+            f"{header} differs from that customer's: a customer has one {header}."
         )
         yield _rejected(item, "merged_conflict", message)
     else:
         customer.append(item)
 
 
+def _keyless(item: _Item, id_header: str | None) -> bool:
+    """Whether the row has neither a name nor an ID."""
+    return any(e.code == _MISSING_NAME for e in item.errors) and not (
+        id_header and item.payload.get(id_header)
+    )
+
+
+def _without_missing_name(item: _Item) -> _Item:
+    errors = [e for e in item.errors if e.code != _MISSING_NAME]
+    return dataclasses.replace(item, errors=errors)
+
+
+def _hinted(item: _Item) -> _Item:
+    hint = (
+        " If this row holds more of the customer above it (contacts listed "
+        "under their customer, the name not repeated), import the file with "
+        "“rows without a name or ID continue the customer above”."
+    )
+    errors = [
+        dataclasses.replace(e, message=e.message + hint)
+        if e.code == _MISSING_NAME
+        else e
+        for e in item.errors
+    ]
+    return dataclasses.replace(item, errors=errors)
+
+
 def _rejected(item: _Item, code: str, message: str) -> _Item:
     return dataclasses.replace(item, errors=[RowError(item.number, code, message)])
+
+
+_MISSING_NAME = "missing_name"
 
 
 def _sheet_item(
@@ -759,7 +835,7 @@ def _sheet_item(
             payload[header] = value.isoformat() if isinstance(value, date) else value
     if not any(payload.get(h) for h in names):
         errors.append(
-            CellError(" / ".join(names), "missing_name", "The customer name is empty.")
+            CellError(" / ".join(names), _MISSING_NAME, "The customer name is empty.")
         )
     # Without an ID column, the file's name and the row number are the key: a
     # corrected copy of the same file updates its rows in place.

@@ -12,6 +12,10 @@ the customer of the merge's first row: its phones, e-mails, contacts and
 addresses join that customer's (`joined_payload`). A row with an ID of its
 own under a merged name is a customer of its own, the name filled in: one
 company's several accounts.
+
+Saved as CSV, the same sheet has no merges left: its contacts' rows have
+neither name nor ID. An import told so (`ImportJob.blank_rows_continue`)
+reads such a row as continuing the customer above it, in the same way.
 """
 
 from __future__ import annotations

@@ -117,6 +117,7 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
             user=request.user,
             save_as=form.save_as(),
             update=form.update(),
+            blank_rows_continue=form.cleaned_data["blank_rows_continue"],
         )
     except DomainError as exc:
         job.refresh_from_db()  # the confirmation was rolled back

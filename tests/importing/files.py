@@ -58,8 +58,9 @@ SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
 def libreoffice_copy(xlsx: bytes, target: str, folder: Path) -> bytes:
     """`xlsx` as LibreOffice saves it as `target` ("xls", "ods", "html": a
-    web page), converted headless in `folder`; the test is skipped where
-    LibreOffice is not installed."""
+    web page; "csv:<filter>:<options>" a CSV in the options' encoding),
+    converted headless in `folder`; the test is skipped where LibreOffice
+    is not installed."""
     if SOFFICE is None:
         pytest.skip("LibreOffice (soffice) is not installed")
     source = folder / "客户名单.xlsx"
@@ -70,7 +71,7 @@ def libreoffice_copy(xlsx: bytes, target: str, folder: Path) -> bytes:
          "--convert-to", target, "--outdir", str(folder), str(source)],
         check=True, capture_output=True, timeout=120,
     )  # fmt: skip
-    return (folder / f"客户名单.{target}").read_bytes()
+    return (folder / f"客户名单.{target.split(':')[0]}").read_bytes()
 
 
 def xls(rows: Rows) -> bytes:

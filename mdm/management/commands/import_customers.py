@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -64,6 +65,13 @@ class Command(BaseCommand):
             action="store_true",
             help="import the good rows even if a profile says all-or-nothing",
         )
+        parser.add_argument(
+            "--blank-rows-continue",
+            action=argparse.BooleanOptionalAction,
+            help="a row with neither name nor ID continues the customer above "
+            "(contacts listed under their customer); default: as the profile says, "
+            "else no",
+        )
         parser.add_argument("--no-match", action="store_true", help="skip matching")
         parser.add_argument(
             "--errors-out", type=Path, help="write the .xlsx error report"
@@ -83,6 +91,7 @@ class Command(BaseCommand):
                     sheet=opts["sheet"] or "",
                     encoding=opts["encoding"] or "",
                     mode=self._mode(opts),
+                    blank_rows_continue=opts["blank_rows_continue"],
                 ),
                 run_matching=not opts["no_match"],
             )
@@ -175,9 +184,12 @@ class Command(BaseCommand):
             f"{job.unchanged_count} unchanged, {job.failed_count} rejected"
         )
         if job.joined_count:
+            how = "merged down over theirs" + (
+                " or theirs left blank" if job.blank_rows_continue else ""
+            )
             summary += (
                 f"; {job.joined_count} rows joined to the customer above them "
-                "(its name cell merged down over theirs)"
+                f"(its name cell {how})"
             )
         if errors_out and job.failed_count:
             errors_out.write_bytes(import_error_report(job=job))

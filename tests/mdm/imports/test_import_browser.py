@@ -12,6 +12,8 @@ from mdm.models import ImportJob, ImportProfile, SourceRecord
 from tests.browser import BROWSER_TEST_MARKS, log_in
 from tests.importing import files
 from tests.mdm.imports.profiles import workbook
+from tests.mdm.imports.test_import_blank_rows_continue import GBK_CSV
+from tests.mdm.imports.test_import_merged_rows import merged_xlsx
 from tests.mdm.imports.test_import_service import HEADER, ROWS, gbk_csv, xlsx
 from tests.mdm.ui.helpers import make_steward
 
@@ -109,3 +111,35 @@ def test_a_profile_saved_during_one_import_pre_fills_the_next(
     assert page.input_value("#id_profile") == str(
         ImportProfile.objects.get(name="月度客户").pk
     )
+
+
+@pytest.mark.skipif(
+    files.SOFFICE is None,
+    reason="needs LibreOffice: apt-get install libreoffice-calc-nogui",
+)
+def test_contact_rows_of_a_csv_join_their_customer_when_the_box_is_ticked(
+    page, live_server, tmp_path
+):
+    make_steward()
+    path = tmp_path / "联系人.csv"
+    path.write_bytes(files.libreoffice_copy(merged_xlsx(), GBK_CSV, tmp_path))
+    log_in(page, live_server, "alice", "/imports/")
+    page.goto(f"{live_server.url}/imports/")
+    page.set_input_files("#id_file", str(path))
+    page.select_option("#id_source_system", "legacy")
+    page.click("form.import-form button[type=submit]")
+    notice = page.wait_for_selector(".keyless-rows")
+    assert "示例中有 2 行既无名称也无编号" in notice.inner_text()
+    page.check("#id_blank_rows_continue")
+    page.click("form[action$='/confirm/'] button[type=submit]")
+    page.wait_for_selector("#import-progress")
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
+    page.reload()
+    joined = page.wait_for_selector("#import-progress li.joined")
+    assert joined.inner_text().endswith(": 2")
+    record = SourceRecord.objects.get(source_id="C1")
+    assert [c["name"] for c in record.attributes["contacts"]] == [
+        "王伟",
+        "李娜",
+        "赵敏",
+    ]
