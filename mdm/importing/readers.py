@@ -149,6 +149,11 @@ class Table:
         nothing is parsed."""
         return self._size_hint() if self._size_hint is not None else 0
 
+    @property
+    def can_merge_cells(self) -> bool:
+        """Whether the format has merged cells that `merges` reads."""
+        return self._merges is not None
+
     def merges(self) -> list[Merge]:
         """The sheet's merged ranges (.xlsx, .xls, .ods, a web page's
         rowspans, Excel 2003 XML's MergeDown); none for .xlsb (not read),

@@ -94,8 +94,10 @@ class Preview:
     mapping: ProposedMapping | None  # None: the system's field mapping reads records
     sample: list[list[str]]
     # Example rows with neither name nor ID under one with a name: a
-    # customer's contacts, maybe (`ImportJob.blank_rows_continue`).
+    # customer's contacts, maybe (`ImportJob.blank_rows_continue`), or
+    # cells merged down (read so without it) where the format has merges.
     keyless_rows: int = 0
+    can_merge_cells: bool = False
 
 
 @audit.audited(AuditEvent.Action.IMPORT_CREATE, on="system")
@@ -171,7 +173,8 @@ def import_job_preview(*, job: ImportJob) -> Preview:
             ["" if c is None else str(c) for c in row.cells]
             for row in _take(rows, PREVIEW_ROWS)
         ]
-        return Preview(mapping, sample, _keyless_rows(mapping, sample))
+        keyless = _keyless_rows(mapping, sample)
+        return Preview(mapping, sample, keyless, table.can_merge_cells)
 
 
 def _keyless_rows(mapping: ProposedMapping, sample: list[list[str]]) -> int:

@@ -241,3 +241,13 @@ def test_a_list_without_blank_rows_shows_no_notice(steward_client):
     assert 'name="blank_rows_continue"' in page
     assert "example row has neither" not in page
     assert "example rows have neither" not in page
+
+
+def test_for_a_workbook_the_notice_says_merged_cells_need_no_box(steward_client):
+    upload(steward_client, merged_xlsx(), "联系人.xlsx")
+    job = ImportJob.objects.get()
+    page = steward_client.get(
+        reverse("import_detail", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "Where their cells are merged with that row's" in page
+    assert "otherwise they are rejected" not in page
