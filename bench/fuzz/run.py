@@ -154,6 +154,10 @@ def seed_corpus(target: str, folder: Path) -> None:
             ensure_ascii=False,
         ).encode()
         seeds["binary.xlsb"] = _xlsb(rows)
+        # SheetJS's: compact cell records, merged cells.
+        seeds["sheetjs.xlsb"] = (
+            ROOT / "fixtures/files/sheetjs_contacts.xlsb"
+        ).read_bytes()
     else:
         seeds["batch.json"] = json.dumps(
             {

@@ -64,7 +64,8 @@ from mdm.importing.merged_cells import (
     xlsx_merges,
 )
 from mdm.importing.safety import DEFAULT_LIMITS, Limits
-from mdm.importing.xlsb_cells import xlsb_cell_extent
+from mdm.importing.xlsb_cells import xlsb_cell_extent, xlsb_merges
+from mdm.importing.xlsb_compact_cells import xlsb_with_full_cells
 
 if not openpyxl.xml.DEFUSEDXML:
     # openpyxl silently falls back to the stdlib parser without defusedxml, or
@@ -155,10 +156,9 @@ class Table:
         return self._merges is not None
 
     def merges(self) -> list[Merge]:
-        """The sheet's merged ranges (.xlsx, .xls, .ods, a web page's
-        rowspans, Excel 2003 XML's MergeDown); none for .xlsb (not read),
-        CSV and JSON. May read the whole file again: for the import run,
-        not a preview."""
+        """The sheet's merged ranges (.xlsx, .xlsb, .xls, .ods, a web page's
+        rowspans, Excel 2003 XML's MergeDown); none for CSV and JSON. May
+        read the whole file again: for the import run, not a preview."""
         return self._merges() if self._merges is not None else []
 
     def close(self) -> None:
@@ -207,7 +207,7 @@ def open_table(
     """
     file_format = detect_format(source, limits)
     if file_format in _ZIP_FORMATS:
-        _check_container(source, file_format, limits)
+        source = _checked_container(source, file_format, limits)
     if file_format is FileFormat.XLSX:
         whole = load_whole or _parsed_whole_to_open(source)
         if whole and _fits_in_memory(source, limits):
@@ -356,13 +356,21 @@ def _is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _check_container(source: Source, file_format: FileFormat, limits: Limits) -> None:
+def _checked_container(
+    source: Source, file_format: FileFormat, limits: Limits
+) -> Source:
+    """The container checked, as it is to be read: an .xlsb with compact
+    cell records is read from a copy with them in full."""
     with open_source(source) as stream, zipfile.ZipFile(stream) as archive:
         safety.check_xml_parts(archive)
         if file_format is FileFormat.ODS:
             safety.check_ods_extent(archive, limits)
         if file_format is FileFormat.XLSB:
-            safety.check_extent(*xlsb_cell_extent(archive), limits)
+            extent = xlsb_cell_extent(archive)
+            safety.check_extent(extent.rows, extent.columns, limits)
+            if extent.compact:
+                return xlsb_with_full_cells(archive)
+    return source
 
 
 def _pick_sheet(names: list[str], visible: list[str], sheet: str | int | None) -> str:
@@ -557,12 +565,13 @@ def _sheet_merges(
     limits: Limits,
     loaded: Callable[[], CalamineSheet] | None = None,
 ) -> list[Merge]:
-    # calamine tells an .xlsx's and an .xls's merges, not an .ods's (nor an
-    # .xlsb's: none are read there).
-    if file_format is FileFormat.ODS:
+    # calamine tells an .xlsx's and an .xls's merges, not an .ods's nor an
+    # .xlsb's.
+    if file_format in (FileFormat.ODS, FileFormat.XLSB):
+        read = ods_merges if file_format is FileFormat.ODS else xlsb_merges
         with _damaged_workbook(), open_source(source) as stream:
             with zipfile.ZipFile(stream) as archive:
-                return ods_merges(archive, sheet, limits.max_rows)
+                return read(archive, sheet, limits.max_rows)
     found = loaded() if loaded is not None else _load_sheet(source, sheet)
     return calamine_merges(found.merged_cell_ranges, limits.max_rows)
 

@@ -29,6 +29,9 @@ from pyxlsbwriter import XlsbWriter
 
 Rows = Sequence[Sequence[object]]
 
+# Files other programs wrote, kept as they wrote them (see its README.md).
+FIXTURE_FILES = Path(__file__).parents[2] / "fixtures" / "files"
+
 HEADERS = ["客户编号", "客户名称", "联系电话", "邮箱", "录入日期"]
 CUSTOMERS: list[list[object]] = [
     ["C001", "北京华盛科技有限公司", 13800138000, "a@hs.cn", date(2021, 3, 5)],

@@ -236,3 +236,13 @@ def test_the_import_page_tells_how_many_rows_were_joined(steward_client):
         reverse("import_progress", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
     ).content.decode()
     assert "并入上方客户的行（客户名称单元格向下合并）: 2" in page
+
+
+def test_an_xlsb_written_by_sheetjs_joins_its_merged_rows():
+    # Compact cell records (calamine skips them) and merges calamine does
+    # not read from an .xlsb: the whole list, one customer per merge.
+    content = (files.FIXTURE_FILES / "sheetjs_contacts.xlsb").read_bytes()
+    job = run_import(content, "联系人.xlsb", sheet="联系人")
+    assert (job.format, job.created_count, job.joined_count) == ("xlsb", 2, 2)
+    assert [c["name"] for c in contacts("C1")] == ["王伟", "李娜", "赵敏"]
+    assert SourceRecord.objects.get(source_id="C2").name == "上海东方贸易有限公司"
