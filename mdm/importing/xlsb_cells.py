@@ -39,7 +39,7 @@ _READ_BYTES = 1024 * 1024
 ROW_HEADER = 0  # BrtRowHdr: the row index (uint32) of the cells that follow
 # BrtCellBlank .. BrtFmlaError and BrtCellRString: each starts with its
 # column index (uint32).
-CELLS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 62)
+CELLS = frozenset((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 62))
 # BrtShortBlank .. BrtShortIsst: BrtCellBlank .. BrtCellIsst (kind - 11)
 # without the column.
 SHORT_CELLS = range(12, 19)

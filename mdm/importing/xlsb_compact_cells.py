@@ -13,7 +13,6 @@ reader reads.
 from __future__ import annotations
 
 import io
-import struct
 import zipfile
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -23,9 +22,11 @@ from mdm.importing.xlsb_cells import (
     ROW_HEADER,
     SHORT_CELLS,
     SHORT_TO_FULL,
-    records,
+    record_header,
     worksheet_parts,
 )
+
+_READ_BYTES = 1024 * 1024
 
 
 def xlsb_with_full_cells(archive: zipfile.ZipFile) -> bytes:
@@ -45,19 +46,48 @@ def xlsb_with_full_cells(archive: zipfile.ZipFile) -> bytes:
 
 
 def _full_records(part: BinaryIO) -> Iterator[bytes]:
-    """The part's records as bytes, compact cells in full form."""
-    column = -1
-    for kind, raw, data in records(part):
-        if kind in SHORT_CELLS and len(data) >= 4:  # a style and flags at least
-            column += 1
-            full = struct.pack("<I", column) + data
-            yield _varint(kind - SHORT_TO_FULL) + _varint(len(full)) + full
-            continue
-        if kind == ROW_HEADER:
-            column = -1
-        elif kind in CELLS and len(data) >= 4:
-            (column,) = struct.unpack_from("<I", data)
-        yield raw
+    """The part's bytes, compact cells in full form: the records between
+    them copied in spans, each record's header read in one inline loop (as
+    `xlsb_cells` walks them)."""
+    column = -1  # the last cell's
+    buffer = b""
+    while True:
+        chunk = part.read(_READ_BYTES)
+        buffer += chunk
+        out: list[bytes] = []
+        at = span = 0  # span: where the bytes not yet copied start
+        end = len(buffer)
+        while at + 2 <= end:
+            kind = buffer[at]
+            size = buffer[at + 1]
+            start = at + 2
+            if (kind | size) & 0x80:
+                header = record_header(buffer, at)
+                if header is None:
+                    break
+                kind, start, size = header
+            if start + size > end:
+                break  # the record ends in the next read
+            if kind in SHORT_CELLS and size >= 4:  # a style and flags at least
+                column += 1
+                out += (
+                    buffer[span:at],
+                    _varint(kind - SHORT_TO_FULL) + _varint(size + 4),
+                    column.to_bytes(4, "little"),
+                    buffer[start : start + size],
+                )
+                span = start + size
+            elif kind == ROW_HEADER:
+                column = -1
+            elif kind in CELLS and size >= 4:
+                column = int.from_bytes(buffer[start : start + 4], "little")
+            at = start + size
+        out.append(buffer[span:at])
+        yield b"".join(out)
+        buffer = buffer[at:]
+        if not chunk:
+            yield buffer  # a record cut short at the part's end, as it is
+            return
 
 
 def _varint(value: int) -> bytes:
