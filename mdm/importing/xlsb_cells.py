@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import re
 import struct
 import zipfile
 from collections.abc import Iterator
@@ -56,9 +57,10 @@ _KINDS = bytes(
 )
 _BUNDLE_SHEET = 156  # BrtBundleSh in workbook.bin: a sheet's name and part
 _MERGE_CELL = 176  # BrtMergeCell: rwFirst, rwLast, colFirst, colLast
-# BrtBeginMergeCells as written (type 177 in two bytes, size 4): a sheet
-# without it has no merges, told without a walk.
-_BEGIN_MERGES = b"\xb1\x01\x04"
+# BrtBeginMergeCells (type 177 in two bytes, size 4, a count) and a first
+# BrtMergeCell (176, size 16), as written: a sheet without them has no
+# merges, told by a search of its bytes instead of a walk of its records.
+_BEGIN_MERGES = re.compile(rb"\xb1\x01\x04[\x00-\xff]{4}\xb0\x01\x10")
 _WORKSHEETS = "xl/worksheets/"
 _WORKBOOK_RELATIONSHIPS = "xl/_rels/workbook.bin.rels"
 _RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -200,12 +202,12 @@ def records(part: BinaryIO) -> Iterator[tuple[int, bytes, bytes]]:
             return
 
 
-def _holds(stream: BinaryIO, marker: bytes) -> bool:
+def _holds(stream: BinaryIO, marker: re.Pattern[bytes]) -> bool:
     carried = b""
     while chunk := stream.read(_READ_BYTES):
-        if marker in carried + chunk:
+        if marker.search(carried + chunk):
             return True
-        carried = chunk[-(len(marker) - 1) :]
+        carried = chunk[-16:]  # a match may straddle two reads
     return False
 
 
