@@ -246,3 +246,16 @@ def test_an_xlsb_written_by_sheetjs_joins_its_merged_rows():
     assert (job.format, job.created_count, job.joined_count) == ("xlsb", 2, 2)
     assert [c["name"] for c in contacts("C1")] == ["王伟", "李娜", "赵敏"]
     assert SourceRecord.objects.get(source_id="C2").name == "上海东方贸易有限公司"
+
+
+def test_an_xls_written_by_apache_poi_joins_its_merged_rows():
+    # As a Java ERP's export writes it: phones as numbers, formatted dates.
+    content = (files.FIXTURE_FILES / "poi_contacts.xls").read_bytes()
+    job = run_import(content, "客户联系人.xls")
+    assert (job.format, job.header_row) == ("xls", 2)
+    assert (job.created_count, job.joined_count, job.failed_count) == (2, 2, 0)
+    record = SourceRecord.objects.get(source_id="C1")
+    assert record.attributes["phones"] == ["13800138000", "13900139000", "13700137000"]
+    assert record.attributes["uscc"] == "91110108MA01KPGK0L"
+    assert localtime(record.source_created_at).date().isoformat() == "2021-03-05"
+    assert [c["name"] for c in contacts("C1")] == ["王伟", "李娜", "赵敏"]
