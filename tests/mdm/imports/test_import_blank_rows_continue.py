@@ -178,32 +178,22 @@ def test_the_choice_is_kept_in_a_profile_and_given_options_win_over_it():
     assert told_not.blank_rows_continue is True
 
 
+def import_command(path, *flags: str) -> None:
+    call_command(
+        "import_customers", str(path), "--source", "legacy", "--no-match", *flags
+    )
+
+
 def test_the_command_line_takes_the_choice(tmp_path, capsys):
     path = tmp_path / "联系人.csv"
     path.write_bytes(csv(*ROWS))
-    call_command(
-        "import_customers",
-        str(path),
-        "--source",
-        "legacy",
-        "--no-match",
-        "--blank-rows-continue",
-        "--save-profile",
-        "联系人名单",
-    )
+    import_command(path, "--blank-rows-continue", "--save-profile", "联系人名单")
     out = capsys.readouterr().out
     assert "2 created" in out
     assert "2 rows joined to the customer above them" in out
     assert "left blank" in out
     assert ImportProfile.objects.get().blank_rows_continue is True
-    call_command(
-        "import_customers",
-        str(path),
-        "--source",
-        "legacy",
-        "--no-match",
-        "--no-blank-rows-continue",
-    )
+    import_command(path, "--no-blank-rows-continue")
     assert "2 rejected" in capsys.readouterr().out
 
 
