@@ -736,6 +736,7 @@ def _customer(rows: list[_Item], joined: set[str]) -> Iterator[_Item]:
         yield dataclasses.replace(head, payload=payload, rows=len(rows))
 
 
+_MISSING_NAME = "missing_name"
 # Why a row continues the customer of a row above it.
 _MERGED_DOWN = "a name or ID cell merged down over both"
 _LEFT_BLANK = (
@@ -799,9 +800,6 @@ def _hinted(item: _Item) -> _Item:
 
 def _rejected(item: _Item, code: str, message: str) -> _Item:
     return dataclasses.replace(item, errors=[RowError(item.number, code, message)])
-
-
-_MISSING_NAME = "missing_name"
 
 
 def _sheet_item(
