@@ -72,6 +72,7 @@ def seed_corpus(target: str, folder: Path) -> None:
         seeds["utf8.csv"] = "\ufeff".encode() + text.encode()
         big5 = "客戶名稱,電話\n台灣華盛科技股份有限公司,02-2345-6789\n"
         seeds["big5.csv"] = big5.encode("cp950")
+        seeds["utf16-nobom.csv"] = text.encode("utf-16-le")
         seeds["template.csv"] = "\n".join(  # text kept for Excel, notes
             [
                 "填表说明：带*为必填项",

@@ -3,8 +3,10 @@
 Chinese companies' CSV exports come in UTF-8 (with or without a BOM), UTF-16
 (Excel's "Unicode text") and GBK/GB18030 (older Excel and ERP exports); a
 Taiwanese or Hong Kong partner's in Big5. The strategy is deterministic
-rather than statistical: a BOM wins; else the file must decode as strict
-UTF-8; else as strict GB18030, of which GBK is a subset, unless what that
+rather than statistical: a BOM wins; else a file whose first bytes are
+UTF-16 text (`bomless_utf16`: SQL Server's and some Java exports write no
+BOM) is read so; else the file must decode as strict UTF-8; else as strict
+GB18030, of which GBK is a subset, unless what that
 reads is Big5 read wrongly (`_BIG5_SIGNS`) and the file decodes as cp950.
 Every byte must decode, so no U+FFFD ever reaches a stored record.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -65,6 +68,8 @@ def resolve_encoding(stream: BinaryIO, override: str | None = None) -> TextEncod
     """
     head = stream.read(_CHUNK)
     bom = next(((mark, codec) for mark, codec in _BOMS if head.startswith(mark)), None)
+    if bom is None and (codec := bomless_utf16(head)):
+        bom = (b"", codec)  # no mark, but decoded as that codec from here on
     newline = _newline(head, bom)
     if override is not None:
         return _check_override(stream, override, bom, newline)
@@ -93,6 +98,40 @@ def resolve_encoding(stream: BinaryIO, override: str | None = None) -> TextEncod
             return gb18030  # not Big5 either: what GB18030 reads stands
         return big5
     return gb18030
+
+
+# UTF-16 text without a BOM: in its first bytes, a NUL in one byte of a
+# character in twenty at least (the high byte of the ASCII delimiters,
+# digits and line ends of a table, even of a list of Chinese names alone),
+# in the other fewer (一 U+4E00 has one there); and the text they decode to
+# has a line end and no control, unassigned or private-use character. A
+# binary file fails the last test.
+_UTF16_SAMPLE = 4096
+_UTF16_MIN_NULS = 0.05
+_NOT_TEXT = frozenset(("Cc", "Cn", "Co", "Cs"))
+
+
+def bomless_utf16(head: bytes) -> str | None:
+    """ "utf-16-le" or "utf-16-be" when `head` (a file's first bytes, no BOM)
+    is UTF-16 text, else None."""
+    sample = head[: _UTF16_SAMPLE & ~1]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd >= pairs * _UTF16_MIN_NULS and odd > even:
+        codec = "utf-16-le"
+    elif even >= pairs * _UTF16_MIN_NULS and even > odd:
+        codec = "utf-16-be"
+    else:
+        return None
+    try:
+        # The sample may end inside a surrogate pair: not final.
+        text = codecs.getincrementaldecoder(codec)().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return None
+    texty = all(c in "\t\r\n" or unicodedata.category(c) not in _NOT_TEXT for c in text)
+    return codec if texty and ("\n" in text or "\r" in text) else None
 
 
 def _newline(head: bytes, bom: tuple[bytes, str] | None) -> str:

@@ -21,6 +21,7 @@ from typing import BinaryIO
 import olefile
 
 from mdm.importing import safety, spreadsheet_xml
+from mdm.importing.encodings import bomless_utf16
 from mdm.importing.errors import ImportFileError
 from mdm.importing.json_documents import wraps_records
 
@@ -170,9 +171,9 @@ def _classify_text(head: bytes) -> FileFormat:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = head.decode("utf-16", errors="replace")
     elif b"\x00" in head:
-        raise _not_a_spreadsheet(
-            "a binary file (or UTF-16 text without a byte-order mark)"
-        )
+        if (codec := bomless_utf16(head)) is None:
+            raise _not_a_spreadsheet("a binary file")
+        text = head.decode(codec, errors="replace")
     else:
         text = head.decode("utf-8-sig", errors="replace")
     stripped = text.lstrip()

@@ -3,6 +3,8 @@ from __future__ import annotations
 import codecs
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mdm.importing import ImportFileError, open_table
 from tests.importing import files
@@ -116,11 +118,69 @@ def test_a_replacement_character_is_never_let_through() -> None:
     assert error.message.startswith("Line 2 contains the replacement character")
 
 
-def test_utf16_without_a_bom_is_refused_clearly() -> None:
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_read_as_utf16(codec: str) -> None:
+    # SQL Server's bcp -w and some Java exports write no BOM.
+    table = open_table(TEXT.encode(codec))
+    assert (table.format, table.encoding) == ("csv", codec)
+    assert [row.cells for row in table.rows()] == ROWS
+    # Chosen on the form ("UTF-16") it reads the same.
+    assert cells(TEXT.encode(codec), encoding="utf-16") == ROWS
+
+
+def test_a_list_of_chinese_names_alone_in_utf16_without_a_bom_is_read() -> None:
+    names = [["客户名称"], ["北京华盛科技有限公司"], ["上海东方贸易有限公司"]]
+    assert cells(files.csv_text(names).encode("utf-16-le")) == names
+
+
+def test_a_character_of_two_units_across_the_sample_end_is_no_obstacle() -> None:
+    # The detection reads the first 4,096 bytes: 𠮷 (a surrogate pair) across.
+    head = "客户名称,编号\n" + "华盛,1\n" * 330
+    pad = (4094 - len(head.encode("utf-16-le"))) // 2
+    content = (head + "华" * pad + "𠮷,2\n").encode("utf-16-le")
+    assert content[4094:4098] == "𠮷".encode("utf-16-le")
+    assert cells(content)[-1] == ["华" * pad + "𠮷", "2"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        bytes(range(256)) * 8,
+        b"".join(i.to_bytes(4, "little") for i in range(1024)),  # int32s
+        b"".join((i % 300).to_bytes(2, "little") for i in range(2048)),  # int16s
+        b"\x00\x00\x00\x01" * 512,
+        "a,b\n".encode("utf-16-le").replace(b"\n\x00", b"\x07\x00") * 100,
+    ],
+    ids=["bytes", "int32", "int16", "zeros", "control-characters"],
+)
+def test_binary_data_with_nuls_is_not_taken_for_utf16(content: bytes) -> None:
     with pytest.raises(ImportFileError) as caught:
-        open_table(TEXT.encode("utf-16-le"))
+        open_table(content)
     assert caught.value.code == "not_a_spreadsheet"
-    assert "UTF-16" in caught.value.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.lists(
+            st.text(
+                st.sampled_from("华盛科技有限公司北京上海abcXYZ0123 -.@（）〇一丁"),
+                min_size=1,
+                max_size=12,
+            ),
+            min_size=1,
+            max_size=4,
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+    codec=st.sampled_from(["utf-16-le", "utf-16-be"]),
+)
+def test_any_table_in_utf16_without_a_bom_reads_back(rows, codec) -> None:
+    # Cells of Chinese, Latin, digits and U+4E00 (一), whose low byte is NUL:
+    # read as the same table in UTF-8 is.
+    text = files.csv_text(rows)
+    assert cells(text.encode(codec)) == cells(text.encode("utf-8"))
 
 
 BIG5_ROWS = [
