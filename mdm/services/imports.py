@@ -783,14 +783,27 @@ def _without_missing_name(item: _Item) -> _Item:
     return dataclasses.replace(item, errors=errors)
 
 
+_CONTINUE_HINT = (
+    " If this row holds more of the customer above it (contacts listed "
+    "under their customer, the name not repeated), import the file with "
+    "“rows without a name or ID continue the customer above”."
+)
+
+
+def import_job_rows_that_may_continue(*, job: ImportJob) -> int:
+    """How many of a finished job's rejected rows had neither a name nor an
+    ID under a customer's row: its contacts, maybe, had the job been told
+    that such rows continue the customer above."""
+    if job.status != ImportJob.Status.DONE or job.blank_rows_continue:
+        return 0
+    return job.row_errors.filter(
+        code=_MISSING_NAME, message__endswith=_CONTINUE_HINT
+    ).count()
+
+
 def _hinted(item: _Item) -> _Item:
-    hint = (
-        " If this row holds more of the customer above it (contacts listed "
-        "under their customer, the name not repeated), import the file with "
-        "“rows without a name or ID continue the customer above”."
-    )
     errors = [
-        dataclasses.replace(e, message=e.message + hint)
+        dataclasses.replace(e, message=e.message + _CONTINUE_HINT)
         if e.code == _MISSING_NAME
         else e
         for e in item.errors

@@ -36,7 +36,10 @@ from mdm.services.import_profiles import (
     import_profile_delete,
 )
 from mdm.services.import_reports import import_error_report
-from mdm.services.imports import import_job_preview
+from mdm.services.imports import (
+    import_job_preview,
+    import_job_rows_that_may_continue,
+)
 from mdm.tasks import import_run
 from mdm.views.access import reader_required, steward_required
 
@@ -137,7 +140,7 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob, pk=pk)
-    return render(request, "imports/_progress.html", {"job": job})
+    return render(request, "imports/_progress.html", _progress(job))
 
 
 @steward_required
@@ -189,11 +192,15 @@ def import_profile_remove(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("import_profiles")
 
 
+def _progress(job: ImportJob) -> dict[str, Any]:
+    return {"job": job, "may_continue": import_job_rows_that_may_continue(job=job)}
+
+
 def _detail(
     request: HttpRequest, job: ImportJob, *, form: ImportConfirmForm | None, status=200
 ) -> HttpResponse:
     context: dict[str, Any] = {
-        "job": job,
+        **_progress(job),
         "use": ImportProfileUse.objects.filter(job=job).first(),
     }
     if job.status == ImportJob.Status.PENDING:

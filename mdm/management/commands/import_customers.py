@@ -20,7 +20,7 @@ from mdm.services.import_profiles import (
     import_job_create_with_profile,
 )
 from mdm.services.import_reports import import_error_report
-from mdm.services.imports import import_job_run
+from mdm.services.imports import import_job_rows_that_may_continue, import_job_run
 
 
 class Command(BaseCommand):
@@ -197,6 +197,12 @@ class Command(BaseCommand):
         if job.status == ImportJob.Status.FAILED:
             raise CommandError(f"{job.error} ({summary})")
         self.stdout.write(self.style.SUCCESS(summary))
+        if may_continue := import_job_rows_that_may_continue(job=job):
+            self.stdout.write(
+                f"{may_continue} rejected rows have neither a name nor an ID, below "
+                "a customer's row: if they are its contacts, import the file again "
+                "with --blank-rows-continue."
+            )
         matching = job.matching
         if matching.get("path") == "one_by_one":
             outcomes = matching["outcomes"]

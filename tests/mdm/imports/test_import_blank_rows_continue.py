@@ -14,7 +14,7 @@ from mdm.services.import_profiles import (
     import_job_create_with_profile,
     import_profile_save_from_job,
 )
-from mdm.services.imports import import_job_run
+from mdm.services.imports import import_job_rows_that_may_continue, import_job_run
 from tests.importing import files
 from tests.mdm.imports.test_import_merged_rows import HEADER, ROWS, merged_xlsx
 from tests.mdm.imports.test_import_pages import upload
@@ -148,10 +148,13 @@ def test_rows_with_an_id_or_above_every_customer_or_under_a_totals_line_stay_rej
 
 
 def test_the_hint_is_given_only_to_rows_with_a_customer_above():
-    run_import(csv(*MIXED), "联系人.csv")
+    job = run_import(csv(*MIXED), "联系人.csv")
     assert errors() == [*MIXED_ERRORS[:1], (4, "missing_name"), *MIXED_ERRORS[1:]]
     hinted = ImportRowError.objects.filter(message__contains=HINT)
     assert list(hinted.values_list("row", flat=True)) == [4]
+    assert import_job_rows_that_may_continue(job=job) == 1
+    told = run_import(csv(*MIXED), "联系人.csv", blank_rows_continue=True)
+    assert import_job_rows_that_may_continue(job=told) == 0
 
 
 def test_the_choice_is_kept_in_a_profile_and_given_options_win_over_it():
@@ -194,7 +197,9 @@ def test_the_command_line_takes_the_choice(tmp_path, capsys):
     assert "left blank" in out
     assert ImportProfile.objects.get().blank_rows_continue is True
     import_command(path, "--no-blank-rows-continue")
-    assert "2 rejected" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2 rejected" in out
+    assert "import the file again with --blank-rows-continue" in out
 
 
 def test_the_confirmation_page_points_at_the_rows_and_takes_the_choice(
@@ -220,6 +225,19 @@ def test_the_confirmation_page_points_at_the_rows_and_takes_the_choice(
         reverse("import_progress", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
     ).content.decode()
     assert "并入上方客户的行（客户名称单元格向下合并或留空）: 2" in progress
+
+
+def test_the_finished_import_points_at_the_rows_it_rejected_so(steward_client):
+    upload(steward_client, csv(*ROWS), "联系人.csv")
+    job = ImportJob.objects.get()
+    form = {f"map::{header}": field or "" for header, field in job.mapping.items()}
+    steward_client.post(reverse("import_confirm", args=[job.pk]), form)
+    import_job_run(job=job)
+    for name in ("import_progress", "import_detail"):
+        page = steward_client.get(
+            reverse(name, args=[job.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
+        ).content.decode()
+        assert "有 2 条被拒绝的行既无名称也无编号" in page, name
 
 
 def test_a_list_without_blank_rows_shows_no_notice(steward_client):
