@@ -58,6 +58,21 @@ def errors() -> list[tuple[int, str]]:
     return sorted(ImportRowError.objects.values_list("row", "code"))
 
 
+def uploaded(client, content: bytes, name: str) -> ImportJob:
+    upload(client, content, name)
+    return ImportJob.objects.get()
+
+
+def page_text(client, view: str, job: ImportJob, language: str = "en") -> str:
+    response = client.get(reverse(view, args=[job.pk]), HTTP_ACCEPT_LANGUAGE=language)
+    return response.content.decode()
+
+
+def confirmation(job: ImportJob) -> dict[str, str]:
+    """The confirmation form's fields, the proposed mapping as it stands."""
+    return {f"map::{header}": field or "" for header, field in job.mapping.items()}
+
+
 def test_a_csv_saved_from_the_merged_sheet_joins_its_contact_rows_when_told(
     saved_csv,
 ):
@@ -205,14 +220,11 @@ def test_the_command_line_takes_the_choice(tmp_path, capsys):
 def test_the_confirmation_page_points_at_the_rows_and_takes_the_choice(
     steward_client,
 ):
-    upload(steward_client, csv(*ROWS), "联系人.csv")
-    job = ImportJob.objects.get()
-    page = steward_client.get(
-        reverse("import_detail", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="en"
-    ).content.decode()
+    job = uploaded(steward_client, csv(*ROWS), "联系人.csv")
+    page = page_text(steward_client, "import_detail", job)
     assert "2 example rows have neither a name nor an ID" in page
     assert 'name="blank_rows_continue"' in page
-    form = {f"map::{header}": field or "" for header, field in job.mapping.items()}
+    form = confirmation(job)
     form["blank_rows_continue"] = "on"
     response = steward_client.post(reverse("import_confirm", args=[job.pk]), form)
     assert response.status_code == 302
@@ -221,41 +233,30 @@ def test_the_confirmation_page_points_at_the_rows_and_takes_the_choice(
     import_job_run(job=job)
     job.refresh_from_db()
     assert (job.created_count, job.joined_count) == (2, 2)
-    progress = steward_client.get(
-        reverse("import_progress", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
-    ).content.decode()
+    progress = page_text(steward_client, "import_progress", job, "zh-hans")
     assert "并入上方客户的行（客户名称单元格向下合并或留空）: 2" in progress
 
 
 def test_the_finished_import_points_at_the_rows_it_rejected_so(steward_client):
-    upload(steward_client, csv(*ROWS), "联系人.csv")
-    job = ImportJob.objects.get()
-    form = {f"map::{header}": field or "" for header, field in job.mapping.items()}
+    job = uploaded(steward_client, csv(*ROWS), "联系人.csv")
+    form = confirmation(job)
     steward_client.post(reverse("import_confirm", args=[job.pk]), form)
     import_job_run(job=job)
     for name in ("import_progress", "import_detail"):
-        page = steward_client.get(
-            reverse(name, args=[job.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
-        ).content.decode()
+        page = page_text(steward_client, name, job, "zh-hans")
         assert "有 2 条被拒绝的行既无名称也无编号" in page, name
 
 
 def test_a_list_without_blank_rows_shows_no_notice(steward_client):
-    upload(steward_client, csv(ROWS[0], ROWS[3]), "客户.csv")
-    job = ImportJob.objects.get()
-    page = steward_client.get(
-        reverse("import_detail", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="en"
-    ).content.decode()
+    job = uploaded(steward_client, csv(ROWS[0], ROWS[3]), "客户.csv")
+    page = page_text(steward_client, "import_detail", job)
     assert 'name="blank_rows_continue"' in page
     assert "example row has neither" not in page
     assert "example rows have neither" not in page
 
 
 def test_for_a_workbook_the_notice_says_merged_cells_need_no_box(steward_client):
-    upload(steward_client, merged_xlsx(), "联系人.xlsx")
-    job = ImportJob.objects.get()
-    page = steward_client.get(
-        reverse("import_detail", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="en"
-    ).content.decode()
+    job = uploaded(steward_client, merged_xlsx(), "联系人.xlsx")
+    page = page_text(steward_client, "import_detail", job)
     assert "Where their cells are merged with that row's" in page
     assert "otherwise they are rejected" not in page
