@@ -422,10 +422,23 @@ class ImportConfirmForm(forms.Form):
         ),
     )
 
+    other_sheets = forms.MultipleChoiceField(
+        label=_("Also import these sheets of the workbook with this mapping"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Each is imported after this sheet as an import of its own, with "
+            "its own progress and error report."
+        ),
+    )
+
     def __init__(self, *args: Any, job: ImportJob, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {})
         kwargs["initial"].setdefault("blank_rows_continue", job.blank_rows_continue)
         super().__init__(*args, **kwargs)
+        self.fields["other_sheets"].choices = [
+            (name, name) for name in job.sheet_names if name != job.sheet
+        ]
         self.headers = list(job.mapping)
         for header in self.headers:
             self.fields[MAP_PREFIX + header] = forms.ChoiceField(
@@ -455,3 +468,14 @@ class ImportConfirmForm(forms.Form):
         if self.cleaned_data.get("profile_action") != self.SAVE_UPDATE:
             return None
         return self.cleaned_data["profile"]
+
+
+class ImportSheetForm(forms.Form):
+    """Another sheet of the job's workbook to read before confirming."""
+
+    sheet = forms.ChoiceField(label=_("Sheet"))
+
+    def __init__(self, *args: Any, job: ImportJob, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"sheet": job.sheet})
+        super().__init__(*args, **kwargs)
+        self.fields["sheet"].choices = [(name, name) for name in job.sheet_names]

@@ -29,6 +29,20 @@ class ImportJob(models.Model):
     format = models.CharField(_("format"), max_length=16, blank=True)
     encoding = models.CharField(_("encoding"), max_length=32, blank=True)
     sheet = models.CharField(_("sheet"), max_length=100, blank=True)
+    # The workbook's sheets in its order, as found on upload ([] for text).
+    sheet_names = models.JSONField(
+        _("sheets of the workbook"), default=list, blank=True, editable=False
+    )
+    # The import of another sheet of the same workbook that this one was
+    # confirmed with (same file, same mapping): it runs after it.
+    part_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="other_sheets",
+        verbose_name=_("confirmed with"),
+    )
     # {"header text": "field" | null}; confirmed by the importer before running.
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
     header_row = models.PositiveIntegerField(_("header row"), null=True, blank=True)

@@ -60,7 +60,7 @@ def _rewrite_text(job: ImportJob, pattern: re.Pattern[str]) -> str | None:
     job.file.storage.delete(name)
     saved = job.file.storage.save(name, ContentFile(scrubbed.encode(encoding)))
     if saved != name:
-        ImportJob.objects.filter(pk=job.pk).update(file=saved)
+        ImportJob.objects.filter(file=name).update(file=saved)
     return "rewritten"
 
 
@@ -86,7 +86,8 @@ def _delete_spreadsheet(job: ImportJob, pattern: re.Pattern[str]) -> str | None:
 
 def _delete(job: ImportJob) -> str:
     job.file.storage.delete(job.file.name)
-    ImportJob.objects.filter(pk=job.pk).update(file="")
+    # The imports of the workbook's other sheets share the stored file.
+    ImportJob.objects.filter(file=job.file.name).update(file="")
     return "deleted"
 
 

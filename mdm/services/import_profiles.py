@@ -12,7 +12,7 @@ check) and the profile's columns missing from the file.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
@@ -42,6 +42,7 @@ from mdm.services.imports import (
     import_job_confirm,
     import_job_create,
     import_job_layout,
+    import_job_sheet_choose,
     import_limits,
 )
 
@@ -292,22 +293,54 @@ def import_job_confirm_with_profile(
     save_as: str = "",
     update: ImportProfile | None = None,
     blank_rows_continue: bool | None = None,
+    other_sheets: Sequence[str] = (),
 ) -> ImportProfile | None:
     """Confirm a job's mapping (see `import_job_confirm`; `blank_rows_continue`
-    None keeps the job's choice) and, in the same transaction, save it as a
-    new profile `save_as` or into `update`.
+    None keeps the job's choice; `other_sheets` imported after it with the
+    same mapping) and, in the same transaction, save it as a new profile
+    `save_as` or into `update`.
 
     Returns the profile saved, if any. Nothing is confirmed when the profile
     cannot be saved.
     """
     import_job_confirm(
-        job=job, mapping=mapping, blank_rows_continue=blank_rows_continue
+        job=job,
+        mapping=mapping,
+        blank_rows_continue=blank_rows_continue,
+        other_sheets=other_sheets,
     )
     if not (save_as or update):
         return None
     return import_profile_save_from_job(
         job=job, user=user, name=save_as, profile=update
     )
+
+
+@transaction.atomic
+def import_job_sheet_choose_with_profile(*, job: ImportJob, sheet: str) -> ImportJob:
+    """Read another sheet of the job's workbook (`import_job_sheet_choose`),
+    its mapping pre-filled from the profile the importer chose on upload if
+    it fits that sheet's headers, else from the best profile, as on upload.
+    """
+    import_job_sheet_choose(job=job, sheet=sheet)
+    options = ImportOptions(sheet=sheet, encoding=job.encoding)
+    use = ImportProfileUse.objects.filter(job=job).select_related("profile").first()
+    fit = None
+    if use is not None and use.how == ImportProfileUse.How.CHOSEN and use.profile:
+        try:
+            fit = _fit_chosen(job.source_system, use.profile, job.file.path, options)
+        except ImportProfileError:
+            fit = None
+    how = ImportProfileUse.How.CHOSEN if fit else ImportProfileUse.How.AUTO
+    if fit is None:
+        fit = import_profile_pick(
+            system=job.source_system, source=job.file.path, options=options
+        )
+    if use is not None:
+        use.delete()
+    if fit is not None:
+        _job_apply(job, fit, how)
+    return job
 
 
 def import_profile_save_from_job(
@@ -389,14 +422,14 @@ def _as_read(mapping: dict[str, str | None]) -> dict[str, str | None]:
 
 
 def _fit_chosen(
-    system: SourceSystem, profile: ImportProfile, content: bytes, options: ImportOptions
+    system: SourceSystem, profile: ImportProfile, source: Source, options: ImportOptions
 ) -> ProfileFit:
     if profile.source_system_id != system.pk:
         raise ImportProfileError(
             _("Profile %(name)s belongs to source system %(system)s.")
             % {"name": profile.name, "system": profile.source_system.code}
         )
-    head = _head(system, content, options.over(profile))
+    head = _head(system, source, options.over(profile))
     if head is None:
         raise ImportProfileError(
             _(

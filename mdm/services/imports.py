@@ -14,7 +14,7 @@ import dataclasses
 import gc
 import hashlib
 import multiprocessing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -128,21 +128,40 @@ def import_job_create(
         format=str(table.format),
         encoding=table.encoding or "",
         sheet=table.sheet or "",
+        sheet_names=table.sheet_names,
         layout=dataclasses.asdict(table.layout) if table.layout else None,
         mode=mode,
         blank_rows_continue=blank_rows_continue,
         run_matching=run_matching,
         created_by=user if user is not None and user.is_authenticated else None,
     )
-    if mapping is not None:
-        job.header_row = mapping.header_row
-        job.mapping = {c.header: c.field for c in mapping.columns if c.header}
+    _proposal_keep(job, mapping)
     job.file.save(
         f"{job.sha256}{PurePath(filename).suffix[:10]}",
         ContentFile(content),
         save=False,
     )
     job.save()
+    return job
+
+
+def _proposal_keep(job: ImportJob, mapping: ProposedMapping | None) -> None:
+    if mapping is not None:
+        job.header_row = mapping.header_row
+        job.mapping = {c.header: c.field for c in mapping.columns if c.header}
+
+
+def import_job_sheet_choose(*, job: ImportJob, sheet: str) -> ImportJob:
+    """Read another sheet of a job's workbook before its mapping is
+    confirmed: the mapping is proposed again from that sheet's headers."""
+    if job.status != ImportJob.Status.PENDING:
+        raise ImportRejected("This import has already been started.")
+    if sheet not in job.sheet_names:
+        raise ImportRejected(f"The workbook has no sheet named “{sheet}”.")
+    job.sheet = sheet
+    with _open_job(job) as table:
+        _proposal_keep(job, proposed_mapping(job.source_system, table, import_limits()))
+    job.save(update_fields=["sheet", "header_row", "mapping"])
     return job
 
 
@@ -198,26 +217,97 @@ def import_job_confirm(
     job: ImportJob,
     mapping: dict[str, str | None],
     blank_rows_continue: bool | None = None,
+    other_sheets: Sequence[str] = (),
 ) -> ImportJob:
     """Save the importer's confirmed mapping (header -> field) and whether
     rows without a name or ID continue the customer above (None: as the job
-    says), and queue the job."""
+    says), and queue the job.
+
+    Each of `other_sheets` (of the same workbook) becomes an import of its
+    own, confirmed with the same mapping and options and queued to run after
+    this one (`ImportJob.part_of`, `import_job_next_sheet_get`). Nothing is
+    confirmed when one of them lacks the mapped name column."""
     if job.status not in (ImportJob.Status.PENDING, ImportJob.Status.FAILED):
         raise ImportRejected("This import has already been started.")
     with _open_job(job) as table:
-        if not _reads_records(job, table):
-            rows = table_rows(table, import_limits(), mapping)
-            confirmed = apply_saved_mapping(rows, mapping)
-            fields = {c.field for c in confirmed.columns}
-            if not fields & NAME_COLUMN_FIELDS:
-                raise ImportRejected("Map at least one column to the customer name.")
-            job.header_row = confirmed.header_row
-            job.mapping = mapping
-    if blank_rows_continue is not None:
-        job.blank_rows_continue = blank_rows_continue
+        columns = not _reads_records(job, table)
+        header_row = _confirmed_header_row(table, mapping) if columns else None
+    blank = (
+        job.blank_rows_continue if blank_rows_continue is None else blank_rows_continue
+    )
+    others = [
+        _other_sheet_job(job, sheet, mapping, blank)
+        for sheet in dict.fromkeys(other_sheets)
+    ]
+    if columns:
+        job.header_row, job.mapping = header_row, mapping
+    job.blank_rows_continue = blank
     job.status = ImportJob.Status.QUEUED
     job.save(update_fields=["mapping", "header_row", "blank_rows_continue", "status"])
+    for other in others:
+        other.save()
     return job
+
+
+def _confirmed_header_row(table: Table, mapping: dict[str, str | None]) -> int:
+    rows = table_rows(table, import_limits(), mapping)
+    confirmed = apply_saved_mapping(rows, mapping)
+    if not {c.field for c in confirmed.columns} & NAME_COLUMN_FIELDS:
+        raise ImportRejected("Map at least one column to the customer name.")
+    return confirmed.header_row
+
+
+def import_job_sheets_fitting(
+    *, job: ImportJob, mapping: dict[str, str | None]
+) -> list[str]:
+    """The workbook's other sheets whose header row `mapping` finds with its
+    name column: those `import_job_confirm` can import with it."""
+    fitting = []
+    for sheet in job.sheet_names:
+        if sheet == job.sheet:
+            continue
+        try:
+            with _open(job.file.path, encoding=job.encoding, sheet=sheet) as table:
+                _confirmed_header_row(table, mapping)
+        except (ImportFileError, ImportRejected):
+            continue
+        fitting.append(sheet)
+    return fitting
+
+
+def _other_sheet_job(
+    job: ImportJob, sheet: str, mapping: dict[str, str | None], blank: bool
+) -> ImportJob:
+    """An import of `sheet` confirmed with `job` (not saved yet)."""
+    if sheet == job.sheet or sheet not in job.sheet_names:
+        raise ImportRejected(f"The workbook has no other sheet named “{sheet}”.")
+    other = ImportJob(
+        source_system=job.source_system,
+        file=job.file.name,  # the same stored upload
+        original_name=job.original_name,
+        sha256=job.sha256,
+        format=job.format,
+        encoding=job.encoding,
+        sheet=sheet,
+        sheet_names=job.sheet_names,
+        mapping=mapping,
+        mode=job.mode,
+        blank_rows_continue=blank,
+        run_matching=job.run_matching,
+        status=ImportJob.Status.QUEUED,
+        created_by=job.created_by,
+        part_of=job,
+    )
+    try:
+        with _open_job(other) as table:
+            other.header_row = _confirmed_header_row(table, mapping)
+    except ImportFileError as exc:
+        raise ImportRejected(f"Sheet “{sheet}”: {exc.message}") from exc
+    except ImportRejected as exc:
+        raise ImportRejected(
+            f"Sheet “{sheet}” has no column this mapping reads as the customer name."
+        ) from exc
+    return other
 
 
 @audit.audited(
@@ -664,7 +754,7 @@ def _sheet_items(job: ImportJob, table: Table) -> Iterator[_Item]:
     )
     columns = [(c.index, c.header, c.field) for c in mapping.columns if c.field]
     orders = _day_orders(table, job, mapping, columns)
-    stem = PurePath(job.original_name).stem
+    stem = _row_key_stem(job)
     id_header = next((h for _, h, f in columns if f == "source_id"), None)
     names = [h for _, h, f in columns if f in NAME_COLUMN_FIELDS]
     # JSON's numeric dates are Unix times, a sheet's Excel serial days.
@@ -857,6 +947,16 @@ def _sheet_item(
     return _Item(
         row.number, source_id or f"{stem}#{row.number}", payload, errors, cells
     )
+
+
+def _row_key_stem(job: ImportJob) -> str:
+    """What a row's number is appended to when the sheet has no ID column:
+    the file's name, and the sheet's where it is not the workbook's first,
+    so that the sheets of one workbook do not update each other's rows."""
+    stem = PurePath(job.original_name).stem
+    if job.sheet_names and job.sheet != job.sheet_names[0]:
+        return f"{stem}/{job.sheet}"
+    return stem
 
 
 def _day_orders(

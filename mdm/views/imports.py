@@ -22,17 +22,20 @@ from mdm.api.throttling import RateLimitStoreUnavailable, rate_limit_hit
 from mdm.forms import (
     IMPORT_FIELD_LABELS,
     ImportConfirmForm,
+    ImportSheetForm,
     ImportUploadForm,
     import_field_choices,
 )
 from mdm.importing import ImportFileError
 from mdm.models import ImportJob, ImportProfile, ImportProfileUse, SourceSystem
+from mdm.selectors.imports import import_job_sheet_list
 from mdm.selectors.roles import user_role
 from mdm.services.errors import DomainError
 from mdm.services.import_profiles import (
     ImportProfileError,
     import_job_confirm_with_profile,
     import_job_create_with_profile,
+    import_job_sheet_choose_with_profile,
     import_profile_delete,
 )
 from mdm.services.import_reports import import_error_report
@@ -121,6 +124,7 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
             save_as=form.save_as(),
             update=form.update(),
             blank_rows_continue=form.cleaned_data["blank_rows_continue"],
+            other_sheets=form.cleaned_data["other_sheets"],
         )
     except DomainError as exc:
         job.refresh_from_db()  # the confirmation was rolled back
@@ -133,6 +137,23 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request, _("Mapping saved as profile %(name)s.") % {"name": saved.name}
         )
+    return redirect("import_detail", pk=job.pk)
+
+
+@steward_required
+@require_POST
+def import_sheet(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(ImportJob.objects.select_related("source_system"), pk=pk)
+    form = ImportSheetForm(request.POST, job=job)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("sheet", [])))
+        return redirect("import_detail", pk=job.pk)
+    try:
+        import_job_sheet_choose_with_profile(job=job, sheet=form.cleaned_data["sheet"])
+    except ImportFileError as exc:
+        messages.error(request, exc.message)
+    except DomainError as exc:
+        messages.error(request, str(exc))
     return redirect("import_detail", pk=job.pk)
 
 
@@ -193,7 +214,14 @@ def import_profile_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _progress(job: ImportJob) -> dict[str, Any]:
-    return {"job": job, "may_continue": import_job_rows_that_may_continue(job=job)}
+    sheets = import_job_sheet_list(job=job)
+    busy = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+    return {
+        "job": job,
+        "may_continue": import_job_rows_that_may_continue(job=job),
+        "sheet_imports": sheets,
+        "sheets_busy": any(other.status in busy for other in sheets),
+    }
 
 
 def _detail(
@@ -234,5 +262,6 @@ def _confirmation(
         "columns": columns,
         "fields": import_field_choices(),
         "confirm_form": form,
+        "sheet_form": ImportSheetForm(job=job) if len(job.sheet_names) > 1 else None,
         "has_profiles": form.fields["profile"].queryset.exists(),
     }

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from mdm.importing import ImportFileError
 from mdm.models import ImportJob, ImportProfile, ImportProfileUse, SourceSystem
+from mdm.selectors.imports import import_job_next_sheet_get
 from mdm.services.errors import DomainError
 from mdm.services.import_matching import ImportMatching
 from mdm.services.import_profiles import (
@@ -20,7 +21,11 @@ from mdm.services.import_profiles import (
     import_job_create_with_profile,
 )
 from mdm.services.import_reports import import_error_report
-from mdm.services.imports import import_job_rows_that_may_continue, import_job_run
+from mdm.services.imports import (
+    import_job_rows_that_may_continue,
+    import_job_run,
+    import_job_sheets_fitting,
+)
 
 
 class Command(BaseCommand):
@@ -36,7 +41,18 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--source", required=True, help="source system code")
         parser.add_argument("--encoding", help="override CSV encoding detection")
-        parser.add_argument("--sheet", help="sheet name (default: the first visible)")
+        parser.add_argument(
+            "--sheet",
+            action="append",
+            help="sheet name (default: the first visible); given again, the "
+            "next sheets are imported after the first with its mapping",
+        )
+        parser.add_argument(
+            "--all-sheets",
+            action="store_true",
+            help="after the first sheet, import every other sheet of the workbook "
+            "that has the mapping's name column, with the same mapping",
+        )
         chooser = parser.add_mutually_exclusive_group()
         chooser.add_argument(
             "--mapping", type=Path, help='JSON file {"header": "field" or null}'
@@ -81,6 +97,7 @@ class Command(BaseCommand):
         system = SourceSystem.objects.filter(code=opts["source"]).first()
         if system is None:
             raise CommandError(f"Unknown source system {opts['source']!r}.")
+        sheets = opts["sheet"] or [""]
         try:
             job = import_job_create_with_profile(
                 system=system,
@@ -88,7 +105,7 @@ class Command(BaseCommand):
                 filename=opts["file"].name,
                 profile=self._profile(system, opts),
                 options=ImportOptions(
-                    sheet=opts["sheet"] or "",
+                    sheet=sheets[0],
                     encoding=opts["encoding"] or "",
                     mode=self._mode(opts),
                     blank_rows_continue=opts["blank_rows_continue"],
@@ -101,17 +118,45 @@ class Command(BaseCommand):
                 else job.mapping
             )
             self._show_mapping(job, mapping)
+            others = sheets[1:]
+            if opts["all_sheets"]:
+                others += self._fitting_sheets(job, mapping, others)
             saved = import_job_confirm_with_profile(
                 job=job,
                 mapping=mapping,
+                other_sheets=others,
                 **self._save_target(system, opts["save_profile"]),
             )
             if saved is not None:
                 self.stdout.write(f"Mapping saved as profile {saved.name!r}.")
-            job = self._run(job)
+            failures = []
+            current: ImportJob | None = job
+            while current is not None:
+                if others:
+                    self.stdout.write(f"Sheet {current.sheet!r}:")
+                current = self._run(current)
+                errors_out = opts["errors_out"]
+                if errors_out and others:
+                    errors_out = errors_out.with_stem(
+                        f"{errors_out.stem}-{current.sheet}"
+                    )
+                if failure := self._report(current, errors_out):
+                    failures.append(failure)
+                current = import_job_next_sheet_get(job=current)
         except (ImportFileError, DomainError, OSError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
-        self._report(job, opts["errors_out"])
+        if failures:
+            raise CommandError(" ".join(failures))
+
+    def _fitting_sheets(self, job: ImportJob, mapping: dict, named: list) -> list:
+        fitting = import_job_sheets_fitting(job=job, mapping=mapping)
+        for sheet in job.sheet_names:
+            if sheet != job.sheet and sheet not in fitting:
+                self.stdout.write(
+                    f"Sheet {sheet!r} left out: no column of the mapping's "
+                    "customer name in its first rows."
+                )
+        return [sheet for sheet in fitting if sheet not in named]
 
     def _profile(self, system: SourceSystem, opts) -> ImportProfile | str | None:
         if opts["mapping"] or opts["no_profile"]:
@@ -178,7 +223,8 @@ class Command(BaseCommand):
             for bar in bars:
                 bar.close()
 
-    def _report(self, job: ImportJob, errors_out: Path | None) -> None:
+    def _report(self, job: ImportJob, errors_out: Path | None) -> str:
+        """Print what the import did; return its failure, if it failed."""
         summary = (
             f"{job.created_count} created, {job.updated_count} updated, "
             f"{job.unchanged_count} unchanged, {job.failed_count} rejected"
@@ -195,7 +241,8 @@ class Command(BaseCommand):
             errors_out.write_bytes(import_error_report(job=job))
             summary += f"; error report: {errors_out}"
         if job.status == ImportJob.Status.FAILED:
-            raise CommandError(f"{job.error} ({summary})")
+            sheet = f"Sheet {job.sheet!r}: " if job.sheet_names[1:] else ""
+            return f"{sheet}{job.error} ({summary})"
         self.stdout.write(self.style.SUCCESS(summary))
         if may_continue := import_job_rows_that_may_continue(job=job):
             self.stdout.write(
@@ -219,3 +266,4 @@ class Command(BaseCommand):
                 f"joined an existing golden record, {outcomes['golden_created']} "
                 f"new golden records, {outcomes['review_tasks']} review tasks."
             )
+        return ""
