@@ -274,6 +274,7 @@ class ImportRowErrorInline(admin.TabularInline):
 class ImportJobAdmin(admin.ModelAdmin):
     list_display = [
         "original_name",
+        "sheet",
         "source_system",
         "status",
         "created_count",

@@ -15,6 +15,7 @@ from tests.mdm.imports.profiles import workbook
 from tests.mdm.imports.test_import_blank_rows_continue import GBK_CSV
 from tests.mdm.imports.test_import_merged_rows import merged_xlsx
 from tests.mdm.imports.test_import_service import HEADER, ROWS, gbk_csv, xlsx
+from tests.mdm.imports.test_import_sheets import regions
 from tests.mdm.ui.helpers import make_steward
 
 pytestmark = BROWSER_TEST_MARKS
@@ -142,4 +143,42 @@ def test_contact_rows_of_a_csv_join_their_customer_when_the_box_is_ticked(
         "王伟",
         "李娜",
         "赵敏",
+    ]
+
+
+@pytest.mark.skipif(
+    files.SOFFICE is None,
+    reason="needs LibreOffice: apt-get install libreoffice-calc-nogui",
+)
+def test_two_sheets_of_a_libreoffice_workbook_are_read_and_imported_together(
+    page, live_server, tmp_path
+):
+    make_steward()
+    book = load_workbook(io.BytesIO(regions(south_title=True)))
+    book["华南"]["A2"], book["华南"]["B2"] = "客户名称", "手机"
+    content = io.BytesIO()
+    book.save(content)
+    path = tmp_path / "regions.ods"
+    path.write_bytes(files.libreoffice_copy(content.getvalue(), "ods", tmp_path))
+    log_in(page, live_server, "alice", "/imports/")
+    page.goto(f"{live_server.url}/imports/")
+    page.set_input_files("#id_file", str(path))
+    page.select_option("#id_source_system", "legacy")
+    page.click("form.import-form button[type=submit]")
+    assert "这个工作簿有 3 个工作表。" in page.inner_text("form.sheet-choice")
+    page.select_option("form.sheet-choice select", "华南")
+    page.click("form.sheet-choice button")
+    page.wait_for_selector("text=第 2 行")  # 华南's header, under its title
+    page.check(".other-sheets input[value='华东']")
+    page.click("form[action$='/confirm/'] button[type=submit]")
+    page.wait_for_selector("#import-progress .sheet-imports")
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
+    page.reload()
+    listed = page.inner_text(".sheet-imports")
+    assert listed.count("新建 2，更新 0，拒绝 0") == 2, listed
+    assert sorted(SourceRecord.objects.values_list("source_id", flat=True)) == [
+        "regions#2",
+        "regions#3",
+        "regions/华南#3",
+        "regions/华南#4",
     ]
