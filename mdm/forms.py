@@ -437,7 +437,7 @@ class ImportConfirmForm(forms.Form):
         kwargs["initial"].setdefault("blank_rows_continue", job.blank_rows_continue)
         super().__init__(*args, **kwargs)
         self.fields["other_sheets"].choices = [
-            (name, name) for name in job.sheet_names if name != job.sheet
+            choice for choice in sheet_choices(job) if choice[0] != job.sheet
         ]
         self.headers = list(job.mapping)
         for header in self.headers:
@@ -478,4 +478,13 @@ class ImportSheetForm(forms.Form):
     def __init__(self, *args: Any, job: ImportJob, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {"sheet": job.sheet})
         super().__init__(*args, **kwargs)
-        self.fields["sheet"].choices = [(name, name) for name in job.sheet_names]
+        self.fields["sheet"].choices = sheet_choices(job)
+
+
+def sheet_choices(job: ImportJob) -> list[tuple[str, str]]:
+    """The job's workbook's sheets, the hidden ones said so."""
+    hidden = set(job.hidden_sheets)
+    return [
+        (name, _("%(sheet)s (hidden)") % {"sheet": name} if name in hidden else name)
+        for name in job.sheet_names
+    ]

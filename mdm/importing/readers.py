@@ -114,6 +114,7 @@ class Table:
     format: FileFormat
     sheet_names: list[str]
     sheet: str | None = None
+    hidden_sheets: list[str] = field(default_factory=list)  # of sheet_names
     encoding: str | None = None
     delimiter: str | None = None
     # A JSON document's: where its records are, for the next opening of the
@@ -278,6 +279,7 @@ def _open_spreadsheet_xml(
         format=FileFormat.XML2003,
         sheet_names=found.names,
         sheet=chosen,
+        hidden_sheets=_hidden(found.names, found.visible),
         _merges=_parsed_merges(
             source,
             _MERGE_DOWN,
@@ -373,6 +375,11 @@ def _checked_container(
     return source
 
 
+def _hidden(names: list[str], visible: list[str]) -> list[str]:
+    shown = set(visible)
+    return [name for name in names if name not in shown]
+
+
 def _pick_sheet(names: list[str], visible: list[str], sheet: str | int | None) -> str:
     if sheet is None:
         if not visible:
@@ -417,6 +424,7 @@ def _open_xlsx(source: Source, sheet: str | int | None, limits: Limits) -> Table
         format=FileFormat.XLSX,
         sheet_names=names,
         sheet=chosen,
+        hidden_sheets=_hidden(names, visible),
         _rows=lambda: _xlsx_rows(workbook, chosen, limits),
         _close=close,
         _size_hint=lambda: declared,
@@ -520,6 +528,7 @@ def _open_calamine(
             format=file_format,
             sheet_names=names,
             sheet=chosen,
+            hidden_sheets=_hidden(names, visible),
             _rows=lambda: _calamine_rows(_load_sheet(source, chosen), limits),
             _merges=lambda: _sheet_merges(source, file_format, chosen, limits),
         )
@@ -541,6 +550,7 @@ def _open_calamine(
         format=file_format,
         sheet_names=names,
         sheet=chosen,
+        hidden_sheets=_hidden(names, visible),
         _rows=rows,
         _close=loaded.clear,
         _size_hint=lambda: _sheet_height(loaded[0]) if loaded else 0,

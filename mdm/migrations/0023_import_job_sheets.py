@@ -24,6 +24,13 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="importjob",
+            name="hidden_sheets",
+            field=models.JSONField(
+                blank=True, default=list, editable=False, verbose_name="hidden sheets"
+            ),
+        ),
+        migrations.AddField(
+            model_name="importjob",
             name="sheet_names",
             field=models.JSONField(
                 blank=True,

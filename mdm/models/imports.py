@@ -33,6 +33,9 @@ class ImportJob(models.Model):
     sheet_names = models.JSONField(
         _("sheets of the workbook"), default=list, blank=True, editable=False
     )
+    hidden_sheets = models.JSONField(
+        _("hidden sheets"), default=list, blank=True, editable=False
+    )
     # The import of another sheet of the same workbook that this one was
     # confirmed with (same file, same mapping): it runs after it.
     part_of = models.ForeignKey(

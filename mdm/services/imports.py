@@ -129,6 +129,7 @@ def import_job_create(
         encoding=table.encoding or "",
         sheet=table.sheet or "",
         sheet_names=table.sheet_names,
+        hidden_sheets=table.hidden_sheets,
         layout=dataclasses.asdict(table.layout) if table.layout else None,
         mode=mode,
         blank_rows_continue=blank_rows_continue,
@@ -260,11 +261,11 @@ def _confirmed_header_row(table: Table, mapping: dict[str, str | None]) -> int:
 def import_job_sheets_fitting(
     *, job: ImportJob, mapping: dict[str, str | None]
 ) -> list[str]:
-    """The workbook's other sheets whose header row `mapping` finds with its
-    name column: those `import_job_confirm` can import with it."""
+    """The workbook's other visible sheets whose header row `mapping` finds
+    with its name column: those `import_job_confirm` can import with it."""
     fitting = []
     for sheet in job.sheet_names:
-        if sheet == job.sheet:
+        if sheet == job.sheet or sheet in job.hidden_sheets:
             continue
         try:
             with _open(job.file.path, encoding=job.encoding, sheet=sheet) as table:
@@ -290,6 +291,7 @@ def _other_sheet_job(
         encoding=job.encoding,
         sheet=sheet,
         sheet_names=job.sheet_names,
+        hidden_sheets=job.hidden_sheets,
         mapping=mapping,
         mode=job.mode,
         blank_rows_continue=blank,

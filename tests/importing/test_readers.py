@@ -128,6 +128,7 @@ def test_it_reads_xlsb_from_its_first_visible_sheet(load_whole: bool) -> None:
             ["说明", "客户"],
             "客户",
         )
+        assert table.hidden_sheets == ["说明"]
         rows = list(table.rows())
     assert [row.number for row in rows] == [1, 2, 3, 5]
     assert rows[0].cells == files.HEADERS
@@ -145,24 +146,28 @@ def test_it_reads_ods() -> None:
     ]
 
 
-def test_it_picks_the_first_visible_sheet_by_default() -> None:
+# Streamed (openpyxl) and loaded whole (python-calamine).
+@pytest.mark.parametrize("load_whole", [False, True])
+def test_it_picks_the_first_visible_sheet_by_default(load_whole: bool) -> None:
     workbook = openpyxl.Workbook()
     workbook.active.title = "下拉选项"
     workbook.active.sheet_state = "hidden"
     workbook.active.append(["A级", "B级"])
     workbook.create_sheet("客户").append(["客户名称", "电话"])
+    workbook.create_sheet("旧客户").sheet_state = "veryHidden"
     buffer = io.BytesIO()
     workbook.save(buffer)
     content = buffer.getvalue()
 
-    table = open_table(content)
-    assert (table.sheet_names, table.sheet) == (["下拉选项", "客户"], "客户")
+    table = open_table(content, load_whole=load_whole)
+    assert (table.sheet_names, table.sheet) == (["下拉选项", "客户", "旧客户"], "客户")
+    assert table.hidden_sheets == ["下拉选项", "旧客户"]
     assert open_table(content, sheet=0).sheet == "下拉选项"
     assert open_table(content, sheet="下拉选项").sheet == "下拉选项"
     with pytest.raises(ImportFileError) as caught:
         open_table(content, sheet="Sheet9")
     assert caught.value.code == "sheet_not_found"
-    assert "下拉选项, 客户" in caught.value.message
+    assert "下拉选项, 客户, 旧客户" in caught.value.message
 
 
 @pytest.mark.parametrize("delimiter", [",", "\t", ";", "|"])

@@ -27,6 +27,7 @@ def test_it_reads_the_first_visible_sheet_with_typed_cells() -> None:
         ["说明", "客户"],
         "客户",  # 说明 is hidden
     )
+    assert table.hidden_sheets == ["说明"]
     rows = list(table.rows())
     assert [row.number for row in rows] == [1, 3, 4, 5, 6]
     assert rows[0].cells == ["2019年客户名单"]

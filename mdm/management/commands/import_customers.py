@@ -50,8 +50,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--all-sheets",
             action="store_true",
-            help="after the first sheet, import every other sheet of the workbook "
-            "that has the mapping's name column, with the same mapping",
+            help="after the first sheet, import every other visible sheet of the "
+            "workbook that has the mapping's name column, with the same mapping",
         )
         chooser = parser.add_mutually_exclusive_group()
         chooser.add_argument(
@@ -151,11 +151,14 @@ class Command(BaseCommand):
     def _fitting_sheets(self, job: ImportJob, mapping: dict, named: list) -> list:
         fitting = import_job_sheets_fitting(job=job, mapping=mapping)
         for sheet in job.sheet_names:
-            if sheet != job.sheet and sheet not in fitting:
-                self.stdout.write(
-                    f"Sheet {sheet!r} left out: no column of the mapping's "
-                    "customer name in its first rows."
-                )
+            if sheet == job.sheet or sheet in fitting or sheet in named:
+                continue
+            why = (
+                "hidden"
+                if sheet in job.hidden_sheets
+                else "no column of the mapping's customer name in its first rows"
+            )
+            self.stdout.write(f"Sheet {sheet!r} left out: {why}.")
         return [sheet for sheet in fitting if sheet not in named]
 
     def _profile(self, system: SourceSystem, opts) -> ImportProfile | str | None:

@@ -58,12 +58,17 @@ def regions(*, south_title: bool = False) -> bytes:
 
 def same_columns(**changes: str) -> bytes:
     """`regions()` with 华南's headers as 华东's (or as `changes` say: cell ->
-    text), and a rejected row at its end."""
+    text), and a rejected row at its end; and a hidden sheet of the same
+    columns, 旧客户."""
     book = load_workbook(io.BytesIO(regions()))
     south = book["华南"]
     for cell, text in {"A1": "客户名称", "B1": "手机", **changes}.items():
         south[cell] = text
     south.append(["", "13900000003"])  # no name
+    old = book.create_sheet("旧客户")
+    old.sheet_state = "hidden"
+    old.append(["客户名称", "手机"])
+    old.append(["已注销的戊公司", "13700000001"])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -157,6 +162,8 @@ def test_a_profile_chosen_on_upload_maps_the_other_sheet_it_fits():
 
 def test_other_sheets_confirmed_with_the_first_run_after_it_with_its_mapping():
     job = create(same_columns())
+    assert job.hidden_sheets == ["旧客户"]
+    # A hidden sheet is imported only when ticked.
     assert import_job_sheets_fitting(job=job, mapping=job.mapping) == ["华南"]
     import_job_confirm_with_profile(job=job, mapping=job.mapping, other_sheets=["华南"])
     other = ImportJob.objects.get(part_of=job)
@@ -229,6 +236,9 @@ def test_sheets_confirmed_together_on_the_page_are_imported_and_listed(
     steward_client,
 ):
     job = uploaded(steward_client, same_columns(), "regions.xlsx")
+    text = page(steward_client, job)
+    assert '<option value="旧客户">旧客户 (hidden)</option>' in text
+    assert "> 旧客户 (hidden)</label>" in text
     form = {**confirmation(job), "other_sheets": ["华南"]}
     response = steward_client.post(reverse("import_confirm", args=[job.pk]), form)
     assert response.status_code == 302
@@ -290,7 +300,8 @@ def test_the_command_imports_every_sheet_the_mapping_fits(tmp_path, capsys):
         f"--errors-out={report}",
     )
     out = capsys.readouterr().out
-    assert "Sheet '说明' left out" in out
+    assert "Sheet '说明' left out: no column" in out
+    assert "Sheet '旧客户' left out: hidden." in out
     assert "Sheet '华东':\n2 created" in out
     assert "Sheet '华南':\n2 created, 0 updated, 0 unchanged, 1 rejected" in out
     rows = list(load_workbook(tmp_path / "errors-华南.xlsx").active.values)
