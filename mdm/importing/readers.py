@@ -210,9 +210,18 @@ def open_table(
     if file_format in _ZIP_FORMATS:
         source = _checked_container(source, file_format, limits)
     if file_format is FileFormat.XLSX:
-        whole = load_whole or _parsed_whole_to_open(source)
+        strict = _strict_ooxml(source)
+        whole = load_whole or strict or _parsed_whole_to_open(source)
         if whole and _fits_in_memory(source, limits):
             return _open_calamine(source, file_format, sheet, limits, keep=True)
+        if strict:
+            raise ImportFileError(
+                "strict_too_big",
+                "This workbook is saved as Strict Open XML, which is read only "
+                f"loaded whole, and it is over {limits.max_fast_xlsx_cells:,} "
+                "cells. In Excel, save it as an ordinary Excel Workbook (.xlsx) "
+                "and upload that.",
+            )
         return _open_xlsx(source, sheet, limits)
     if file_format in (FileFormat.XLS, FileFormat.XLSB, FileFormat.ODS):
         return _open_calamine(source, file_format, sheet, limits, keep=load_whole)
@@ -463,6 +472,22 @@ def _xlsx_rows(workbook: Workbook, sheet: str, limits: Limits) -> Iterator[RawRo
         for number, row_values in enumerate(values, start=1):
             if row := _finish_row(number, row_values, limits):
                 yield row
+
+
+def _strict_ooxml(source: Source) -> bool:
+    """Whether the workbook is saved as Strict Open XML (Excel's "Strict Open
+    XML Spreadsheet"): ISO 29500 Strict names, which openpyxl does not read
+    (it finds no sheet) and python-calamine does."""
+    with open_source(source) as stream, zipfile.ZipFile(stream) as archive:
+        try:
+            with archive.open("xl/workbook.xml") as part:
+                head = part.read(_SHEET_HEAD_BYTES)
+        except (KeyError, *safety.ZIP_READ_ERRORS):
+            return False  # the reader will say what is wrong with it
+    return _STRICT_MAIN in head
+
+
+_STRICT_MAIN = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
 
 
 def _parsed_whole_to_open(source: Source) -> bool:

@@ -186,6 +186,40 @@ def replace_part(container: bytes, name: str, content: bytes) -> bytes:
     return buffer.getvalue()
 
 
+# Transitional names and their ISO 29500 Strict counterparts, as Excel's
+# "Strict Open XML Spreadsheet" writes them (relationship types included).
+_STRICT_NAMES = [
+    (
+        b"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+        b"http://purl.oclc.org/ooxml/spreadsheetml/main",
+    ),
+    (
+        b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+        b"http://purl.oclc.org/ooxml/officeDocument/relationships",
+    ),
+    (
+        b"http://schemas.openxmlformats.org/drawingml/2006/main",
+        b"http://purl.oclc.org/ooxml/drawingml/main",
+    ),
+]
+
+
+def strict_ooxml(container: bytes) -> bytes:
+    """An .xlsx rewritten in Strict Open XML names."""
+    source = zipfile.ZipFile(io.BytesIO(container))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith((".xml", ".rels")):
+                for transitional, strict in _STRICT_NAMES:
+                    data = data.replace(transitional, strict)
+            if info.filename == "xl/workbook.xml":
+                data = data.replace(b"<workbook ", b'<workbook conformance="strict" ')
+            target.writestr(info.filename, data)
+    return buffer.getvalue()
+
+
 def sheet_xml(container: bytes) -> str:
     """The first worksheet's XML of an .xlsx."""
     with zipfile.ZipFile(io.BytesIO(container)) as archive:

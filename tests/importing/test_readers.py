@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from mdm.importing import ImportFileError, JsonRecord, RowError, open_table
 from mdm.importing.headers import propose_mapping
+from mdm.importing.safety import Limits
 from tests.importing import files
 
 TITLED_XLSX = files.xlsx(
@@ -264,3 +266,37 @@ def test_it_reads_the_web_page_libreoffice_saves_a_sheet_as(
     assert rows[1].cells == files.HEADERS
     # A web page holds text: the cells as the sheet displays them.
     assert rows[2].cells[:3] == ["C001", "北京华盛科技有限公司", "13800138000"]
+
+
+# Streamed (openpyxl, which finds no sheet in Strict names) and loaded whole.
+@pytest.mark.parametrize("load_whole", [False, True])
+def test_it_reads_a_strict_open_xml_workbook_as_the_transitional_one(
+    load_whole: bool,
+) -> None:
+    book = openpyxl.load_workbook(
+        io.BytesIO(files.xlsx(files.CUSTOMERS, title="客户名单", merge_title=True))
+    )
+    book.create_sheet("下拉选项").sheet_state = "hidden"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    transitional = buffer.getvalue()
+    strict = files.strict_ooxml(transitional)
+    with zipfile.ZipFile(io.BytesIO(strict)) as archive:
+        assert b'conformance="strict"' in archive.read("xl/workbook.xml")
+    with open_table(strict, load_whole=load_whole) as table:
+        rows = [row.cells for row in table.rows()]
+        assert (table.sheet_names, table.hidden_sheets) == (
+            ["客户", "下拉选项"],
+            ["下拉选项"],
+        )
+        assert table.merges()
+    with open_table(transitional, load_whole=True) as table:
+        assert rows == [row.cells for row in table.rows()]
+
+
+def test_a_strict_open_xml_workbook_too_big_to_load_whole_is_refused() -> None:
+    strict = files.strict_ooxml(files.xlsx(files.CUSTOMERS))
+    with pytest.raises(ImportFileError) as caught:
+        open_table(strict, limits=Limits(max_fast_xlsx_cells=4))
+    assert caught.value.code == "strict_too_big"
+    assert "ordinary Excel Workbook" in caught.value.message
