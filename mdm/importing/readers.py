@@ -705,6 +705,8 @@ def _csv_rows(
             for number, values in enumerate(reader, start=1):
                 if number == 1 and _is_separator_hint(values, delimiter):
                     continue
+                if values == [_DOS_END_OF_FILE]:  # old DOS programs' last line
+                    continue
                 if row := _finish_row(number, values, limits):
                     yield row
         except csv.Error as exc:
@@ -712,6 +714,9 @@ def _csv_rows(
                 "malformed_csv",
                 f"Line {reader.line_num} of the file is not valid CSV ({exc}).",
             ) from exc
+
+
+_DOS_END_OF_FILE = "\x1a"
 
 
 def _is_separator_hint(values: list[str], delimiter: str) -> bool:

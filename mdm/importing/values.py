@@ -25,10 +25,14 @@ DATE_FIELDS = frozenset({"created", "updated"})
 # quantity, so 13800138000.0 must come out as "13800138000".
 _IDENTIFIER_FIELDS = frozenset({"phones", "uscc", "source_id"})
 
-# Zero-width characters, bidi controls and the soft hyphen: invisible, and
-# they make two identical-looking names compare unequal.
+# Control characters other than the spaces and line ends (a DOS program's
+# end-of-file mark, a bell, NUL); and zero-width characters, bidi controls
+# and the soft hyphen: invisible, and they make two identical-looking names
+# compare unequal.
+_CONTROL = "\x00-\x08\x0e-\x1b\x7f-\x9f"
+_CONTROLS = re.compile(f"[{_CONTROL}]")
 _INVISIBLE = re.compile(
-    "[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+    f"[{_CONTROL}\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 )
 _SPACES = re.compile(r"\s+")
 _SCIENTIFIC = re.compile(r"^[+-]?(\d+)(?:\.(\d*))?[eE]([+-]?\d+)$")
@@ -93,7 +97,8 @@ _UNIX_SECONDS_FROM, _UNIX_MILLISECONDS_FROM = 10**8, 10**11
 
 
 def clean_text(value: str) -> str:
-    """Normalise text: NFKC, no invisible characters, single inner spaces.
+    """Normalise text: NFKC, no invisible or control characters, single inner
+    spaces.
 
     NFKC turns full-width letters, digits and punctuation into their ASCII
     forms and the ideographic space into a space, and leaves CJK characters
@@ -103,7 +108,7 @@ def clean_text(value: str) -> str:
         # Nothing for NFKC or the invisible-character pass to do; most cells.
         if value.isprintable() and "  " not in value:
             return value.strip()
-        return _SPACES.sub(" ", value).strip()
+        return _SPACES.sub(" ", _CONTROLS.sub("", value)).strip()
     text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", value))
     return _SPACES.sub(" ", text).strip()
 

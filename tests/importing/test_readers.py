@@ -300,3 +300,9 @@ def test_a_strict_open_xml_workbook_too_big_to_load_whole_is_refused() -> None:
         open_table(strict, limits=Limits(max_fast_xlsx_cells=4))
     assert caught.value.code == "strict_too_big"
     assert "ordinary Excel Workbook" in caught.value.message
+
+
+def test_a_csv_ending_in_a_dos_end_of_file_mark_has_no_row_for_it() -> None:
+    text = "客户名称,手机\r\n北京华盛科技有限公司,13800000001\r\n"
+    rows = [row.cells for row in open_table((text + "\x1a").encode("gbk")).rows()]
+    assert rows == [["客户名称", "手机"], ["北京华盛科技有限公司", "13800000001"]]

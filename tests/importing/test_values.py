@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -32,6 +33,11 @@ MOBILES = st.integers(min_value=13_000_000_000, max_value=19_999_999_999)
         ("Acme\u202eGmbH", "AcmeGmbH"),
         ("多行\n地址", "多行 地址"),
         ("客户：华盛，电话：138", "客户:华盛,电话:138"),
+        # Control characters: a DOS end-of-file mark, a bell, NUL, C1's NEL.
+        ("上海明远贸易有限公司\x1a", "上海明远贸易有限公司"),
+        ("Acme\x07 Ltd\x00", "Acme Ltd"),
+        ("华盛\x85科技", "华盛科技"),
+        ("\x1a", ""),
     ],
 )
 def test_clean_text_normalises_width_and_invisible_characters(
@@ -44,6 +50,11 @@ def test_clean_text_normalises_width_and_invisible_characters(
 def test_clean_text_is_idempotent(text: str) -> None:
     once = clean_text(text)
     assert clean_text(once) == once
+
+
+@given(st.text())
+def test_clean_text_leaves_no_control_character(text: str) -> None:
+    assert not any(unicodedata.category(char) == "Cc" for char in clean_text(text))
 
 
 @pytest.mark.parametrize(
