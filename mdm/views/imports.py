@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import (
     require_GET,
@@ -169,8 +170,10 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
 def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob, pk=pk)
     response = HttpResponse(import_error_report(job=job), content_type=XLSX)
-    response["Content-Disposition"] = (
-        f'attachment; filename="import-{job.pk}-errors.xlsx"'
+    # A workbook's imports are one per sheet: the sheet tells their reports apart.
+    sheet = f"-{job.sheet}" if job.sheet_names[1:] else ""
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"import-{job.pk}{sheet}-errors.xlsx"
     )
     return response
 

@@ -251,6 +251,10 @@ def test_sheets_confirmed_together_on_the_page_are_imported_and_listed(
     assert (other.status, other.created_count) == ("done", 2)
     progress = progress_text(steward_client, other)
     assert "2 created, 0 updated, 1 rejected" in progress
+    report = steward_client.get(reverse("import_errors", args=[other.pk]))
+    assert report["Content-Disposition"] == (
+        f"attachment; filename*=utf-8''import-{other.pk}-%E5%8D%8E%E5%8D%97-errors.xlsx"
+    )
     assert "hx-trigger" not in progress  # all done: no more polling
     assert len(by_key()) == 4
 
