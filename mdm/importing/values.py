@@ -151,7 +151,8 @@ def parse_date_cell(
         excel_serial: accept plain numbers as Excel serial days (1900 system);
             only right for a column known to hold dates.
         order: for "a/b/yyyy" texts where both a and b could be the month,
-            the order the column uses (see `day_order`); default month first.
+            the order the column uses (see `day_order`); default month
+            first, but day first for "a.b.yyyy".
         unix_zone: read numbers from 10^8 on as Unix times (seconds, or
             milliseconds from 10^11 on, as APIs write them) in this zone.
 
@@ -181,7 +182,10 @@ def parse_date_cell(
         return date(int(year), int(chinese or numeric), 1)
     if match := _YEAR_LAST.match(text):
         first, second, year = (int(part) for part in match.groups())
-        if _resolve_order(first, second, order) == "dmy":
+        # Dotted, the day comes first (SAP's default DD.MM.YYYY, European
+        # systems): only the slashed and dashed forms default to month first.
+        default: DayOrder = "dmy" if "." in text[:6] else "mdy"
+        if _resolve_order(first, second, order or default) == "dmy":
             return date(year, second, first)
         return date(year, first, second)
     if (named := _named_month_date(text)) is not None:

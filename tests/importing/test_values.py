@@ -149,6 +149,12 @@ def test_excel_serial_60_is_the_day_that_never_was() -> None:
         ("3/5/2021", None, date(2021, 3, 5)),
         ("3/5/2021", "mdy", date(2021, 3, 5)),
         ("3/5/2021", "dmy", date(2021, 5, 3)),
+        # Dotted, the day first (SAP's default DD.MM.YYYY) unless the column
+        # shows otherwise.
+        ("05.03.2021", None, date(2021, 3, 5)),
+        ("5.3.2021 10:00", None, date(2021, 3, 5)),
+        ("05.03.2021", "mdy", date(2021, 5, 3)),
+        ("03.25.2021", None, date(2021, 3, 25)),
     ],
 )
 def test_ambiguous_day_month_follows_the_column(
