@@ -38,8 +38,16 @@ class ImportProfile(models.Model):
     sheet = models.CharField(_("sheet"), max_length=100, blank=True)
     # Empty: detect. Only an override is remembered, never what was detected.
     encoding = models.CharField(_("text encoding"), max_length=32, blank=True)
+    # A profile says how to import; checking a file is asked for each time.
     mode = models.CharField(
-        _("mode"), max_length=16, choices=ImportJob.Mode, default=ImportJob.Mode.PER_ROW
+        _("mode"),
+        max_length=16,
+        choices=[
+            (mode.value, mode.label)
+            for mode in ImportJob.Mode
+            if mode != ImportJob.Mode.CHECK
+        ],
+        default=ImportJob.Mode.PER_ROW,
     )
     blank_rows_continue = models.BooleanField(
         _("rows without a name or ID continue the customer above"), default=False

@@ -19,6 +19,9 @@ class ImportJob(models.Model):
     class Mode(models.TextChoices):
         PER_ROW = "per_row", _("import good rows, report bad ones")
         ALL_OR_NOTHING = "all_or_nothing", _("all or nothing")
+        # Everything a per-row import does, rolled back: its counts and
+        # error report, nothing written (mdm/services/imports.py).
+        CHECK = "check", _("check only: count and report, write nothing")
 
     source_system = models.ForeignKey(
         "mdm.SourceSystem", on_delete=models.PROTECT, related_name="imports"

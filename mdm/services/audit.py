@@ -244,9 +244,11 @@ def describe_issued(issued: Any, kwargs: dict[str, Any]) -> str:
 
 
 def describe_import(job: Any, kwargs: dict[str, Any]) -> str:
+    checked = " (checked only: nothing written)" if job.mode == "check" else ""
     return (
-        f"{job.status}: {job.created_count} created, {job.updated_count} updated, "
-        f"{job.unchanged_count} unchanged, {job.failed_count} rejected"
+        f"{job.status}{checked}: {job.created_count} created, "
+        f"{job.updated_count} updated, {job.unchanged_count} unchanged, "
+        f"{job.failed_count} rejected"
     )
 
 

@@ -46,6 +46,8 @@ from mdm.services.imports import (
     import_limits,
 )
 
+# How a profile may say to import (checking a file is asked for each time).
+PROFILE_MODES = [m for m in ImportJob.Mode.values if m != ImportJob.Mode.CHECK]
 # "Let the importer pick the profile", as opposed to a profile or None.
 AUTO = "auto"
 # Share of the headers (of the file and the profile together) that must be
@@ -364,7 +366,8 @@ def import_profile_save_from_job(
         raise ImportProfileError(_("That profile belongs to another source system."))
     options = replace(
         import_job_reading_overrides(job=job, keep=profile),
-        mode=job.mode,
+        # A file checked now is imported later: the profile keeps per-row.
+        mode=job.mode if job.mode in PROFILE_MODES else ImportJob.Mode.PER_ROW,
         blank_rows_continue=job.blank_rows_continue,
     )
     mapping = _as_read(job.mapping)
@@ -485,7 +488,11 @@ def _check(mapping: Any, options: ImportOptions) -> None:
     errors = profile_mapping_errors(mapping)
     if options.encoding and not encoding_known(options.encoding):
         errors.append(_("Unknown text encoding %(name)r.") % {"name": options.encoding})
-    if options.mode and options.mode not in ImportJob.Mode.values:
+    if options.mode == ImportJob.Mode.CHECK:
+        errors.append(
+            _("A profile cannot say to only check: that is asked for each import.")
+        )
+    elif options.mode and options.mode not in PROFILE_MODES:
         errors.append(_("Unknown import mode %(mode)r.") % {"mode": options.mode})
     if len(options.sheet) > ImportProfile._meta.get_field("sheet").max_length:
         errors.append(_("The sheet name is too long."))

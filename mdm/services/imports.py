@@ -51,6 +51,7 @@ from mdm.importing.summary_rows import summary_row_label
 from mdm.importing.values import DATE_FIELDS, cell_cleaner, day_order
 from mdm.models import ImportJob, ImportRowError, SourceSystem
 from mdm.models.audit import AuditEvent
+from mdm.selectors.imports import import_job_sheet_list
 from mdm.services import audit
 from mdm.services.errors import DomainError
 from mdm.services.golden_records import golden_records_refresh_of
@@ -250,6 +251,58 @@ def import_job_confirm(
     return job
 
 
+def _job_like(job: ImportJob, **changes: Any) -> ImportJob:
+    """A new import of `job`'s stored upload, read and mapped as it is, with
+    `changes` (not saved)."""
+    fields = {
+        name: getattr(job, name)
+        for name in (
+            "source_system",
+            "original_name",
+            "sha256",
+            "format",
+            "encoding",
+            "sheet",
+            "sheet_names",
+            "hidden_sheets",
+            "layout",
+            "mapping",
+            "header_row",
+            "mode",
+            "blank_rows_continue",
+            "run_matching",
+            "created_by",
+        )
+    }
+    # The same stored file, not a copy of it.
+    return ImportJob(file=job.file.name, **{**fields, **changes})
+
+
+@audit.audited(AuditEvent.Action.IMPORT_CONFIRM, on="job")
+def import_job_import_checked(*, job: ImportJob, user=None) -> ImportJob:
+    """Import for real what a finished check read (`ImportJob.Mode.CHECK`):
+    the check's file, sheet, mapping and options in a new per-row import,
+    and likewise for the other sheets checked with it, queued to run one
+    after the other. Returns the first one (to be run)."""
+    group = import_job_sheet_list(job=job) or [job]
+    done = all(each.status == ImportJob.Status.DONE for each in group)
+    if job.mode != ImportJob.Mode.CHECK or not done:
+        raise ImportRejected("Only a finished check can be imported.")
+    first: ImportJob | None = None
+    for checked in group:
+        imported = _job_like(
+            checked,
+            mode=ImportJob.Mode.PER_ROW,
+            status=ImportJob.Status.QUEUED,
+            part_of=first,
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        imported.save()
+        first = first or imported
+    assert first is not None
+    return first
+
+
 def _confirmed_header_row(table: Table, mapping: dict[str, str | None]) -> int:
     rows = table_rows(table, import_limits(), mapping)
     confirmed = apply_saved_mapping(rows, mapping)
@@ -282,22 +335,12 @@ def _other_sheet_job(
     """An import of `sheet` confirmed with `job` (not saved yet)."""
     if sheet == job.sheet or sheet not in job.sheet_names:
         raise ImportRejected(f"The workbook has no other sheet named “{sheet}”.")
-    other = ImportJob(
-        source_system=job.source_system,
-        file=job.file.name,  # the same stored upload
-        original_name=job.original_name,
-        sha256=job.sha256,
-        format=job.format,
-        encoding=job.encoding,
+    other = _job_like(
+        job,
         sheet=sheet,
-        sheet_names=job.sheet_names,
-        hidden_sheets=job.hidden_sheets,
         mapping=mapping,
-        mode=job.mode,
         blank_rows_continue=blank,
-        run_matching=job.run_matching,
         status=ImportJob.Status.QUEUED,
-        created_by=job.created_by,
         part_of=job,
     )
     try:
@@ -344,11 +387,7 @@ def import_job_run(
             _heap_frozen() as settle,
             _fill_pool() as pool,
         ):
-            load = (
-                _load_all_or_nothing
-                if job.mode == ImportJob.Mode.ALL_OR_NOTHING
-                else _load_per_row
-            )
+            load = _LOADS.get(job.mode, _load_per_row)
             load(job, table, progress, _Loader(pool, settle))
     except (ImportFileError, ImportRejected) as exc:
         _fail(job, str(exc))
@@ -356,7 +395,7 @@ def import_job_run(
     except Exception as exc:
         _fail(job, f"Unexpected error: {exc!r}")
         raise
-    if job.run_matching:
+    if job.run_matching and job.mode != ImportJob.Mode.CHECK:
         try:
             matching_after_import(
                 report=partial(_matching_report, job, matching_progress)
@@ -487,6 +526,38 @@ def _load_all_or_nothing(
 
 class _Rollback(Exception):
     pass
+
+
+def _load_check(
+    job: ImportJob, table: Table, progress: Progress | None, loader: _Loader
+) -> None:
+    # What a per-row import does, chunk by chunk, in one transaction rolled
+    # back at the end: the counts and rejections are the import's own, and
+    # nothing stays written (history, golden records, outbox events
+    # included). As in all-or-nothing mode, the progress saved inside the
+    # transaction is seen by others only at the end.
+    failed: list[_Item] = []
+    try:
+        with transaction.atomic():
+            for chunk in _prefilled(job, _chunks(job, table), loader.pool):
+                bad = [item for item in chunk.items if item.errors]
+                bad += _upsert_chunk(job, chunk)
+                failed += bad
+                job.failed_count += len(bad)
+                job.processed_rows += _rows_of(chunk.items)
+                _report(job, progress)
+                loader.settle()
+            raise _Rollback
+    except _Rollback:
+        pass
+    _record_errors(job, failed)
+    _finish_count(job, progress)
+
+
+_LOADS = {
+    ImportJob.Mode.ALL_OR_NOTHING: _load_all_or_nothing,
+    ImportJob.Mode.CHECK: _load_check,
+}
 
 
 def _chunks(job: ImportJob, table: Table) -> Iterator[list[_Item]]:

@@ -41,6 +41,7 @@ from mdm.services.import_profiles import (
 )
 from mdm.services.import_reports import import_error_report
 from mdm.services.imports import (
+    import_job_import_checked,
     import_job_preview,
     import_job_rows_that_may_continue,
 )
@@ -159,6 +160,19 @@ def import_sheet(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @steward_required
+@require_POST
+def import_checked_run(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(ImportJob.objects.select_related("source_system"), pk=pk)
+    try:
+        first = import_job_import_checked(job=job, user=request.user)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("import_detail", pk=job.pk)
+    import_run.enqueue(first.pk)
+    return redirect("import_detail", pk=first.pk)
+
+
+@steward_required
 @require_GET
 def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob, pk=pk)
@@ -219,11 +233,16 @@ def import_profile_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def _progress(job: ImportJob) -> dict[str, Any]:
     sheets = import_job_sheet_list(job=job)
     busy = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+    sheets_busy = any(other.status in busy for other in sheets)
     return {
         "job": job,
         "may_continue": import_job_rows_that_may_continue(job=job),
         "sheet_imports": sheets,
-        "sheets_busy": any(other.status in busy for other in sheets),
+        "sheets_busy": sheets_busy,
+        "can_import_checked": job.mode == ImportJob.Mode.CHECK
+        and job.status == ImportJob.Status.DONE
+        and not sheets_busy
+        and all(other.status == ImportJob.Status.DONE for other in sheets),
     }
 
 

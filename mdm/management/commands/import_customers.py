@@ -81,6 +81,12 @@ class Command(BaseCommand):
             action="store_true",
             help="import the good rows even if a profile says all-or-nothing",
         )
+        mode.add_argument(
+            "--check",
+            action="store_true",
+            help="write nothing: count what the import would create, update and "
+            "reject, and report the rejected rows",
+        )
         parser.add_argument(
             "--blank-rows-continue",
             action=argparse.BooleanOptionalAction,
@@ -176,6 +182,8 @@ class Command(BaseCommand):
         return profile
 
     def _mode(self, opts) -> str:
+        if opts["check"]:
+            return ImportJob.Mode.CHECK
         if opts["all_or_nothing"]:
             return ImportJob.Mode.ALL_OR_NOTHING
         return ImportJob.Mode.PER_ROW if opts["per_row"] else ""
@@ -246,6 +254,8 @@ class Command(BaseCommand):
         if job.status == ImportJob.Status.FAILED:
             sheet = f"Sheet {job.sheet!r}: " if job.sheet_names[1:] else ""
             return f"{sheet}{job.error} ({summary})"
+        if job.mode == ImportJob.Mode.CHECK:
+            summary = f"Checked only, nothing written; importing would give: {summary}"
         self.stdout.write(self.style.SUCCESS(summary))
         if may_continue := import_job_rows_that_may_continue(job=job):
             self.stdout.write(

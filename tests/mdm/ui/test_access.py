@@ -71,6 +71,7 @@ def actions(task: ReviewTask, steward) -> list[str]:
         reverse("import_detail", args=[1]),
         reverse("import_confirm", args=[1]),
         reverse("import_sheet", args=[1]),
+        reverse("import_checked_run", args=[1]),
         reverse("import_progress", args=[1]),
         reverse("import_errors", args=[1]),
     ]

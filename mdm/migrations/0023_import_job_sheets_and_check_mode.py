@@ -39,4 +39,18 @@ class Migration(migrations.Migration):
                 verbose_name="sheets of the workbook",
             ),
         ),
+        migrations.AlterField(
+            model_name="importjob",
+            name="mode",
+            field=models.CharField(
+                choices=[
+                    ("per_row", "import good rows, report bad ones"),
+                    ("all_or_nothing", "all or nothing"),
+                    ("check", "check only: count and report, write nothing"),
+                ],
+                default="per_row",
+                max_length=16,
+                verbose_name="mode",
+            ),
+        ),
     ]
