@@ -182,3 +182,28 @@ def test_two_sheets_of_a_libreoffice_workbook_are_read_and_imported_together(
         "regions/华南#3",
         "regions/华南#4",
     ]
+
+
+def test_a_file_checked_through_the_page_is_then_imported(page, live_server, tmp_path):
+    make_steward()
+    path = tmp_path / "客户名单.xlsx"
+    path.write_bytes(xlsx([*ROWS, BAD_ROW]))
+    log_in(page, live_server, "alice", "/imports/")
+    page.goto(f"{live_server.url}/imports/")
+    page.set_input_files("#id_file", str(path))
+    page.select_option("#id_source_system", "legacy")
+    page.select_option("#id_mode", "check")
+    page.click("form.import-form button[type=submit]")
+    page.click("form[action$='/confirm/'] button[type=submit]")
+    page.wait_for_selector("#import-progress")
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
+    page.reload()
+    assert "只做了检查" in page.inner_text("#import-progress .check-only")
+    assert SourceRecord.objects.count() == 0
+    page.click("form.import-checked button")
+    page.wait_for_selector("#import-progress")
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
+    page.reload()
+    page.wait_for_selector(".status-done")
+    assert not page.query_selector(".check-only")
+    assert SourceRecord.objects.count() == 3
