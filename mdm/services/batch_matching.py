@@ -93,10 +93,11 @@ def _apply(result: matching.MatchResult) -> dict:
     clusters: dict[int, list[int]] = defaultdict(list)
     for record_id, cluster_id in zip(ids, result.cluster_ids, strict=True):
         clusters[int(cluster_id)].append(record_id)
+    gone = _lock_unlinked([pk for pk in ids if pk not in golden_of], golden_of)
     joined = 0
     new: list[tuple[list[int], str]] = []
     for members in clusters.values():
-        unlinked = [pk for pk in members if pk not in golden_of]
+        unlinked = [pk for pk in members if pk not in golden_of and pk not in gone]
         if not unlinked:
             continue
         existing = {golden_of[pk] for pk in members if pk in golden_of}
@@ -133,6 +134,34 @@ def _apply(result: matching.MatchResult) -> dict:
             "reduction_ratio": result.blocking.reduction_ratio,
         },
     }
+
+
+def _lock_unlinked(pks: list[int], golden_of: dict[int, int]) -> set[int]:
+    """Lock the records the run is to place (ascending ids), then look again
+    at their links: a record placed since the links were read (an API
+    upsert, an import placing its records one by one: `source_record_place`,
+    which locks the record first) is added to `golden_of`, and one made
+    inactive meanwhile is returned, to be left alone. Whoever places one of
+    them from now on waits for this run, then finds it placed. Without this,
+    on PostgreSQL, a record placed meanwhile made the run's link to it break
+    the one-link-per-record key and the whole run roll back. (On SQLite the
+    run's transaction holds the database's write lock from its start.)"""
+    gone: set[int] = set()
+    for start in range(0, len(pks), ROWS_CHUNK):
+        chunk = pks[start : start + ROWS_CHUNK]
+        active = set(
+            SourceRecord.objects.select_for_update()
+            .filter(pk__in=chunk, is_active=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        gone.update(pk for pk in chunk if pk not in active)
+        golden_of.update(
+            CrossReference.objects.filter(source_record_id__in=chunk).values_list(
+                "source_record_id", "golden_id"
+            )
+        )
+    return gone
 
 
 def _records(pks: Iterable[int]) -> dict[int, SourceRecord]:
