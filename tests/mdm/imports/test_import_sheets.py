@@ -281,6 +281,24 @@ def test_a_sheet_that_does_not_fit_is_named_on_the_page(steward_client):
     assert job.status == ImportJob.Status.PENDING
 
 
+def test_reading_a_sheet_without_a_header_says_so_and_keeps_the_sheet_read(steward_client):
+    book = load_workbook(io.BytesIO(regions()))
+    book.create_sheet("空白")
+    out = io.BytesIO()
+    book.save(out)
+    job = uploaded(steward_client, out.getvalue(), "regions.xlsx")
+    response = steward_client.post(
+        reverse("import_sheet", args=[job.pk]),
+        {"sheet": "空白"},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
+    assert "No header row was found" in response.content.decode()
+    job.refresh_from_db()
+    assert (job.sheet, job.header_row) == ("华东", 1)
+    assert 'name="map::客户名称"' in response.content.decode()
+
+
 def test_reading_a_sheet_that_is_not_there_says_so(steward_client):
     job = uploaded(steward_client, regions(), "regions.xlsx")
     response = steward_client.post(
