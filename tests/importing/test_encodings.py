@@ -3,7 +3,7 @@ from __future__ import annotations
 import codecs
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from mdm.importing import ImportFileError, open_table
@@ -180,6 +180,7 @@ def test_any_table_in_utf16_without_a_bom_reads_back(rows, codec) -> None:
     # Cells of Chinese, Latin, digits and U+4E00 (一), whose low byte is NUL:
     # read as the same table in UTF-8 is.
     text = files.csv_text(rows)
+    assume(text.strip())  # spaces only: an empty file, refused either way
     assert cells(text.encode(codec)) == cells(text.encode("utf-8"))
 
 
