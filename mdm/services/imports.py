@@ -288,19 +288,18 @@ def import_job_import_checked(*, job: ImportJob, user=None) -> ImportJob:
     done = all(each.status == ImportJob.Status.DONE for each in group)
     if job.mode != ImportJob.Mode.CHECK or not done:
         raise ImportRejected("Only a finished check can be imported.")
-    first: ImportJob | None = None
+    imports: list[ImportJob] = []
     for checked in group:
         imported = _job_like(
             checked,
             mode=ImportJob.Mode.PER_ROW,
             status=ImportJob.Status.QUEUED,
-            part_of=first,
+            part_of=imports[0] if imports else None,
             created_by=user if user is not None and user.is_authenticated else None,
         )
         imported.save()
-        first = first or imported
-    assert first is not None
-    return first
+        imports.append(imported)
+    return imports[0]
 
 
 def _confirmed_header_row(table: Table, mapping: dict[str, str | None]) -> int:
@@ -540,12 +539,7 @@ def _load_check(
     try:
         with transaction.atomic():
             for chunk in _prefilled(job, _chunks(job, table), loader.pool):
-                bad = [item for item in chunk.items if item.errors]
-                bad += _upsert_chunk(job, chunk)
-                failed += bad
-                job.failed_count += len(bad)
-                job.processed_rows += _rows_of(chunk.items)
-                _report(job, progress)
+                failed += _chunk_loaded(job, chunk, progress)
                 loader.settle()
             raise _Rollback
     except _Rollback:
@@ -677,12 +671,19 @@ def _prefill(
 
 @transaction.atomic
 def _commit_chunk(job: ImportJob, chunk: _Chunk, progress: Progress | None) -> None:
+    _record_errors(job, _chunk_loaded(job, chunk, progress))
+
+
+def _chunk_loaded(
+    job: ImportJob, chunk: _Chunk, progress: Progress | None
+) -> list[_Item]:
+    """Upsert the chunk's valid rows and count it; its rejected rows."""
     failed = [item for item in chunk.items if item.errors]
     failed += _upsert_chunk(job, chunk)
-    _record_errors(job, failed)
     job.failed_count += len(failed)
     job.processed_rows += _rows_of(chunk.items)
     _report(job, progress)
+    return failed
 
 
 def _rows_of(items: list[_Item]) -> int:
