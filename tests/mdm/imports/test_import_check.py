@@ -153,6 +153,10 @@ def test_the_page_checks_a_file_then_imports_it(steward_client):
     job = uploaded(steward_client, xlsx([*ROWS, BAD_ROW]), "客户名单.xlsx")
     job.mode = ImportJob.Mode.CHECK  # as chosen on the upload form
     job.save()
+    page = steward_client.get(
+        reverse("import_detail", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "Check the file</button>" in page
     steward_client.post(reverse("import_confirm", args=[job.pk]), confirmation(job))
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
     progress = steward_client.get(
