@@ -94,11 +94,10 @@ class ImportRejected(DomainError):
 class Preview:
     mapping: ProposedMapping | None  # None: the system's field mapping reads records
     sample: list[list[str]]
-    # Example rows with neither name nor ID under one with a name: a
-    # customer's contacts, maybe (`ImportJob.blank_rows_continue`), or
-    # cells merged down (read so without it) where the format has merges.
+    # Example rows with neither name nor ID under one with a name, their
+    # cells left blank, not merged: a customer's contacts, maybe
+    # (`ImportJob.blank_rows_continue`).
     keyless_rows: int = 0
-    can_merge_cells: bool = False
 
 
 @audit.audited(AuditEvent.Action.IMPORT_CREATE, on="system")
@@ -185,17 +184,30 @@ def import_job_preview(*, job: ImportJob) -> Preview:
         mapping = apply_saved_mapping(
             table_rows(table, import_limits(), job.mapping), job.mapping
         )
-        rows = (
-            r
-            for r in table_rows(table, import_limits(), job.mapping)
-            if r.number > mapping.header_row
+        rows = _take(
+            (
+                r
+                for r in table_rows(table, import_limits(), job.mapping)
+                if r.number > mapping.header_row
+            ),
+            PREVIEW_ROWS,
         )
-        sample = [
-            ["" if c is None else str(c) for c in row.cells]
-            for row in _take(rows, PREVIEW_ROWS)
-        ]
-        keyless = _keyless_rows(mapping, sample)
-        return Preview(mapping, sample, keyless, table.can_merge_cells)
+        keyless = _keyless_rows(mapping, _texts(rows))
+        if keyless and table.can_merge_cells:
+            # Shown as the import reads them: cells merged down over a
+            # customer's contact rows hold the merge's value (its name), and
+            # only the rows left blank are counted.
+            columns = [(c.index, c.header, c.field) for c in mapping.columns]
+            fill = MergedFill(
+                table.merges(), header_row=mapping.header_row, columns=columns
+            )
+            rows = [fill.filled(row)[0] for row in rows]
+            keyless = _keyless_rows(mapping, _texts(rows))
+        return Preview(mapping, _texts(rows), keyless)
+
+
+def _texts(rows: list[RawRow]) -> list[list[str]]:
+    return [["" if c is None else str(c) for c in row.cells] for row in rows]
 
 
 def _keyless_rows(mapping: ProposedMapping, sample: list[list[str]]) -> int:

@@ -255,8 +255,18 @@ def test_a_list_without_blank_rows_shows_no_notice(steward_client):
     assert "example rows have neither" not in page
 
 
-def test_for_a_workbook_the_notice_says_merged_cells_need_no_box(steward_client):
+def test_a_workbooks_merged_rows_show_their_customer_and_need_no_box(steward_client):
     job = uploaded(steward_client, merged_xlsx(), "联系人.xlsx")
     page = page_text(steward_client, "import_detail", job)
-    assert "Where their cells are merged with that row's" in page
-    assert "otherwise they are rejected" not in page
+    # The examples as the import reads them: the name merged down is there.
+    assert page.count("<td>北京华盛科技有限公司</td>") == 3
+    assert "example rows have neither" not in page
+
+
+def test_a_workbooks_rows_left_blank_get_the_notice(steward_client):
+    job = uploaded(
+        steward_client, merged_xlsx(merges=["A3:A4", "B3:B4"]), "联系人.xlsx"
+    )
+    page = page_text(steward_client, "import_detail", job)
+    assert page.count("<td>北京华盛科技有限公司</td>") == 2
+    assert "1 example row has neither a name nor an ID" in page

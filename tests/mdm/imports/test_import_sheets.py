@@ -281,7 +281,9 @@ def test_a_sheet_that_does_not_fit_is_named_on_the_page(steward_client):
     assert job.status == ImportJob.Status.PENDING
 
 
-def test_reading_a_sheet_without_a_header_says_so_and_keeps_the_sheet_read(steward_client):
+def test_reading_a_sheet_without_a_header_says_so_and_keeps_the_sheet_read(
+    steward_client,
+):
     book = load_workbook(io.BytesIO(regions()))
     book.create_sheet("空白")
     out = io.BytesIO()
