@@ -53,4 +53,16 @@ class Migration(migrations.Migration):
                 verbose_name="mode",
             ),
         ),
+        migrations.AddField(
+            model_name="importjob",
+            name="from_check",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="imports_made",
+                to="mdm.importjob",
+                verbose_name="made from the check",
+            ),
+        ),
     ]

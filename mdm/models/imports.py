@@ -49,6 +49,15 @@ class ImportJob(models.Model):
         related_name="other_sheets",
         verbose_name=_("confirmed with"),
     )
+    # The check-only import (Mode.CHECK) this import was made from.
+    from_check = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="imports_made",
+        verbose_name=_("made from the check"),
+    )
     # {"header text": "field" | null}; confirmed by the importer before running.
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
     header_row = models.PositiveIntegerField(_("header row"), null=True, blank=True)

@@ -31,3 +31,10 @@ def import_job_next_sheet_get(*, job: ImportJob) -> ImportJob | None:
         .order_by("pk")
         .first()
     )
+
+
+def import_job_made_from_check_get(*, job: ImportJob) -> ImportJob | None:
+    """The first import made from the check `job` (or from a sheet checked
+    with it), if it was imported."""
+    group = import_job_sheet_list(job=job) or [job]
+    return ImportJob.objects.filter(from_check__in=group).order_by("pk").first()

@@ -51,7 +51,10 @@ from mdm.importing.summary_rows import summary_row_label
 from mdm.importing.values import DATE_FIELDS, cell_cleaner, day_order
 from mdm.models import ImportJob, ImportRowError, SourceSystem
 from mdm.models.audit import AuditEvent
-from mdm.selectors.imports import import_job_sheet_list
+from mdm.selectors.imports import (
+    import_job_made_from_check_get,
+    import_job_sheet_list,
+)
 from mdm.services import audit
 from mdm.services.errors import DomainError
 from mdm.services.golden_records import golden_records_refresh_of
@@ -297,9 +300,13 @@ def import_job_import_checked(*, job: ImportJob, user=None) -> ImportJob:
     and likewise for the other sheets checked with it, queued to run one
     after the other. Returns the first one (to be run)."""
     group = import_job_sheet_list(job=job) or [job]
+    # Locked: a second click imports nothing twice.
+    list(ImportJob.objects.select_for_update().filter(pk__in=[j.pk for j in group]))
     done = all(each.status == ImportJob.Status.DONE for each in group)
     if job.mode != ImportJob.Mode.CHECK or not done:
         raise ImportRejected("Only a finished check can be imported.")
+    if made := import_job_made_from_check_get(job=job):
+        raise ImportRejected(f"This check was imported already: import {made.pk}.")
     imports: list[ImportJob] = []
     for checked in group:
         imported = _job_like(
@@ -307,6 +314,7 @@ def import_job_import_checked(*, job: ImportJob, user=None) -> ImportJob:
             mode=ImportJob.Mode.PER_ROW,
             status=ImportJob.Status.QUEUED,
             part_of=imports[0] if imports else None,
+            from_check=checked,
             created_by=user if user is not None and user.is_authenticated else None,
         )
         imported.save()

@@ -29,7 +29,10 @@ from mdm.forms import (
 )
 from mdm.importing import ImportFileError
 from mdm.models import ImportJob, ImportProfile, ImportProfileUse, SourceSystem
-from mdm.selectors.imports import import_job_sheet_list
+from mdm.selectors.imports import (
+    import_job_made_from_check_get,
+    import_job_sheet_list,
+)
 from mdm.selectors.roles import user_role
 from mdm.services.errors import DomainError
 from mdm.services.import_profiles import (
@@ -234,12 +237,16 @@ def _progress(job: ImportJob) -> dict[str, Any]:
     sheets = import_job_sheet_list(job=job)
     busy = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
     sheets_busy = any(other.status in busy for other in sheets)
+    checked = job.mode == ImportJob.Mode.CHECK
+    made = import_job_made_from_check_get(job=job) if checked else None
     return {
         "job": job,
         "may_continue": import_job_rows_that_may_continue(job=job),
         "sheet_imports": sheets,
         "sheets_busy": sheets_busy,
-        "can_import_checked": job.mode == ImportJob.Mode.CHECK
+        "made_from_check": made,
+        "can_import_checked": checked
+        and made is None
         and job.status == ImportJob.Status.DONE
         and not sheets_busy
         and all(other.status == ImportJob.Status.DONE for other in sheets),

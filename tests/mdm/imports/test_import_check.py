@@ -93,6 +93,15 @@ def test_a_finished_check_is_imported_as_it_was_read():
     assert SourceRecord.objects.count() == 3
 
 
+def test_a_check_is_imported_once():
+    check = run_import(xlsx(ROWS), "客户名单.xlsx", mode="check")
+    job = import_job_import_checked(job=check)
+    assert job.from_check == check
+    with pytest.raises(ImportRejected, match=f"imported already: import {job.pk}"):
+        import_job_import_checked(job=check)  # a second click
+    assert ImportJob.objects.filter(from_check=check).count() == 1
+
+
 def test_only_a_finished_check_can_be_imported():
     system = SourceSystem.objects.get(code="legacy")
     job = import_job_create_with_profile(
@@ -176,6 +185,12 @@ def test_the_page_checks_a_file_then_imports_it(steward_client):
     ).content.decode()
     assert "Checked only" not in page
     assert "import_checked_run" not in page and "/import/" not in page
+    check_page = steward_client.get(
+        reverse("import_progress", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    url = reverse("import_detail", args=[imported.pk])
+    assert f'Imported: <a href="{url}">import {imported.pk}</a>.' in check_page
+    assert "import-checked" not in check_page  # no second Import now
 
 
 def test_the_upload_form_offers_the_check(steward_client):

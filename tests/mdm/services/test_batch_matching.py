@@ -52,7 +52,7 @@ def test_a_record_stored_later_joins_the_golden_record_of_its_cluster():
     assert link.method == CrossReference.Method.AUTO_MATCH
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="row locks need PostgreSQL (SQLite's run holds the write lock)",
