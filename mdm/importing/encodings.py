@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from mdm.importing import messages
 from mdm.importing.errors import ImportFileError
 
 _CHUNK = 1024 * 1024
@@ -84,9 +85,7 @@ def resolve_encoding(stream: BinaryIO, override: str | None = None) -> TextEncod
     line, utf8_evidence = failure
     if utf8_evidence is not None:
         raise ImportFileError(
-            "bad_encoding",
-            f"Line {line} is not UTF-8 although line {utf8_evidence} is: the file "
-            "mixes encodings. Save the whole file again as UTF-8.",
+            "bad_encoding", messages.MIXED_UTF8_FIRST, line=line, evidence=utf8_evidence
         )
     gb18030 = TextEncoding("gb18030", newline=newline)
     _check(stream, gb18030, reject_utf8_lines=True)
@@ -197,7 +196,7 @@ def _check_override(
         codec = codecs.lookup(override).name
     except LookupError as exc:
         raise ImportFileError(
-            "bad_encoding", f"{override!r} is not a known text encoding."
+            "bad_encoding", messages.UNKNOWN_ENCODING, name=override
         ) from exc
     if bom is not None and codec in ("utf-8", "utf-8-sig", "utf-16", bom[1]):
         encoding = TextEncoding(bom[1], len(bom[0]), newline)
@@ -213,11 +212,7 @@ def _check(
     for number, line in enumerate(iter_lines(stream, encoding), start=1):
         _check_line(number, line, encoding)
         if reject_utf8_lines and not line.isascii() and _is_utf8_chinese(line):
-            raise ImportFileError(
-                "bad_encoding",
-                f"Line {number} is UTF-8 while the rest of the file is GBK/GB18030: "
-                "the file mixes encodings. Save the whole file again as UTF-8.",
-            )
+            raise ImportFileError("bad_encoding", messages.MIXED_UTF8_LINE, line=number)
 
 
 def _misread_big5(head: bytes) -> bool:
@@ -244,16 +239,11 @@ def _scan(stream: BinaryIO, encoding: TextEncoding) -> tuple[int, int | None] | 
 def _check_line(number: int, line: str, encoding: TextEncoding) -> None:
     if "\ufffd" in line:
         raise ImportFileError(
-            "bad_encoding",
-            f"Line {number} contains the replacement character (\ufffd): the file "
-            "was damaged by an earlier conversion. Export it again from the source.",
+            "bad_encoding", messages.REPLACEMENT_CHARACTER, line=number
         )
     if "\x00" in line:
         raise ImportFileError(
-            "bad_encoding",
-            f"Line {number} contains NUL bytes; the file is binary, or UTF-16 "
-            f"without a byte-order mark (read as {encoding.codec}). "
-            "Save it as UTF-8.",
+            "bad_encoding", messages.NUL_BYTES, line=number, codec=encoding.codec
         )
 
 
@@ -269,13 +259,14 @@ class _Undecodable(ImportFileError):
     def __init__(self, line: int, encoding: TextEncoding) -> None:
         super().__init__(
             "bad_encoding",
-            f"Line {line} cannot be read as {_describe(encoding)}. Save the file "
-            "as UTF-8 (Excel: CSV UTF-8) and upload it again.",
+            messages.UNDECODABLE,
+            line=line,
+            encoding=_described(encoding),
         )
         self.line = line
 
 
-def _describe(encoding: TextEncoding) -> str:
+def _described(encoding: TextEncoding) -> str:
     if encoding.codec == "gb18030":
-        return "UTF-8 or GBK/GB18030"
+        return messages.UTF8_OR_GBK
     return encoding.codec.upper()

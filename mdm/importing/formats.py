@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 import olefile
 
-from mdm.importing import safety, spreadsheet_xml
+from mdm.importing import messages, safety, spreadsheet_xml
 from mdm.importing.encodings import bomless_utf16
 from mdm.importing.errors import ImportFileError
 from mdm.importing.json_documents import wraps_records
@@ -34,18 +34,18 @@ _SAMPLE = 64 * 1024
 
 # Binary formats people upload by mistake, so the refusal can say what it got.
 _KNOWN_BINARIES = (
-    (b"%PDF", "a PDF document"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"Rar!", "a RAR archive"),
-    (b"7z\xbc\xaf", "a 7-Zip archive"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"{\\rtf", "an RTF document"),
+    (b"%PDF", messages.A_PDF),
+    (b"\x89PNG", messages.A_PNG),
+    (b"\xff\xd8\xff", messages.A_JPEG),
+    (b"GIF8", messages.A_GIF),
+    (b"Rar!", messages.A_RAR),
+    (b"7z\xbc\xaf", messages.A_7ZIP),
+    (b"\x1f\x8b", messages.A_GZIP),
+    (b"{\\rtf", messages.AN_RTF),
 )
 _ZIP_DOCUMENTS = (
-    ("word/document.xml", "a Word document"),
-    ("ppt/presentation.xml", "a PowerPoint presentation"),
+    ("word/document.xml", messages.A_WORD_DOCUMENT),
+    ("ppt/presentation.xml", messages.A_PRESENTATION),
 )
 # How a web page begins (an HTML export's "Excel" file among them); markup
 # comments, <meta> and <style> may come before <html> or without it.
@@ -120,12 +120,7 @@ def _classify_zip(source: Source, limits: safety.Limits) -> FileFormat:
         try:
             archive = zipfile.ZipFile(stream)
         except safety.ZIP_READ_ERRORS as exc:
-            raise ImportFileError(
-                "truncated",
-                "The file is a zip container (as .xlsx and .ods files are) but it "
-                "is incomplete or damaged, perhaps cut short during download. "
-                "Save or download it again.",
-            ) from exc
+            raise ImportFileError("truncated", messages.TRUNCATED_ZIP) from exc
         with archive:
             safety.check_zip_directory(archive, limits)
             names = set(archive.namelist())
@@ -138,11 +133,11 @@ def _classify_zip(source: Source, limits: safety.Limits) -> FileFormat:
                     mimetype = part.read(100).strip()
                 if mimetype == _ODS_MIMETYPE:
                     return FileFormat.ODS
-                raise _not_a_spreadsheet("an OpenDocument file that is not a sheet")
+                raise _not_a_spreadsheet(messages.AN_OPENDOCUMENT)
             for part_name, what in _ZIP_DOCUMENTS:
                 if part_name in names:
                     raise _not_a_spreadsheet(what)
-    raise _not_a_spreadsheet("a zip archive with no spreadsheet inside")
+    raise _not_a_spreadsheet(messages.A_ZIP)
 
 
 def _classify_ole(source: Source) -> FileFormat:
@@ -151,20 +146,12 @@ def _classify_ole(source: Source) -> FileFormat:
             if ole.exists("Workbook") or ole.exists("Book"):
                 return FileFormat.XLS
             if ole.exists("EncryptedPackage"):
-                raise ImportFileError(
-                    "encrypted",
-                    "The workbook is password-protected. Remove the password in "
-                    "Excel and upload it again.",
-                )
+                raise ImportFileError("encrypted", messages.ENCRYPTED)
             if ole.exists("WordDocument"):
-                raise _not_a_spreadsheet("a Word document")
+                raise _not_a_spreadsheet(messages.A_WORD_DOCUMENT)
     except OSError as exc:
-        raise ImportFileError(
-            "truncated",
-            "The file looks like an old Excel (.xls) workbook but it is "
-            "incomplete or damaged. Save or download it again.",
-        ) from exc
-    raise _not_a_spreadsheet("an Office file that is not a workbook")
+        raise ImportFileError("truncated", messages.TRUNCATED_XLS) from exc
+    raise _not_a_spreadsheet(messages.AN_OFFICE_FILE)
 
 
 def _classify_text(head: bytes) -> FileFormat:
@@ -172,13 +159,13 @@ def _classify_text(head: bytes) -> FileFormat:
         text = head.decode("utf-16", errors="replace")
     elif b"\x00" in head:
         if (codec := bomless_utf16(head)) is None:
-            raise _not_a_spreadsheet("a binary file")
+            raise _not_a_spreadsheet(messages.A_BINARY_FILE)
         text = head.decode(codec, errors="replace")
     else:
         text = head.decode("utf-8-sig", errors="replace")
     stripped = text.lstrip()
     if not stripped:
-        raise ImportFileError("empty_file", "The file contains no data.")
+        raise ImportFileError("empty_file", messages.NO_DATA)
     if stripped.startswith("<"):
         return _classify_markup(stripped)
     if _JSON_ARRAY.match(stripped):
@@ -212,14 +199,9 @@ def _classify_markup(text: str) -> FileFormat:
     if start.startswith("<?xml") and _XHTML.search(start):
         return FileFormat.HTML  # XHTML
     if start.startswith("<?xml"):
-        raise _not_a_spreadsheet("an XML document")
-    raise _not_a_spreadsheet("a markup document that is not a web page")
+        raise _not_a_spreadsheet(messages.AN_XML_DOCUMENT)
+    raise _not_a_spreadsheet(messages.A_MARKUP_DOCUMENT)
 
 
-def _not_a_spreadsheet(what: str) -> ImportFileError:
-    return ImportFileError(
-        "not_a_spreadsheet",
-        f"This file is {what}, not a spreadsheet, whatever its name says. "
-        "Upload an .xlsx, .xlsb, .xls, .ods, CSV, JSON, JSON Lines, HTML-table "
-        "or Excel 2003 XML file.",
-    )
+def _not_a_spreadsheet(what: messages.Phrase) -> ImportFileError:
+    return ImportFileError("not_a_spreadsheet", messages.NOT_A_SPREADSHEET, what=what)

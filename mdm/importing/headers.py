@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
+from mdm.importing import messages
 from mdm.importing.errors import ImportFileError
 from mdm.importing.readers import RawRow
 from mdm.importing.values import clean_text
@@ -228,11 +229,7 @@ def propose_mapping(rows: Iterable[RawRow]) -> ProposedMapping:
     head = list(islice(rows, HEADER_SCAN_ROWS))
     header = _best_header_row(head) or _first_text_row(head)
     if header is None:
-        raise ImportFileError(
-            "no_header",
-            f"No header row was found in the first {HEADER_SCAN_ROWS} rows. "
-            "Put the column names (客户名称, 电话, ...) in one row above the data.",
-        )
+        raise ImportFileError("no_header", messages.NO_HEADER, rows=HEADER_SCAN_ROWS)
     number, texts = _header_of(head, header)
     return propose_columns(texts, header_row=number)
 
@@ -275,9 +272,7 @@ def apply_saved_mapping(
     best_score, header = max(scored, key=lambda pair: pair[0], default=(0, None))
     if header is None or best_score == 0:
         raise ImportFileError(
-            "mapping_mismatch",
-            "None of the saved mapping's column names appear in the first "
-            f"{HEADER_SCAN_ROWS} rows; check that this is the right file.",
+            "mapping_mismatch", messages.MAPPING_MISMATCH, rows=HEADER_SCAN_ROWS
         )
     number, texts = _header_of(head, header)
     columns = []

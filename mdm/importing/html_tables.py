@@ -27,7 +27,7 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from mdm.importing import safety
+from mdm.importing import messages, safety
 from mdm.importing.encodings import TextEncoding, iter_text, resolve_encoding
 from mdm.importing.errors import ImportFileError
 from mdm.importing.merged_cells import Merge, MergeList
@@ -108,12 +108,7 @@ def html_rows(
     target = _Rows(limits)
     yield from _parsed(stream, encoding, target)
     if target.started == 0:
-        raise ImportFileError(
-            "no_table",
-            "This file is a web page (HTML) without a table row that could be "
-            "read, so there is nothing to import. Export the data as a table "
-            "or as .xlsx.",
-        )
+        raise ImportFileError("no_table", messages.NO_TABLE)
 
 
 def html_merges(

@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 
 import ijson
 
-from mdm.importing import safety
+from mdm.importing import messages, safety
 from mdm.importing.encodings import TextEncoding, iter_text
 from mdm.importing.errors import ImportFileError, RowError
 from mdm.importing.safety import Limits
@@ -90,15 +90,10 @@ def json_layout(stream: BinaryIO, encoding: TextEncoding, limits: Limits) -> Lay
                     prefix, count = "", 1  # a top-level object is a record
     except ijson.JSONError as exc:
         raise ImportFileError(
-            "malformed_json",
-            f"The file is not valid JSON ({_first_line(exc)}); nothing was "
-            "imported. Export it again, or as JSON Lines.",
+            "malformed_json", messages.MALFORMED_JSON, detail=_first_line(exc)
         ) from exc
     if prefix is None or count == 0:
-        raise ImportFileError(
-            "no_records",
-            "The JSON document holds no objects to import as records.",
-        )
+        raise ImportFileError("no_records", messages.NO_RECORDS)
     if count > limits.max_rows:
         raise safety.too_many_rows(limits)
     return Layout(prefix, prefix == "" or values > 1, count, exact_numbers)
@@ -227,11 +222,7 @@ class _Transcoded:
 
 
 def _too_deep() -> ImportFileError:
-    return ImportFileError(
-        "too_deep",
-        f"The JSON document nests deeper than {_MAX_DEPTH} levels, which no "
-        "customer record does; the file was refused.",
-    )
+    return ImportFileError("too_deep", messages.TOO_DEEP, levels=_MAX_DEPTH)
 
 
 def _first_line(exc: Exception) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from openpyxl.utils.cell import range_boundaries
 
+from mdm.importing import messages
 from mdm.importing.errors import ImportFileError
 
 # <mergeCell ref="A2:A4"/>, in the <mergeCells> that follows <sheetData>
@@ -83,9 +84,7 @@ def too_many_merges(limit: int) -> ImportFileError:
     """The error for a sheet of more than `limit` merged ranges (each is
     held while the sheet is read: a small file must not fill the memory)."""
     return ImportFileError(
-        "too_many_merges",
-        f"The sheet has more than {limit:,} merged cell ranges. Unmerge the "
-        "cells (fill the values down) or split the sheet.",
+        "too_many_merges", messages.TOO_MANY_MERGES, limit=f"{limit:,}"
     )
 
 

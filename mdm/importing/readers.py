@@ -44,7 +44,7 @@ from python_calamine import (
     SheetVisibleEnum,
 )
 
-from mdm.importing import safety, spreadsheet_xml
+from mdm.importing import messages, safety, spreadsheet_xml
 from mdm.importing.encodings import TextEncoding, iter_lines, resolve_encoding
 from mdm.importing.errors import ImportFileError, RowError, sheet_not_found
 from mdm.importing.formats import FileFormat, Source, detect_format, open_source
@@ -217,10 +217,8 @@ def open_table(
         if strict:
             raise ImportFileError(
                 "strict_too_big",
-                "This workbook is saved as Strict Open XML, which is read only "
-                f"loaded whole, and it is over {limits.max_fast_xlsx_cells:,} "
-                "cells. In Excel, save it as an ordinary Excel Workbook (.xlsx) "
-                "and upload that.",
+                messages.STRICT_TOO_BIG,
+                limit=f"{limits.max_fast_xlsx_cells:,}",
             )
         return _open_xlsx(source, sheet, limits)
     if file_format in (FileFormat.XLS, FileFormat.XLSB, FileFormat.ODS):
@@ -392,7 +390,7 @@ def _hidden(names: list[str], visible: list[str]) -> list[str]:
 def _pick_sheet(names: list[str], visible: list[str], sheet: str | int | None) -> str:
     if sheet is None:
         if not visible:
-            raise ImportFileError("no_sheet", "The workbook has no visible sheet.")
+            raise ImportFileError("no_sheet", messages.NO_VISIBLE_SHEET)
         return visible[0]
     if isinstance(sheet, int):
         if 0 <= sheet < len(names):
@@ -660,15 +658,10 @@ def _damaged_workbook() -> Iterator[None]:
     except ImportFileError:
         raise
     except PasswordError as exc:
-        raise ImportFileError(
-            "encrypted",
-            "The workbook is password-protected. Remove the password in Excel "
-            "and upload it again.",
-        ) from exc
+        raise ImportFileError("encrypted", messages.ENCRYPTED) from exc
     except Exception as exc:
         raise ImportFileError(
-            "corrupt_file",
-            f"The workbook could not be read; it looks damaged ({exc}).",
+            "corrupt_file", messages.UNREADABLE_WORKBOOK, detail=str(exc)
         ) from exc
 
 
@@ -712,7 +705,9 @@ def _csv_rows(
         except csv.Error as exc:
             raise ImportFileError(
                 "malformed_csv",
-                f"Line {reader.line_num} of the file is not valid CSV ({exc}).",
+                messages.MALFORMED_CSV,
+                line=reader.line_num,
+                detail=str(exc),
             ) from exc
 
 

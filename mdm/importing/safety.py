@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser, ParseError
 
+from mdm.importing import messages
 from mdm.importing.errors import ImportFileError
 
 MIB = 1024 * 1024
@@ -73,13 +74,13 @@ DEFAULT_LIMITS = Limits()
 def check_file_size(size: int, limits: Limits) -> None:
     """Refuse an empty file or one over the upload size cap."""
     if size == 0:
-        raise ImportFileError("empty_file", "The file is empty.")
+        raise ImportFileError("empty_file", messages.EMPTY_FILE)
     if size > limits.max_file_bytes:
         raise ImportFileError(
             "too_large",
-            f"The file is {size / MIB:.0f} MiB, over the "
-            f"{limits.max_file_bytes / MIB:.0f} MiB upload limit. "
-            "Split it into smaller files.",
+            messages.TOO_LARGE,
+            size=f"{size / MIB:.0f}",
+            limit=f"{limits.max_file_bytes / MIB:.0f}",
         )
 
 
@@ -92,22 +93,21 @@ def check_zip_directory(archive: zipfile.ZipFile, limits: Limits) -> None:
     entries = archive.infolist()
     if any(not entry.filename for entry in entries):
         # Found by fuzzing: zipfile itself fails on a part with no name.
-        raise ImportFileError(
-            "corrupt_file", "The file has a part with no name; it is damaged."
-        )
+        raise ImportFileError("corrupt_file", messages.UNNAMED_PART)
     if len(entries) > limits.max_zip_entries:
         raise ImportFileError(
             "zip_bomb",
-            f"The file contains {len(entries)} parts, more than the "
-            f"{limits.max_zip_entries} a spreadsheet needs; it was refused as unsafe.",
+            messages.TOO_MANY_PARTS,
+            parts=len(entries),
+            limit=limits.max_zip_entries,
         )
     total = sum(entry.file_size for entry in entries)
     if total > limits.max_uncompressed_bytes:
         raise ImportFileError(
             "zip_bomb",
-            f"The file expands to {total / MIB:.0f} MiB when unpacked, over the "
-            f"{limits.max_uncompressed_bytes / MIB:.0f} MiB limit. "
-            "Split it into smaller files or save it as CSV.",
+            messages.EXPANDS_TOO_MUCH,
+            size=f"{total / MIB:.0f}",
+            limit=f"{limits.max_uncompressed_bytes / MIB:.0f}",
         )
     for entry in entries:
         ratio = entry.file_size / max(entry.compress_size, 1)
@@ -117,9 +117,9 @@ def check_zip_directory(archive: zipfile.ZipFile, limits: Limits) -> None:
         ):
             raise ImportFileError(
                 "zip_bomb",
-                f"The part {entry.filename!r} expands {ratio:.0f} times when "
-                "unpacked, which only happens in files built to exhaust memory; "
-                "it was refused as unsafe.",
+                messages.COMPRESSION_BOMB,
+                part=entry.filename,
+                ratio=f"{ratio:.0f}",
             )
 
 
@@ -150,7 +150,9 @@ def xlsx_cell_extent(archive: zipfile.ZipFile) -> tuple[int, int] | None:
         except ZIP_READ_ERRORS as exc:
             raise ImportFileError(
                 "corrupt_file",
-                f"The part {entry.filename!r} of the workbook is damaged ({exc}).",
+                messages.DAMAGED_PART,
+                part=entry.filename,
+                detail=str(exc),
             ) from exc
         if extent is None:
             return None
@@ -249,7 +251,9 @@ def check_xml_parts(archive: zipfile.ZipFile) -> None:
             # Found by fuzzing: a damaged entry fails on its first read.
             raise ImportFileError(
                 "corrupt_file",
-                f"The part {entry.filename!r} of the workbook is damaged ({exc}).",
+                messages.DAMAGED_PART,
+                part=entry.filename,
+                detail=str(exc),
             ) from exc
 
 
@@ -280,25 +284,16 @@ def _check_prolog(name: str, part: zipfile.ZipExtFile) -> None:
             parser.feed(chunk)
             seen += len(chunk)
             if seen > _MAX_PROLOG:
-                raise ImportFileError(
-                    "xml_attack",
-                    f"The part {name!r} has an abnormally long XML prolog; "
-                    "the file was refused as unsafe.",
-                )
+                raise ImportFileError("xml_attack", messages.LONG_PROLOG, part=name)
             chunk = part.read(_CHUNK)
         parser.close()
     except _RootReached:
         return
     except DefusedXmlException as exc:
-        raise ImportFileError(
-            "xml_attack",
-            f"The part {name!r} declares a DTD or XML entities, which "
-            "spreadsheets never contain; the file was refused as unsafe.",
-        ) from exc
+        raise ImportFileError("xml_attack", messages.DTD_IN_PART, part=name) from exc
     except (ParseError, *ZIP_READ_ERRORS) as exc:
         raise ImportFileError(
-            "corrupt_file",
-            f"The part {name!r} of the workbook is damaged ({exc}).",
+            "corrupt_file", messages.DAMAGED_PART, part=name, detail=str(exc)
         ) from exc
 
 
@@ -328,7 +323,7 @@ def check_ods_extent(archive: zipfile.ZipFile, limits: Limits) -> None:
         *ZIP_READ_ERRORS,
     ) as exc:
         raise ImportFileError(
-            "corrupt_file", f"The ODS content is damaged ({exc})."
+            "corrupt_file", messages.DAMAGED_ODS, detail=str(exc)
         ) from exc
 
 
@@ -385,24 +380,22 @@ def check_extent(height: int, width: int, limits: Limits) -> None:
     if height * width > limits.max_cells:
         raise ImportFileError(
             "too_many_cells",
-            f"The sheet spans {height} rows by {width} columns, over the "
-            f"{limits.max_cells:,} cell limit. Save it as .xlsx or CSV, or split it.",
+            messages.TOO_MANY_CELLS,
+            rows=height,
+            columns=width,
+            limit=f"{limits.max_cells:,}",
         )
 
 
 def too_many_rows(limits: Limits) -> ImportFileError:
     """The error for a sheet with more rows than `limits.max_rows`."""
     return ImportFileError(
-        "too_many_rows",
-        f"The sheet has more than {limits.max_rows:,} rows. Split it into "
-        "smaller files.",
+        "too_many_rows", messages.TOO_MANY_ROWS, limit=f"{limits.max_rows:,}"
     )
 
 
 def too_many_columns(limits: Limits) -> ImportFileError:
     """The error for a row with more columns than `limits.max_columns`."""
     return ImportFileError(
-        "too_many_columns",
-        f"The sheet has data beyond column {limits.max_columns}. Delete the stray "
-        "cells on the right or split the sheet.",
+        "too_many_columns", messages.TOO_MANY_COLUMNS, limit=limits.max_columns
     )

@@ -27,7 +27,7 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from mdm.importing import safety
+from mdm.importing import messages, safety
 from mdm.importing.errors import ImportFileError, sheet_not_found
 from mdm.importing.merged_cells import Merge, MergeList
 from mdm.importing.safety import Limits
@@ -106,9 +106,7 @@ def _parsed(stream: BinaryIO, target: _Target) -> Iterator[tuple[int, list[objec
                 return
     except etree.XMLSyntaxError as exc:
         raise ImportFileError(
-            "corrupt_file",
-            f"The Excel 2003 XML file is not well-formed XML ({exc}). Save it "
-            "again from Excel, or as .xlsx.",
+            "corrupt_file", messages.MALFORMED_XML2003, detail=str(exc)
         ) from exc
 
 
@@ -134,11 +132,7 @@ class _Target:
     def doctype(self, *_: object) -> None:
         # Entities are never expanded (resolve_entities=False), but no
         # spreadsheet needs a DTD: refused as in every part of an .xlsx.
-        raise ImportFileError(
-            "xml_attack",
-            "The file declares a DTD or XML entities, which spreadsheets never "
-            "contain; the file was refused as unsafe.",
-        )
+        raise ImportFileError("xml_attack", messages.DTD_IN_FILE)
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
         if tag == _WORKSHEET:

@@ -32,6 +32,7 @@ from typing import BinaryIO, NamedTuple
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as DefusedElementTree
 
+from mdm.importing import messages
 from mdm.importing.errors import ImportFileError
 from mdm.importing.merged_cells import Merge, MergeList
 from mdm.importing.safety import ZIP_READ_ERRORS
@@ -218,7 +219,7 @@ def _damaged_part(name: str) -> Iterator[None]:
         yield
     except ZIP_READ_ERRORS as exc:
         raise ImportFileError(
-            "corrupt_file", f"The part {name!r} of the workbook is damaged ({exc})."
+            "corrupt_file", messages.DAMAGED_PART, part=name, detail=str(exc)
         ) from exc
 
 

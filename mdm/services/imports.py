@@ -28,8 +28,10 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mdm.id_card import SCALAR_ATTRIBUTES
+from mdm.import_messages import import_file_error_text
 from mdm.importing import (
     CellError,
     ImportFileError,
@@ -159,9 +161,11 @@ def import_job_sheet_choose(*, job: ImportJob, sheet: str) -> ImportJob:
     """Read another sheet of a job's workbook before its mapping is
     confirmed: the mapping is proposed again from that sheet's headers."""
     if job.status != ImportJob.Status.PENDING:
-        raise ImportRejected("This import has already been started.")
+        raise ImportRejected(_("This import has already been started."))
     if sheet not in job.sheet_names:
-        raise ImportRejected(f"The workbook has no sheet named “{sheet}”.")
+        raise ImportRejected(
+            _("The workbook has no sheet named “%(sheet)s”.") % {"sheet": sheet}
+        )
     job.sheet = sheet
     with _open_job(job) as table:
         _proposal_keep(job, proposed_mapping(job.source_system, table, import_limits()))
@@ -245,7 +249,7 @@ def import_job_confirm(
     this one (`ImportJob.part_of`, `import_job_next_sheet_get`). Nothing is
     confirmed when one of them lacks the mapped name column."""
     if job.status not in (ImportJob.Status.PENDING, ImportJob.Status.FAILED):
-        raise ImportRejected("This import has already been started.")
+        raise ImportRejected(_("This import has already been started."))
     with _open_job(job) as table:
         columns = not _reads_records(job, table)
         header_row = _confirmed_header_row(table, mapping) if columns else None
@@ -304,9 +308,11 @@ def import_job_import_checked(*, job: ImportJob, user=None) -> ImportJob:
     list(ImportJob.objects.select_for_update().filter(pk__in=[j.pk for j in group]))
     done = all(each.status == ImportJob.Status.DONE for each in group)
     if job.mode != ImportJob.Mode.CHECK or not done:
-        raise ImportRejected("Only a finished check can be imported.")
+        raise ImportRejected(_("Only a finished check can be imported."))
     if made := import_job_made_from_check_get(job=job):
-        raise ImportRejected(f"This check was imported already: import {made.pk}.")
+        raise ImportRejected(
+            _("This check was imported already: import %(pk)s.") % {"pk": made.pk}
+        )
     imports: list[ImportJob] = []
     for checked in group:
         imported = _job_like(
@@ -326,7 +332,7 @@ def _confirmed_header_row(table: Table, mapping: dict[str, str | None]) -> int:
     rows = table_rows(table, import_limits(), mapping)
     confirmed = apply_saved_mapping(rows, mapping)
     if not {c.field for c in confirmed.columns} & NAME_COLUMN_FIELDS:
-        raise ImportRejected("Map at least one column to the customer name.")
+        raise ImportRejected(_("Map at least one column to the customer name."))
     return confirmed.header_row
 
 
@@ -353,7 +359,9 @@ def _other_sheet_job(
 ) -> ImportJob:
     """An import of `sheet` confirmed with `job` (not saved yet)."""
     if sheet == job.sheet or sheet not in job.sheet_names:
-        raise ImportRejected(f"The workbook has no other sheet named “{sheet}”.")
+        raise ImportRejected(
+            _("The workbook has no other sheet named “%(sheet)s”.") % {"sheet": sheet}
+        )
     other = _job_like(
         job,
         sheet=sheet,
@@ -366,10 +374,17 @@ def _other_sheet_job(
         with _open_job(other) as table:
             other.header_row = _confirmed_header_row(table, mapping)
     except ImportFileError as exc:
-        raise ImportRejected(f"Sheet “{sheet}”: {exc.message}") from exc
+        raise ImportRejected(
+            _("Sheet “%(sheet)s”: %(problem)s")
+            % {"sheet": sheet, "problem": import_file_error_text(exc)}
+        ) from exc
     except ImportRejected as exc:
         raise ImportRejected(
-            f"Sheet “{sheet}” has no column this mapping reads as the customer name."
+            _(
+                "Sheet “%(sheet)s” has no column this mapping reads as the "
+                "customer name."
+            )
+            % {"sheet": sheet}
         ) from exc
     return other
 

@@ -27,6 +27,7 @@ from mdm.forms import (
     ImportUploadForm,
     import_field_choices,
 )
+from mdm.import_messages import import_file_error_text
 from mdm.importing import ImportFileError
 from mdm.models import ImportJob, ImportProfile, ImportProfileUse, SourceSystem
 from mdm.selectors.imports import (
@@ -81,7 +82,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
                 user=request.user,
             )
         except ImportFileError as exc:
-            form.add_error("file", exc.message)
+            form.add_error("file", import_file_error_text(exc))
         except ImportProfileError as exc:
             form.add_error("profile", str(exc))
         else:
@@ -156,7 +157,7 @@ def import_sheet(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         import_job_sheet_choose_with_profile(job=job, sheet=form.cleaned_data["sheet"])
     except ImportFileError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, import_file_error_text(exc))
     except DomainError as exc:
         messages.error(request, str(exc))
     return redirect("import_detail", pk=job.pk)

@@ -7,6 +7,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import translation
 from openpyxl import load_workbook
 
 from mdm.models import (
@@ -36,6 +37,14 @@ from tests.mdm.imports.test_import_service import ROWS, run_import, xlsx
 from tests.mdm.imports.test_import_sheets import same_columns
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The services' messages as the English pages show them."""
+    with translation.override("en"):
+        yield
+
 
 BAD_ROW = ["L-9", "", "010-1234 5678", "", "", ""]  # no name
 
@@ -147,7 +156,7 @@ def test_a_profile_saved_from_a_check_imports_row_by_row():
     check = run_import(xlsx(ROWS), "客户名单.xlsx", mode="check")
     profile = import_profile_save_from_job(job=check, name="名单")
     assert profile.mode == ImportJob.Mode.PER_ROW
-    with pytest.raises(ImportProfileError, match="只检查"):
+    with pytest.raises(ImportProfileError, match="cannot say to only check"):
         import_profile_create(
             system=check.source_system,
             name="检查",

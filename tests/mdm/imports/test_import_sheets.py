@@ -8,6 +8,7 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from mdm.models import ImportJob, ImportProfileUse, SourceRecord, SourceSystem
@@ -29,6 +30,14 @@ from tests.mdm.imports.test_import_blank_rows_continue import confirmation, uplo
 from tests.mdm.imports.test_import_service import run_import
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The services' messages as the English pages show them."""
+    with translation.override("en"):
+        yield
+
 
 EAST = [["上海甲机械有限公司", "13800000001"], ["杭州乙贸易有限公司", "13800000002"]]
 SOUTH = [["广州丙电子有限公司", "13900000001"], ["深圳丁科技有限公司", "13900000002"]]
