@@ -3,6 +3,7 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 from django.utils.timezone import localtime
 from openpyxl import Workbook, load_workbook
 
@@ -236,11 +237,33 @@ def test_bad_rows_are_reported_and_good_rows_still_go_in():
     assert (job.status, job.created_count, job.failed_count) == ("done", 3, 2)
     errors = {(e.row, e.code) for e in job.row_errors.all()}
     assert errors == {(7, "missing_name"), (8, "bad_date")}
-    report = load_workbook(io.BytesIO(import_error_report(job=job)))
+    with translation.override("en"):
+        report = load_workbook(io.BytesIO(import_error_report(job=job)))
     lines = list(report.active.values)
-    assert lines[0][:4] == ("row", "column", "code", "reason")
+    assert lines[0][:6] == (
+        "row",
+        "column",
+        "code",
+        "problem",
+        "reason",
+        "original values",
+    )
     assert {(line[0], line[2]) for line in lines[1:]} == errors
     assert any(line[1] == "录入日期" for line in lines[1:])
+    assert {line[2]: line[3] for line in lines[1:]} == {
+        "missing_name": "The customer name is empty.",
+        "bad_date": "A date that cannot be read.",
+    }
+    # In the reader's language (the pages' default: Simplified Chinese).
+    with translation.override("zh-hans"):
+        report = load_workbook(io.BytesIO(import_error_report(job=job)))
+    assert report.active.title == "错误"
+    lines = list(report.active.values)
+    assert lines[0][:4] == ("行", "列", "代码", "问题")
+    assert {line[2]: line[3] for line in lines[1:]} == {
+        "missing_name": "客户名称为空。",
+        "bad_date": "日期无法识别。",
+    }
 
 
 def test_totals_and_sign_off_lines_are_reported_not_imported():
@@ -313,7 +336,7 @@ def test_a_file_that_is_not_a_spreadsheet_is_refused_and_nothing_is_stored():
 def test_a_mapping_without_a_name_column_is_refused():
     system = SourceSystem.objects.get(code="legacy")
     job = import_job_create(system=system, content=xlsx(ROWS), filename="a.xlsx")
-    with pytest.raises(ImportRejected, match="name"):
+    with pytest.raises(ImportRejected, match="客户名称"):  # in the pages' language
         import_job_confirm(job=job, mapping={"联系电话": "phones"})
 
 
