@@ -24,21 +24,37 @@ BAD_ROW = ["L-9", "", "010-1234 5678", "", "", ""]
 
 
 def import_through_the_page(page, live_server, path, system="legacy") -> ImportJob:
-    page.goto(f"{live_server.url}/imports/")
-    page.set_input_files("#id_file", str(path))
-    page.select_option("#id_source_system", system)
-    page.click("form.import-form button[type=submit]")
+    upload_through_the_page(page, live_server, path, system)
     page.wait_for_selector("select[name='map::客户名称']")
     assert page.input_value("select[name='map::客户名称']") == "legal_name"
     assert page.input_value("select[name='map::联系电话']") == "phones"
+    confirm_and_run(page)
+    page.wait_for_selector(".status-done")
+    return ImportJob.objects.latest("created_at")
+
+
+def upload_through_the_page(
+    page, live_server, path, system="legacy", mode: str | None = None
+) -> None:
+    """Upload `path` on the imports page; its confirmation page follows."""
+    page.goto(f"{live_server.url}/imports/")
+    page.set_input_files("#id_file", str(path))
+    page.select_option("#id_source_system", system)
+    if mode is not None:
+        page.select_option("#id_mode", mode)
+    page.click("form.import-form button[type=submit]")
+
+
+def confirm_and_run(page) -> None:
+    """Confirm the mapping shown, run the queued work, show its progress."""
     page.click("form[action$='/confirm/'] button[type=submit]")
     page.wait_for_selector("#import-progress")
-    job = ImportJob.objects.latest("created_at")
+    run_the_worker(page)
+
+
+def run_the_worker(page) -> None:
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
     page.reload()
-    page.wait_for_selector(".status-done")
-    job.refresh_from_db()
-    return job
 
 
 @pytest.mark.skipif(
@@ -125,17 +141,11 @@ def test_contact_rows_of_a_csv_join_their_customer_when_the_box_is_ticked(
     path = tmp_path / "联系人.csv"
     path.write_bytes(files.libreoffice_copy(merged_xlsx(), GBK_CSV, tmp_path))
     log_in(page, live_server, "alice", "/imports/")
-    page.goto(f"{live_server.url}/imports/")
-    page.set_input_files("#id_file", str(path))
-    page.select_option("#id_source_system", "legacy")
-    page.click("form.import-form button[type=submit]")
+    upload_through_the_page(page, live_server, path)
     notice = page.wait_for_selector(".keyless-rows")
     assert "示例中有 2 行既无名称也无编号" in notice.inner_text()
     page.check("#id_blank_rows_continue")
-    page.click("form[action$='/confirm/'] button[type=submit]")
-    page.wait_for_selector("#import-progress")
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
-    page.reload()
+    confirm_and_run(page)
     joined = page.wait_for_selector("#import-progress li.joined")
     assert joined.inner_text().endswith(": 2")
     record = SourceRecord.objects.get(source_id="C1")
@@ -161,19 +171,13 @@ def test_two_sheets_of_a_libreoffice_workbook_are_read_and_imported_together(
     path = tmp_path / "regions.ods"
     path.write_bytes(files.libreoffice_copy(content.getvalue(), "ods", tmp_path))
     log_in(page, live_server, "alice", "/imports/")
-    page.goto(f"{live_server.url}/imports/")
-    page.set_input_files("#id_file", str(path))
-    page.select_option("#id_source_system", "legacy")
-    page.click("form.import-form button[type=submit]")
+    upload_through_the_page(page, live_server, path)
     assert "这个工作簿有 3 个工作表。" in page.inner_text("form.sheet-choice")
     page.select_option("form.sheet-choice select", "华南")
     page.click("form.sheet-choice button")
     page.wait_for_selector("text=第 2 行")  # 华南's header, under its title
     page.check(".other-sheets input[value='华东']")
-    page.click("form[action$='/confirm/'] button[type=submit]")
-    page.wait_for_selector("#import-progress .sheet-imports")
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
-    page.reload()
+    confirm_and_run(page)
     listed = page.inner_text(".sheet-imports")
     assert listed.count("新建 2，更新 0，拒绝 0") == 2, listed
     assert sorted(SourceRecord.objects.values_list("source_id", flat=True)) == [
@@ -189,21 +193,13 @@ def test_a_file_checked_through_the_page_is_then_imported(page, live_server, tmp
     path = tmp_path / "客户名单.xlsx"
     path.write_bytes(xlsx([*ROWS, BAD_ROW]))
     log_in(page, live_server, "alice", "/imports/")
-    page.goto(f"{live_server.url}/imports/")
-    page.set_input_files("#id_file", str(path))
-    page.select_option("#id_source_system", "legacy")
-    page.select_option("#id_mode", "check")
-    page.click("form.import-form button[type=submit]")
-    page.click("form[action$='/confirm/'] button[type=submit]")
-    page.wait_for_selector("#import-progress")
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
-    page.reload()
+    upload_through_the_page(page, live_server, path, mode="check")
+    confirm_and_run(page)
     assert "只做了检查" in page.inner_text("#import-progress .check-only")
     assert SourceRecord.objects.count() == 0
     page.click("form.import-checked button")
     page.wait_for_selector("#import-progress")
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
-    page.reload()
+    run_the_worker(page)
     page.wait_for_selector(".status-done")
     assert not page.query_selector(".check-only")
     assert SourceRecord.objects.count() == 3

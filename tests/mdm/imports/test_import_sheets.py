@@ -298,29 +298,29 @@ def test_reading_a_sheet_without_a_header_says_so_and_keeps_the_sheet_read(
     out = io.BytesIO()
     book.save(out)
     job = uploaded(steward_client, out.getvalue(), "regions.xlsx")
-    response = steward_client.post(
-        reverse("import_sheet", args=[job.pk]),
-        {"sheet": "空白"},
-        HTTP_ACCEPT_LANGUAGE="en",
-        follow=True,
-    )
-    assert "No header row was found" in response.content.decode()
+    text = sheet_read(steward_client, job, "空白")
+    assert "No header row was found" in text
     job.refresh_from_db()
     assert (job.sheet, job.header_row) == ("华东", 1)
-    assert 'name="map::客户名称"' in response.content.decode()
+    assert 'name="map::客户名称"' in text
 
 
 def test_reading_a_sheet_that_is_not_there_says_so(steward_client):
     job = uploaded(steward_client, regions(), "regions.xlsx")
-    response = steward_client.post(
+    assert "华北" in sheet_read(steward_client, job, "华北")
+    job.refresh_from_db()
+    assert job.sheet == "华东"
+
+
+def sheet_read(client, job: ImportJob, sheet: str) -> str:
+    """The page after asking to read `sheet` (in English)."""
+    response = client.post(
         reverse("import_sheet", args=[job.pk]),
-        {"sheet": "华北"},
+        {"sheet": sheet},
         HTTP_ACCEPT_LANGUAGE="en",
         follow=True,
     )
-    assert "华北" in response.content.decode()
-    job.refresh_from_db()
-    assert job.sheet == "华东"
+    return response.content.decode()
 
 
 def test_the_command_imports_every_sheet_the_mapping_fits(tmp_path, capsys):
