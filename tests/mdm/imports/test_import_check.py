@@ -181,6 +181,8 @@ def test_the_page_checks_a_file_then_imports_it(steward_client):
         reverse("import_progress", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="en"
     ).content.decode()
     assert "Checked only: nothing was written." in progress
+    listed = steward_client.get(reverse("imports"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "checked only, nothing written" in listed.content.decode()
     assert "The rejected rows are left out." in progress
     assert SourceRecord.objects.count() == 0
     response = steward_client.post(reverse("import_checked_run", args=[job.pk]))
